@@ -1,0 +1,118 @@
+"""Turning a language model's logits into text.
+
+A language model gives a distribution over the next token; decoding chooses one. This file
+holds the choices the book uses, each a small function of the logits:
+
+- `greedy_next`: the single most probable token (argmax);
+- `sample_next`: a draw from softmax(logits / temperature), optionally restricted to the
+  k most probable tokens (top-k, as in Fan, Lewis & Dauphin 2018,
+  <https://arxiv.org/abs/1805.04833>);
+- `generate`: the autoregressive loop — predict, choose, append, repeat — for any model
+  wrapped as a `step_fn`.
+
+Later chapters add beam search (Sutskever et al. 2014) and a KV cache (chapter 12) here.
+"""
+
+from collections.abc import Callable
+
+import torch
+
+__all__ = ["greedy_next", "sample_next", "generate"]
+
+
+def _check_logits(logits: torch.Tensor) -> None:
+    if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or logits.shape[1] < 1:
+        got = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise ValueError(f"expected logits of shape (B, V) with V >= 1; got {got}")
+    if not logits.dtype.is_floating_point:
+        raise ValueError(f"expected floating-point logits; got dtype {logits.dtype}")
+
+
+# --8<-- [start:greedy]
+def greedy_next(logits: torch.Tensor) -> torch.Tensor:
+    """The most probable next token of each row: argmax over V. (B, V) -> (B,)."""
+    _check_logits(logits)
+    return logits.argmax(dim=-1)  # (B,)
+# --8<-- [end:greedy]
+
+
+# --8<-- [start:sample]
+def sample_next(
+    logits: torch.Tensor,
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Draw one next token per row from softmax(logits / temperature). (B, V) -> (B,).
+
+    temperature: > 0. Below 1 sharpens the distribution (towards greedy as it nears 0),
+        above 1 flattens it (towards uniform). 0 is not allowed: use `greedy_next`.
+    top_k: if given, only the k highest logits of each row can be drawn (ties with the
+        k-th are kept); k larger than V means no restriction.
+    generator: a seeded `torch.Generator` makes the draws reproducible.
+    """
+    _check_logits(logits)
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float))
+        or not (0.0 < temperature < float("inf"))
+    ):
+        raise ValueError(
+            f"temperature must be a finite number > 0 (use greedy_next for argmax); "
+            f"got {temperature!r}"
+        )
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"top_k must be None or an int >= 1; got {top_k!r}")
+    y = logits / temperature  # (B, V)
+    if top_k is not None and top_k < y.shape[1]:
+        kth = torch.topk(y, top_k, dim=-1).values[:, -1:]  # (B, 1) the k-th largest logit
+        y = y.masked_fill(y < kth, float("-inf"))  # (B, V) all but the top k get p = 0
+    p = torch.softmax(y, dim=-1)  # (B, V)
+    return torch.multinomial(p, num_samples=1, generator=generator).squeeze(1)  # (B,)
+# --8<-- [end:sample]
+
+
+# --8<-- [start:generate]
+@torch.no_grad()
+def generate(
+    step_fn: Callable[[torch.Tensor], torch.Tensor],
+    context: list[int],
+    steps: int,
+    *,
+    stop_id: int | None = None,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    generator: torch.Generator | None = None,
+) -> list[int]:
+    """Sample up to `steps` new tokens after `context`, one at a time.
+
+    step_fn maps the ids so far, a LongTensor (1, k), to the next token's logits (1, V).
+    It sees the whole history, so it decides how much to use: a model with a fixed
+    window of n-1 words keeps the last n-1 ids itself,
+
+        generate(lambda ids: model(ids[:, -(n - 1):]), prompt, 50)
+
+    and the caller makes the prompt at least n-1 ids long (pad it on the left with a
+    start-of-text id). The ids are on the CPU; a step_fn for a model elsewhere moves
+    them (`ids.to(device)`). Returns only the new ids; it stops early after producing
+    `stop_id`, which is then the last id returned. top_k=1 is greedy decoding.
+    """
+    if len(context) < 1:
+        raise ValueError("context must hold at least one id (e.g. a start-of-text id); got []")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be an int >= 0; got {steps!r}")
+    ids = torch.tensor([context], dtype=torch.long)  # (1, k)
+    new: list[int] = []
+    for _ in range(steps):
+        logits = step_fn(ids)  # (1, V)
+        if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or logits.shape[0] != 1:
+            got = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits)
+            raise ValueError(f"step_fn must return logits of shape (1, V); got {got}")
+        next_id = sample_next(logits, temperature=temperature, top_k=top_k, generator=generator)
+        new.append(int(next_id))
+        ids = torch.cat([ids, next_id.view(1, 1).to(ids.device)], dim=1)  # (1, k+1)
+        if stop_id is not None and new[-1] == stop_id:
+            break
+    return new
+# --8<-- [end:generate]
