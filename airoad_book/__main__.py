@@ -1,0 +1,5 @@
+import sys
+
+from airoad_book.cli import main
+
+sys.exit(main())

@@ -1,0 +1,73 @@
+"""Each chapter's experiment: a named, seeded run that returns numbers, tables and curves.
+
+An experiment is a module in this package with four names:
+
+```python
+NAME = "bengio-vs-ngram"      # what `airoad-book run NAME` and the book call it
+CHAPTER = 6                   # the chapter whose claim it tests
+SUMMARY = "one line for `airoad-book list`"
+def run(budget: str, seed: int, seconds: float | None) -> Result: ...
+```
+
+with `Result` and `Table` imported from `airoad_book.results`.
+
+`budget` is `"quick"` (what the book's build runs: seconds on a 2-core CPU) or `"full"`
+(what the CLI runs for the published-scale numbers). `seconds`, when given, caps the
+training wall-clock of experiments that train.
+
+The registry below is a plain table from name to module, so looking an experiment up (or
+hashing its source for the figure cache) never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from types import ModuleType
+
+from airoad_book.results import Result, Table
+
+BUDGETS = ("quick", "full")
+
+# name -> module, in the book's order. Add a line here when a chapter adds an experiment.
+EXPERIMENTS: dict[str, str] = {
+    "ngram-baselines": "airoad_book.experiments.ngram_baselines",
+    "ngram-ptb": "airoad_book.experiments.ngram_ptb",
+    "bengio-vs-ngram": "airoad_book.experiments.bengio_vs_ngram",
+    "names-nplm": "airoad_book.experiments.names_nplm",
+}
+
+
+def names() -> list[str]:
+    """The experiments' names, in the book's order."""
+    return list(EXPERIMENTS)
+
+
+def module(name: str) -> ModuleType:
+    """Import the module of experiment `name`."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; expected one of: {', '.join(EXPERIMENTS)}")
+    return importlib.import_module(EXPERIMENTS[name])
+
+
+def run_experiment(name: str, budget: str = "quick", seed: int = 0, seconds: float | None = None) -> Result:
+    """Run one experiment, seeded, and return its Result with the run's bookkeeping filled in."""
+    if budget not in BUDGETS:
+        raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(BUDGETS)}")
+    if seconds is not None and seconds <= 0:
+        raise ValueError(f"seconds must be positive, got {seconds}")
+    mod = module(name)
+    from airoad_book.device import seed_everything
+
+    seed_everything(seed)
+    start = time.perf_counter()
+    result = mod.run(budget=budget, seed=seed, seconds=seconds)
+    result.experiment, result.budget, result.seed = name, budget, seed
+    result.seconds = time.perf_counter() - start
+    for key, value in result.metrics.items():
+        if not isinstance(value, (int, float)):
+            raise TypeError(f"experiment {name!r} returned a non-numeric metric {key}={value!r}")
+    return result
+
+
+__all__ = ["BUDGETS", "EXPERIMENTS", "Result", "Table", "module", "names", "run_experiment"]

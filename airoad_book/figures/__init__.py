@@ -1,0 +1,27 @@
+"""The book's figures: one function per figure, one module per chapter.
+
+Each module registers its figures with `airoad_book.figures.registry.figure`; the build
+(`python -m airoad_book.figures`, run by the MkDocs hook) draws the ones whose code changed.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from airoad_book.figures.registry import FIGURES, FigureSpec, figure
+
+# Modules that register figures, in the book's order. Add a line when a chapter adds one.
+FIGURE_MODULES = (
+    "airoad_book.figures.ch05",
+    "airoad_book.figures.ch06",
+)
+
+
+def registry() -> dict[str, FigureSpec]:
+    """Every figure of the book, by name (imports the figure modules)."""
+    for mod in FIGURE_MODULES:
+        importlib.import_module(mod)
+    return dict(FIGURES)
+
+
+__all__ = ["FIGURES", "FIGURE_MODULES", "FigureSpec", "figure", "registry"]

@@ -1,0 +1,5 @@
+import sys
+
+from airoad_book.figures.build import main
+
+sys.exit(main())

@@ -1,0 +1,190 @@
+"""Regenerate what is stale: experiment results and figures, cached under `.cache/`.
+
+The MkDocs hook runs this as a subprocess (`python -m airoad_book.figures`), so the build
+always uses the code on disk (a long `mkdocs serve` session sees your edits) and the site
+process never imports torch. It prints one line per experiment run and per figure drawn,
+with its time, on stderr, and a JSON manifest on stdout:
+
+    {"figures": {name: {"light": path, "dark": path, "caption": ..., "alt": ...}},
+     "results": {experiment: path}}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from airoad_book.figures import cache
+from airoad_book.figures.registry import FigureSpec
+
+BUDGET, SEED = "quick", 0  # what the book shows
+
+
+def log(message: str) -> None:
+    print(f"airoad: {message}", file=sys.stderr, flush=True)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file, so a killed build leaves no half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One figure's place in the cache: its key, its two files, whether it must be drawn."""
+
+    spec: FigureSpec
+    key: str
+    light: Path
+    dark: Path
+
+    @property
+    def stale(self) -> bool:
+        return not (self.light.exists() and self.dark.exists())
+
+
+class ResultStore:
+    """Experiment results cached as JSON under `cache_dir/results`, keyed by their code."""
+
+    def __init__(self, cache_dir: Path, sources: dict[str, str], run: Callable | None = None):
+        self.dir = Path(cache_dir) / "results"
+        self.sources = sources
+        self._run = run
+        self._memo: dict[str, object] = {}
+
+    def key(self, name: str) -> str:
+        from airoad_book.experiments import EXPERIMENTS
+
+        if name not in EXPERIMENTS:
+            raise ValueError(f"unknown experiment {name!r}; expected one of: {', '.join(EXPERIMENTS)}")
+        return cache.experiment_key(EXPERIMENTS[name], BUDGET, SEED, self.sources)
+
+    def path(self, name: str) -> Path:
+        return self.dir / f"{name}-{BUDGET}-s{SEED}-{self.key(name)}.json"
+
+    def get(self, name: str):
+        """The Result of experiment `name`, from the cache or by running it now."""
+        from airoad_book.results import Result
+
+        if name in self._memo:
+            return self._memo[name]
+        path = self.path(name)
+        if path.exists():
+            result = Result.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        else:
+            run = self._run or _run_experiment
+            result = run(name)
+            write_atomically(path, json.dumps(result.to_dict(), indent=1, sort_keys=True).encode())
+            log(f"experiment {name} ({BUDGET}) ran in {result.seconds:.1f} s")
+            _prune(self.dir, f"{name}-{BUDGET}-s{SEED}", self.key(name))
+        self._memo[name] = result
+        return result
+
+
+def _run_experiment(name: str):
+    from airoad_book.experiments import run_experiment
+
+    return run_experiment(name, budget=BUDGET, seed=SEED)
+
+
+def _prune(folder: Path, stem: str, key: str) -> None:
+    """Delete the cache files of `stem` (a figure, or an experiment at a budget) with other keys."""
+    pattern = re.compile(rf"{re.escape(stem)}-([0-9a-f]{{16}})(-dark)?\.(svg|json)")
+    for other in folder.iterdir():
+        match = pattern.fullmatch(other.name)
+        if match and match.group(1) != key:
+            other.unlink(missing_ok=True)
+
+
+def plan(cache_dir: Path, specs: dict[str, FigureSpec], store: ResultStore) -> list[Planned]:
+    """Where each figure lives in the cache and whether it must be drawn again."""
+    out = []
+    for spec in specs.values():
+        key = cache.figure_key(spec.module, spec.name, store.key(spec.experiment), store.sources)
+        base = Path(cache_dir) / "figures" / f"{spec.name}-{key}"
+        out.append(Planned(spec, key, base.with_suffix(".svg"), Path(f"{base}-dark.svg")))
+    return out
+
+
+def render(spec: FigureSpec, result, theme: str) -> bytes:
+    """Draw one variant of one figure and return its SVG bytes."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from airoad_book.figures.style import themed
+
+    with themed(theme):
+        fig = spec.draw(result)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+        plt.close(fig)
+    return buffer.getvalue()
+
+
+def draw_figure(item: Planned, store: ResultStore) -> None:
+    result = store.get(item.spec.experiment)
+    start = time.perf_counter()
+    for theme, path in (("light", item.light), ("dark", item.dark)):
+        write_atomically(path, render(item.spec, result, theme))
+    _prune(item.light.parent, item.spec.name, item.key)
+    log(f"figure {item.spec.name} regenerated in {time.perf_counter() - start:.1f} s")
+
+
+def build(
+    cache_dir: Path,
+    experiments: list[str] = (),
+    *,
+    specs: dict[str, FigureSpec] | None = None,
+    sources: dict[str, str] | None = None,
+    run: Callable | None = None,
+    draw: Callable[[Planned, ResultStore], None] = draw_figure,
+) -> dict:
+    """Bring every figure and the named experiments' results up to date; return the manifest."""
+    from airoad_book.figures import registry
+
+    specs = registry() if specs is None else specs
+    store = ResultStore(cache_dir, cache.read_sources() if sources is None else sources, run)
+    planned = plan(cache_dir, specs, store)
+    stale = [item for item in planned if item.stale]
+    for item in stale:
+        draw(item, store)
+    needed = sorted(set(experiments))
+    for name in needed:
+        store.get(name)
+    return {
+        "figures": {
+            item.spec.name: {"light": str(item.light), "dark": str(item.dark), "caption": item.spec.caption,
+                             "alt": item.spec.alt, "experiment": item.spec.experiment,
+                             "regenerated": item in stale}
+            for item in planned
+        },
+        "results": {name: str(store.path(name)) for name in needed},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m airoad_book.figures", description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=Path(".cache"), help="cache folder (default: .cache)")
+    parser.add_argument("--experiments", default="", help="comma-separated experiments whose results pages quote")
+    args = parser.parse_args(argv)
+    wanted = [name for name in args.experiments.split(",") if name]
+    manifest = build(args.cache, wanted)
+    print(json.dumps(manifest))
+    return 0

@@ -1,0 +1,102 @@
+"""Cache keys for experiment results and figures: a hash of exactly the code they depend on.
+
+A figure depends on its own module and on its experiment's module, and on every
+`airoad_book` module those import, directly or not (found by reading their `import`
+statements, not by importing them). Parent packages are followed only where a module
+imports them by name: the package `__init__` files that hold registries (the list of
+experiments, the list of figure modules) are not part of any computation, so adding a
+chapter does not invalidate the others. The key hashes the source text of that closure with
+the budget, the seed and the versions of the numeric libraries. So editing
+`models/bengio.py` changes the keys of the figures whose experiments import it, and no
+others; a clean cache regenerates everything; an unchanged tree regenerates nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import platform
+from importlib import metadata
+from pathlib import Path
+
+PACKAGE = "airoad_book"
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+LIBRARIES = ("torch", "numpy", "matplotlib")  # their versions enter every key
+
+
+def read_sources(root: Path = PACKAGE_ROOT, package: str = PACKAGE) -> dict[str, str]:
+    """Map each module of `package` (dotted name) to its source text."""
+    sources = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        sources[".".join([package, *parts])] = path.read_text(encoding="utf-8")
+    return sources
+
+
+def imports_of(module: str, sources: dict[str, str]) -> set[str]:
+    """The package modules that `module` imports anywhere in its body (lazy imports too)."""
+    tree = ast.parse(sources[module], filename=module)
+    is_package = any(name.startswith(module + ".") for name in sources)
+    base = module if is_package else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            candidates = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative import: climb from this module's package
+                anchor = base.split(".")[: len(base.split(".")) - (node.level - 1)]
+                origin = ".".join(anchor + ([node.module] if node.module else []))
+            else:
+                origin = node.module or ""
+            candidates = [origin] + [f"{origin}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found.update(name for name in candidates if name in sources)
+    return found - {module}
+
+
+def closure(modules: list[str], sources: dict[str, str]) -> set[str]:
+    """`modules` and everything they import from the package, directly or not."""
+    missing = [m for m in modules if m not in sources]
+    if missing:
+        raise ValueError(f"no source for module(s) {missing}; is the registry out of date?")
+    seen: set[str] = set()
+    todo = list(modules)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(imports_of(name, sources) - seen)
+    return seen
+
+
+def environment() -> str:
+    """Python and numeric-library versions, read from package metadata (nothing is imported)."""
+    versions = [f"python={platform.python_version()}"]
+    for lib in LIBRARIES:
+        try:
+            versions.append(f"{lib}={metadata.version(lib)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{lib}=absent")
+    return ";".join(versions)
+
+
+def _digest(modules: set[str], sources: dict[str, str], *extra: str) -> str:
+    h = hashlib.sha256()
+    for name in sorted(modules):
+        h.update(name.encode() + b"\0" + sources[name].encode() + b"\0")
+    for item in extra:
+        h.update(item.encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def experiment_key(module: str, budget: str, seed: int, sources: dict[str, str]) -> str:
+    """Key of one experiment's result: its code closure, budget, seed and library versions."""
+    return _digest(closure([module], sources), sources, budget, str(seed), environment())
+
+
+def figure_key(figure_module: str, figure_name: str, experiment_key_: str, sources: dict[str, str]) -> str:
+    """Key of one figure: its drawing code's closure and the key of the result it draws."""
+    return _digest(closure([figure_module], sources), sources, figure_name, experiment_key_)

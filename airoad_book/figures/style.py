@@ -1,0 +1,57 @@
+"""Light and dark themes for the figures, matched to Material's default and slate schemes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import matplotlib
+
+matplotlib.use("Agg")  # figures are files; never open a window
+import matplotlib.pyplot as plt  # noqa: E402
+
+# One palette for the whole book: each model keeps its colour from chapter to chapter.
+COLORS = {
+    "unigram": "#8c8c8c",
+    "add-one": "#b07aa1",
+    "kn": "#4e79a7",
+    "nplm": "#e15759",
+    "mix": "#59a14f",
+    "train": "#4e79a7",
+    "valid": "#f28e2b",
+    "test": "#59a14f",
+}
+
+_COMMON = {
+    "figure.figsize": (6.4, 3.6),
+    "figure.dpi": 100,
+    "savefig.transparent": True,
+    "savefig.bbox": "tight",
+    "svg.fonttype": "none",  # keep text as text: smaller files, selectable labels
+    "svg.hashsalt": "airoad",  # stable ids, so an unchanged figure gives identical bytes
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.frameon": False,
+    "lines.linewidth": 1.8,
+}
+
+THEMES = {
+    "light": {**_COMMON, "text.color": "#222222", "axes.labelcolor": "#222222",
+              "axes.edgecolor": "#555555", "xtick.color": "#444444", "ytick.color": "#444444",
+              "grid.color": "#888888", "axes.facecolor": "none", "figure.facecolor": "none"},
+    "dark": {**_COMMON, "text.color": "#e2e4e9", "axes.labelcolor": "#e2e4e9",
+             "axes.edgecolor": "#9ea3ad", "xtick.color": "#c9ccd3", "ytick.color": "#c9ccd3",
+             "grid.color": "#9ea3ad", "axes.facecolor": "none", "figure.facecolor": "none"},
+}
+
+
+@contextlib.contextmanager
+def themed(theme: str) -> Iterator[None]:
+    """Draw inside this block to get the light or the dark variant of a figure."""
+    if theme not in THEMES:
+        raise ValueError(f"unknown theme {theme!r}; expected one of: {', '.join(THEMES)}")
+    with plt.style.context(THEMES[theme]):
+        yield

@@ -1,0 +1,87 @@
+"""The MkDocs hook's placeholders: results enter pages from runs, never by hand."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from mkdocs.exceptions import PluginError
+
+from airoad_book import site
+from airoad_book.results import Result, Table
+
+
+@pytest.fixture
+def state(tmp_path, monkeypatch):
+    result = Result(
+        metrics={"kn_ppl": 141.234, "nplm_ppl": 150.0},
+        tables={"test": Table(["model", "ppl"], [["KN", 141.234], ["NPLM", 150.0]], ["", ".1f"])},
+        text={"verdict": "The mixture wins."},
+        experiment="demo", budget="quick", seconds=1.0,
+    )
+    path = tmp_path / "demo.json"
+    path.write_text(json.dumps(result.to_dict()))
+    (tmp_path / "results").mkdir()
+    full = {**result.to_dict(), "budget": "full", "seconds": 600.0,
+            "provenance": {"command": "airoad-book run demo --budget full --record", "commit": "abc1234",
+                           "date": "2026-11-21 06:00 UTC", "machine": "2 CPU cores"}}
+    (tmp_path / "results" / "demo-full.json").write_text(json.dumps(full))
+    figures = {"demo-fig": {"light": "x.svg", "dark": "x-dark.svg", "caption": "A caption.", "alt": "Alt text",
+                            "experiment": "demo", "regenerated": False}}
+    monkeypatch.setattr(site, "_state", {"root": tmp_path, "figures": figures,
+                                         "result_paths": {"demo": str(path)}, "results": {}})
+
+
+def render(markdown: str, page_uri: str = "part2/06-bengio.md") -> str:
+    page = SimpleNamespace(file=SimpleNamespace(src_uri=page_uri))
+    return site.on_page_markdown(markdown, page, None, None)
+
+
+def test_value_text_and_table_come_from_the_result(state):
+    assert render("KN: {{ value demo kn_ppl .1f }}.") == "KN: 141.2."
+    assert render("{{ text demo verdict }}") == "The mixture wins."
+    table = render("{{ table demo test }}")
+    assert "| KN | 141.2 |" in table and "| model | ppl |" in table
+
+
+def test_figure_links_both_variants_relative_to_the_page(state):
+    html = render("{{ figure demo-fig }}", page_uri="part2/06-bengio.md")
+    assert "(../figures/demo-fig.svg#only-light)" in html
+    assert "(../figures/demo-fig-dark.svg#only-dark)" in html
+    assert "A caption." in html
+    assert "(figures/demo-fig.svg#only-light)" in render("{{ figure demo-fig }}", page_uri="index.md")
+
+
+def test_committed_results_show_their_provenance(state):
+    assert render("{{ value demo@full kn_ppl .2f }}") == "141.23"
+    note = render("{{ provenance demo@full }}")
+    assert "abc1234" in note and "airoad-book run demo --budget full --record" in note
+
+
+def test_placeholders_in_code_are_left_as_typed(state):
+    md = "```text\n{{ figure nothing }}\n```\nand `{{ value nothing x }}` inline\n"
+    assert render(md) == md
+
+
+@pytest.mark.parametrize(
+    ("markdown", "message"),
+    [
+        ("{{ value demo no_such_metric }}", "no metric 'no_such_metric'"),
+        ("{{ table demo no_such_table }}", "no table"),
+        ("{{ figure no-such-figure }}", "no figure"),
+        ("{{ value nobody kn_ppl }}", "no results for experiment 'nobody'"),
+        ("{{ value demo@huge kn_ppl }}", "airoad-book run demo --budget huge --record"),
+        ("{{ chart demo }}", "unknown placeholder kind 'chart'"),
+        ("{{ value demo }}", "malformed placeholder"),
+    ],
+)
+def test_a_placeholder_naming_nothing_known_fails_the_build(state, markdown, message):
+    with pytest.raises(PluginError, match=message):
+        render(markdown)
+
+
+def test_referenced_experiments_ignore_code(tmp_path):
+    (tmp_path / "a.md").write_text("{{ table one t }}\n`{{ value two m }}`\n```text\n{{ text three k }}\n```\n"
+                                   "{{ value four@full m }}\n")
+    assert site.referenced_experiments(tmp_path) == {"one"}
