@@ -1,0 +1,94 @@
+"""Time the book's budgets as whole processes, several runs each, and print the medians.
+
+    uv run python benchmarks/build.py [--runs N] [--only clean,warm,pytest,experiments]
+
+- clean build: `mkdocs build --strict` after deleting the figure/result cache (`.cache/`);
+- warm build: the same with the cache in place and nothing changed;
+- pytest: `pytest` as the README runs it (tests and every docs code block);
+- experiments: each experiment at the quick budget through the CLI (`airoad-book run NAME`).
+
+The budgets (DESIGN.md) are checked and a line says whether each held. Exit status 1 if one
+did not. Run it on an otherwise idle machine: the numbers are wall-clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUDGETS = {"clean build": 600.0, "warm build": 20.0, "pytest": 300.0}  # seconds, DESIGN.md
+CHAPTER_BUDGET = 40.0  # seconds of quick-budget experiments per chapter
+
+
+def timed(cmd: list[str], before=None) -> float:
+    if before:
+        before()
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"benchmark: {' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return seconds
+
+
+def clear_cache() -> None:
+    shutil.rmtree(ROOT / ".cache", ignore_errors=True)
+    shutil.rmtree(ROOT / "site", ignore_errors=True)
+
+
+def report(name: str, runs: list[float], budget: float | None) -> bool:
+    median = statistics.median(runs)
+    each = ", ".join(f"{r:.1f}" for r in runs)
+    verdict = "" if budget is None else (f"  (budget {budget:.0f} s: " + ("ok" if median <= budget else "OVER") + ")")
+    print(f"{name:<34} median {median:7.1f} s   runs: {each}{verdict}", flush=True)
+    return budget is None or median <= budget
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (default 3)")
+    parser.add_argument("--only", default="experiments,clean,warm,pytest",
+                        help="comma-separated subset of: experiments, clean, warm, pytest")
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error(f"--runs must be at least 1, got {args.runs}")
+    wanted = set(args.only.split(","))
+    unknown = wanted - {"experiments", "clean", "warm", "pytest"}
+    if unknown:
+        parser.error(f"unknown --only item(s) {sorted(unknown)}; expected experiments, clean, warm, pytest")
+    uv = shutil.which("uv") or sys.exit("benchmark: uv is not on PATH")
+    ok = True
+    print(f"benchmark: {args.runs} run(s) each, on {ROOT}", flush=True)
+    if "experiments" in wanted:
+        sys.path.insert(0, str(ROOT))
+        from airoad_book import experiments
+
+        per_chapter: dict[int, float] = {}
+        for name in experiments.names():
+            runs = [timed([uv, "run", "airoad-book", "run", name, "--json"]) for _ in range(args.runs)]
+            report(f"experiment {name} (quick)", runs, None)
+            chapter = experiments.module(name).CHAPTER
+            per_chapter[chapter] = per_chapter.get(chapter, 0.0) + statistics.median(runs)
+        for chapter, total in sorted(per_chapter.items()):
+            ok &= report(f"chapter {chapter} experiments, together", [total], CHAPTER_BUDGET)
+    if "clean" in wanted:
+        runs = [timed([uv, "run", "mkdocs", "build", "--strict"], before=clear_cache) for _ in range(args.runs)]
+        ok &= report("clean build (mkdocs build --strict)", runs, BUDGETS["clean build"])
+    if "warm" in wanted:
+        timed([uv, "run", "mkdocs", "build", "--strict"])  # make sure the cache is full
+        runs = [timed([uv, "run", "mkdocs", "build", "--strict"]) for _ in range(args.runs)]
+        ok &= report("warm build (nothing changed)", runs, BUDGETS["warm build"])
+    if "pytest" in wanted:
+        runs = [timed([uv, "run", "pytest", "-q", "-p", "no:cacheprovider"]) for _ in range(args.runs)]
+        ok &= report("uv run pytest", runs, BUDGETS["pytest"])
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
