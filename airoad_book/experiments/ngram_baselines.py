@@ -1,0 +1,239 @@
+"""Chapter 5: add-one against Kneser–Ney, order by order, on words and on characters.
+
+Each model is fitted at every order on a corpus's training text and scored twice: on text it
+has seen (a sample of the training text) and on text it has not (the validation split). The
+gap between the two is overfitting made visible. Two corpora:
+
+- **PTB, words**: the Penn Treebank as Mikolov split it, its own 10k vocabulary, orders 1-5;
+- **Shakespeare, characters**: `shakespeare("train")` against `shakespeare("valid")` (two
+  whole plays held out), one token per character. A character says less than a word, so a
+  character model needs a longer window before it runs out of data: the orders go to 6 at
+  the quick budget (about one word of context) and to 10 at the full one.
+
+The "train" score is measured on `train_sample` tokens of the training text, taken as ten
+evenly spaced stretches and scored stretch by stretch (see `train_stretches`): a sample as
+large as the validation split estimates it as well as the whole text, for a fraction of the
+time. n-gram counting has no randomness, so the seed changes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from airoad_book.data import UNK, Vocab, char_tokens, penn_treebank, shakespeare
+from airoad_book.metrics import bits
+from airoad_book.models.ngram import AddOneLM, KneserNeyLM, NGramLM
+from airoad_book.progress import Progress, progress
+from airoad_book.results import Result, Table
+
+NAME = "ngram-baselines"
+CHAPTER = 5
+SUMMARY = "add-one vs Kneser-Ney by order, train vs valid: word-level PTB and char-level Shakespeare"
+
+MODELS: dict[str, type[NGramLM]] = {"add-one": AddOneLM, "kn": KneserNeyLM}  # key -> class
+LABELS = {"add-one": "add-one", "kn": "Kneser–Ney"}
+
+
+@dataclass(frozen=True)
+class Config:
+    word_orders: tuple[int, ...] = (1, 2, 3, 4, 5)  # n-gram orders fitted on PTB
+    char_orders: tuple[int, ...] = (1, 2, 3, 4, 5, 6)  # orders fitted on Shakespeare
+    train_sample: int | None = 250_000  # tokens of training text scored as "train"; None: all
+    max_train_tokens: int | None = None  # fit on only this many tokens (tiny test configs)
+    max_valid_tokens: int | None = None  # score only this many validation tokens
+
+
+CONFIGS = {
+    # about 20 s on one core: most of it fitting 12 character models on 4.6M tokens each
+    "quick": Config(),
+    # every order to 10 on characters, train perplexity on the whole training text: minutes
+    "full": Config(char_orders=tuple(range(1, 11)), train_sample=None),
+}
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """One corpus as token ids: what a model is fitted on and scored against."""
+
+    key: str  # "ptb" or "shakespeare": the suffix of its metrics
+    unit: str  # "word" or "char"
+    train: np.ndarray  # (N,) token ids
+    valid: np.ndarray  # (M,) token ids
+    vocab_size: int  # V
+
+
+def ptb_corpus(config: Config) -> Corpus:
+    """Word-level PTB: the vocabulary of its training split (10,000 words, <unk> and <eos> in it)."""
+    train, valid = penn_treebank("train"), penn_treebank("valid")
+    vocab = Vocab.build(train)
+    return _corpus("ptb", "word", vocab, train, valid, config)
+
+
+def shakespeare_corpus(config: Config) -> Corpus:
+    """Char-level Shakespeare: every character of the training split, and <unk> for the rest."""
+    train, valid = char_tokens(shakespeare("train")), char_tokens(shakespeare("valid"))
+    vocab = Vocab.build(train, specials=(UNK,))
+    return _corpus("shakespeare", "char", vocab, train, valid, config)
+
+
+def _corpus(key: str, unit: str, vocab: Vocab, train: list[str], valid: list[str], config: Config) -> Corpus:
+    train, valid = train[: config.max_train_tokens], valid[: config.max_valid_tokens]
+    return Corpus(key, unit, vocab.encode(train).numpy(), vocab.encode(valid).numpy(), len(vocab))
+
+
+def train_stretches(x: np.ndarray, size: int | None, pieces: int = 10) -> list[np.ndarray]:
+    """`pieces` evenly spaced stretches of x, `size` tokens in all (the whole of x if None).
+
+    Each stretch is scored on its own, so no n-gram straddles two of them.
+    """
+    if size is None or size >= len(x):
+        return [x]
+    starts = np.linspace(0, len(x) - size // pieces, pieces).astype(int)  # (pieces,)
+    return [x[s : s + size // pieces] for s in starts]
+
+
+# --8<-- [start:score]
+def nats_per_token(model: NGramLM, streams: list[np.ndarray]) -> float:
+    """The cross-entropy of the model on the streams, in nats per token: ln of perplexity."""
+    log_p = np.concatenate([model.token_log_probs(s) for s in streams])  # (T,)
+    return float(-log_p.mean())
+
+
+def sweep(corpus: Corpus, orders: tuple[int, ...], train_sample: int | None, bar: Progress) -> dict:
+    """nats[model][split][i]: each model fitted at orders[i], scored on train and valid."""
+    seen = train_stretches(corpus.train, train_sample)  # text the model was fitted on
+    nats = {key: {"train": [], "valid": []} for key in MODELS}
+    for key, model_class in MODELS.items():
+        for n in orders:
+            model = model_class(n, corpus.vocab_size).fit(corpus.train)
+            nats[key]["train"].append(nats_per_token(model, seen))
+            nats[key]["valid"].append(nats_per_token(model, [corpus.valid]))
+            bar.update()
+    return nats
+# --8<-- [end:score]
+
+
+def run_config(config: Config, seed: int = 0) -> Result:
+    """Fit both models at every order on both corpora; n-gram counting ignores the seed."""
+    corpora = [(ptb_corpus(config), config.word_orders),
+               (shakespeare_corpus(config), config.char_orders)]
+    metrics: dict[str, float] = {}
+    tables, series, text = {}, {}, {}
+    total = sum(len(MODELS) * len(orders) for _, orders in corpora)
+    start = time.perf_counter()
+    with progress(total=total, desc=NAME) as bar:
+        for corpus, orders in corpora:
+            nats = sweep(corpus, orders, config.train_sample, bar)
+            report = _ptb_report if corpus.unit == "word" else _char_report
+            report(corpus, orders, nats, metrics, tables, series, text)
+    metrics["fit_and_score_seconds"] = time.perf_counter() - start
+    return Result(metrics=metrics, tables=tables, series=series, text=text)
+
+
+def run(budget: str, seed: int, seconds: float | None) -> Result:
+    """`seconds` is ignored: nothing here trains by gradient, and the quick budget is seconds."""
+    return run_config(CONFIGS[budget], seed)
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def _best(values: list[float], orders: tuple[int, ...]) -> tuple[int, float]:
+    i = int(np.argmin(values))
+    return orders[i], values[i]
+
+
+def _ptb_report(corpus, orders, nats, metrics, tables, series, text) -> None:
+    ppl = {m: {s: [float(np.exp(v)) for v in nats[m][s]] for s in nats[m]} for m in nats}
+    for m in MODELS:
+        name = m.replace("-", "")  # "addone", "kn"
+        for n, tr, va in zip(orders, ppl[m]["train"], ppl[m]["valid"]):
+            metrics[f"{name}{n}_train_ppl_ptb"] = tr
+            metrics[f"{name}{n}_valid_ppl_ptb"] = va
+        best_n, best = _best(ppl[m]["valid"], orders)
+        metrics[f"{name}_best_order_ptb"] = best_n
+        metrics[f"{name}_best_valid_ppl_ptb"] = best
+    metrics["vocab_size_ptb"] = corpus.vocab_size
+    tables["ptb"] = Table(
+        columns=["order n", "add-one train", "add-one valid", "Kneser–Ney train", "Kneser–Ney valid"],
+        rows=[[n, *(ppl[m][s][i] for m in MODELS for s in ("train", "valid"))]
+              for i, n in enumerate(orders)],
+        formats=["d", ".1f", ".1f", ".1f", ".1f"],
+    )
+    series["ptb"] = {"orders": list(orders), "unit": "perplexity", "vocab_size": corpus.vocab_size, **ppl}
+    text["ptb"] = _story(orders, ppl, "perplexity", corpus.vocab_size)
+
+
+def _char_report(corpus, orders, nats, metrics, tables, series, text) -> None:
+    bpc = {m: {s: [bits(v) for v in nats[m][s]] for s in nats[m]} for m in nats}
+    for m in MODELS:
+        name = m.replace("-", "")
+        for n, tr, va in zip(orders, bpc[m]["train"], bpc[m]["valid"]):
+            metrics[f"{name}{n}_train_bpc_shakespeare"] = tr
+            metrics[f"{name}{n}_valid_bpc_shakespeare"] = va
+        best_n, best = _best(bpc[m]["valid"], orders)
+        metrics[f"{name}_best_order_shakespeare"] = best_n
+        metrics[f"{name}_best_valid_bpc_shakespeare"] = best
+        metrics[f"{name}_best_valid_ppl_shakespeare"] = 2.0**best
+    metrics["vocab_size_shakespeare"] = corpus.vocab_size
+    tables["shakespeare"] = Table(
+        columns=["order n", "add-one train", "add-one valid", "Kneser–Ney train", "Kneser–Ney valid",
+                 "Kneser–Ney valid perplexity"],
+        rows=[[n, *(bpc[m][s][i] for m in MODELS for s in ("train", "valid")), 2.0 ** bpc["kn"]["valid"][i]]
+              for i, n in enumerate(orders)],
+        formats=["d", ".3f", ".3f", ".3f", ".3f", ".2f"],
+    )
+    series["shakespeare"] = {"orders": list(orders), "unit": "bits per char", "vocab_size": corpus.vocab_size,
+                             **bpc}
+    text["shakespeare"] = _story(orders, bpc, "bits per char", corpus.vocab_size)
+
+
+def _story(orders, score, unit: str, V: int) -> str:
+    """A few sentences, written from the numbers, on what each model does as n grows.
+
+    `unit` is "perplexity" (compared as ratios) or "bits per char" (compared as differences).
+    """
+    ppl = unit == "perplexity"
+
+    def say(x: float) -> str:
+        return f"perplexity {x:.1f}" if ppl else f"{x:.3f} bits per char"
+
+    def change(a: float, b: float) -> str:  # how much lower b is than a
+        return f"{100 * (1 - b / a):.1f}%" if ppl else f"{a - b:.3f} bits"
+
+    parts = []
+    a_best_n, a_best = _best(score["add-one"]["valid"], orders)
+    a_train = score["add-one"]["train"]
+    if a_best_n == orders[-1]:
+        parts.append(f"Add-one improves on validation text all the way to order {a_best_n} ({say(a_best)}).")
+    else:
+        where = "at order 1, before it uses any context" if a_best_n == 1 else f"at order {a_best_n}"
+        after = score["add-one"]["valid"][orders.index(a_best_n):]
+        every = "every" if all(b > a for a, b in zip(after, after[1:])) else "a"
+        parts.append(f"Add-one does best on validation text {where} ({say(a_best)}); {every} longer "
+                     f"context makes it worse, to {say(after[-1])} at order {orders[-1]}.")
+    rises = [orders[i] for i in range(1, len(orders)) if a_train[i] > a_train[i - 1]]
+    if rises:
+        parts.append(f"Even on its own training text it gets worse from order {rises[0]} on: the "
+                     f"V = {V:,} imaginary counts it adds to every context outweigh the real ones.")
+    k_best_n, k_best = _best(score["kn"]["valid"], orders)
+    k_train, k_valid = score["kn"]["train"], score["kn"]["valid"]
+    parts.append(f"Kneser–Ney is best at order {k_best_n} ({say(k_best)}).")
+    if len(orders) >= 2 and k_valid[-1] <= k_valid[-2]:
+        parts.append(f"From order {orders[-2]} to {orders[-1]} its validation score improves by "
+                     f"{change(k_valid[-2], k_valid[-1])} while its training score improves by "
+                     f"{change(k_train[-2], k_train[-1])}: the longer contexts mostly memorise the "
+                     "training text.")
+    elif len(orders) >= 2:
+        i = orders.index(k_best_n)
+        parts.append(f"Past that order its validation score gets worse while its training score "
+                     f"improves by another {change(k_train[i], k_train[-1])}: the longer contexts "
+                     "only memorise the training text.")
+    return " ".join(parts)
+
+
+__all__ = ["CONFIGS", "CHAPTER", "Config", "Corpus", "NAME", "SUMMARY", "run", "run_config",
+           "nats_per_token", "sweep", "train_stretches"]
