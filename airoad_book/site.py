@@ -25,6 +25,7 @@ import logging
 import os
 import posixpath
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,6 +59,28 @@ def referenced_experiments(docs_dir: Path) -> set[str]:
             if kind in ("table", "value", "text") and "@" not in args.split()[0]:
                 found.add(args.split()[0])
     return found
+
+
+def on_config(config):
+    """Key mkdocs-jupyter's cache of executed notebooks by the package's code too.
+
+    mkdocs-jupyter keys an executed notebook by its own text only, so a lab would keep showing
+    the outputs of old package code. Its cache folder is moved under a hash of every
+    `airoad_book` module, so a change to the package re-executes the labs once.
+    """
+    from airoad_book.figures import cache
+
+    plugin = config.plugins.get("mkdocs-jupyter")
+    if plugin is not None and plugin.config.get("cache"):
+        sources = cache.read_sources()
+        key = cache.package_key(sources)
+        base = _root(config) / ".cache" / "mkdocs-jupyter"
+        plugin.config["cache_dir"] = str(base / key)
+        if base.is_dir():
+            for old in base.iterdir():
+                if old.name != key and old.is_dir():
+                    shutil.rmtree(old, ignore_errors=True)
+    return config
 
 
 def on_files(files: Files, config) -> Files:

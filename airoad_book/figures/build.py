@@ -143,7 +143,6 @@ def draw_figure(item: Planned, store: ResultStore) -> None:
     start = time.perf_counter()
     for theme, path in (("light", item.light), ("dark", item.dark)):
         write_atomically(path, render(item.spec, result, theme))
-    _prune(item.light.parent, item.spec.name, item.key)
     log(f"figure {item.spec.name} regenerated in {time.perf_counter() - start:.1f} s")
 
 
@@ -165,6 +164,7 @@ def build(
     stale = [item for item in planned if item.stale]
     for item in stale:
         draw(item, store)
+        _prune(item.light.parent, item.spec.name, item.key)
     needed = sorted(set(experiments))
     for name in needed:
         store.get(name)

@@ -100,3 +100,8 @@ def experiment_key(module: str, budget: str, seed: int, sources: dict[str, str])
 def figure_key(figure_module: str, figure_name: str, experiment_key_: str, sources: dict[str, str]) -> str:
     """Key of one figure: its drawing code's closure and the key of the result it draws."""
     return _digest(closure([figure_module], sources), sources, figure_name, experiment_key_)
+
+
+def package_key(sources: dict[str, str]) -> str:
+    """Key of the whole package: for what may import any of it (the lab notebooks)."""
+    return _digest(set(sources), sources, environment())
