@@ -131,13 +131,15 @@ class NPLM(nn.Module):
 
         The output side U, W, b starts at zero, so every logit y is exactly 0, the
         softmax is uniform and the loss at initialisation is ln |V| — a number to check
-        before training. The input side starts at a scale where learning can begin:
-        C ~ N(0, 1), and H, d ~ U(-1/√((n-1)m), 1/√((n-1)m)), so d + H x has variance
-        about 1/3 and tanh works in its linear range, not saturated. U gets a non-zero
+        before training. The input side starts small, where learning can begin:
+        C ~ N(0, 0.1²) and H, d ~ U(-1/√((n-1)m), 1/√((n-1)m)), so tanh works in its
+        linear range, not saturated. Small feature vectors matter: a word seen a handful
+        of times gets few updates, and with C ~ N(0, 1) its random start would outweigh
+        what it learned (on PTB, nearest neighbours stay noise after ten epochs). U gets a non-zero
         gradient at once (tanh(d + H x) ≠ 0), and after the first step so do C, H and d.
         """
         bound = 1.0 / math.sqrt(self.H.shape[1])
-        nn.init.normal_(self.C, mean=0.0, std=1.0)
+        nn.init.normal_(self.C, mean=0.0, std=0.1)
         nn.init.uniform_(self.H, -bound, bound)
         nn.init.uniform_(self.d, -bound, bound)
         nn.init.zeros_(self.U)

@@ -115,6 +115,12 @@ class NGramLM:
         return self
     # --8<-- [end:ngram-lm]
 
+    @property
+    def num_ngrams(self) -> int:
+        """How many distinct 1..n-grams the fitted model stores: its size, as parameters are a net's."""
+        self._check_fitted()
+        return sum(len(keys) for keys in self._keys)
+
     # --8<-- [start:history]
     def _gram_ids(self, x: np.ndarray, longest: int) -> list[np.ndarray]:
         """ids[j][s] = index of the j-gram x[s:s+j] among the order-j keys, -1 if unseen."""
