@@ -101,8 +101,27 @@ def on_files(files: Files, config) -> Files:
         for variant, suffix in (("light", ""), ("dark", "-dark")):
             uri = f"{FIGURE_DIR}/{name}{suffix}.svg"
             files.append(File.generated(config, uri, abs_src_path=fig[variant]))
+    add_mathjax(files, config)
     _state.update(root=root, figures=manifest["figures"], result_paths=manifest["results"], results={})
     return files
+
+
+MATHJAX_URI = "javascripts/mathjax"  # where mkdocs.yml's extra_javascript expects it
+
+
+def add_mathjax(files: Files, config) -> None:
+    """Serve MathJax 3 from the installed package `django-static-mathjax`, not from a CDN."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mathjax")
+    if spec is None or not spec.submodule_search_locations:
+        raise PluginError("airoad: MathJax is missing; it ships with the package "
+                          "`django-static-mathjax` (run `uv sync`)")
+    es5 = Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax" / "es5"
+    wanted = [es5 / "tex-mml-chtml.js", *sorted((es5 / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))]
+    for path in wanted:
+        uri = f"{MATHJAX_URI}/es5/{path.relative_to(es5).as_posix()}"
+        files.append(File.generated(config, uri, abs_src_path=str(path)))
 
 
 def _result(source: str) -> dict:
