@@ -97,9 +97,10 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     from airoad_book.progress import set_progress
 
     set_progress("bar")
+    origin = provenance(argv) if args.record else None  # the code as it was when the run began
     result = experiments.run_experiment(args.name, budget=args.budget, seed=args.seed, seconds=args.seconds)
-    if args.record:
-        data = {**result.to_dict(), "provenance": provenance(argv)}
+    if origin is not None:
+        data = {**result.to_dict(), "provenance": origin}
         path = RESULTS_DIR / f"{args.name}-{args.budget}.json"
         write_atomically(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
         print(f"wrote {path}", file=sys.stderr)

@@ -185,9 +185,9 @@ for temperature in (0.7, 1.0):
 #   gains more from the longer window at this budget?
 # - **The vectors.** Set `EMBED_DIM = 10` or `60`. What happens to the parameter count, the
 #   perplexity, and the neighbours?
-# - **The start of C.** Right after the model is built, add `model.C.data.mul_(0.1)`. Compare
-#   the neighbours by $C$ before and after: why does the scale of the random start matter
-#   after only a few hundred steps?
+# - **The start of C.** Right after the model is built, add `model.C.data.mul_(10)` (the
+#   model starts $C$ at $\mathcal{N}(0, 0.1^2)$). Compare the neighbours by $C$ before and
+#   after: why does the scale of the random start matter after only a few hundred steps?
 # - **Direct connections.** `DIRECT = True` adds $W x$ to the output. Compare the time per
 #   step and the perplexity at the same number of steps.
 # - **The learning rate.** Try `LR = 1e-2` and `1e-3`. Which one wins after 400 steps, and
