@@ -102,8 +102,22 @@ def on_files(files: Files, config) -> Files:
             uri = f"{FIGURE_DIR}/{name}{suffix}.svg"
             files.append(File.generated(config, uri, abs_src_path=fig[variant]))
     add_mathjax(files, config)
+    add_lab_notebooks(files, config)
     _state.update(root=root, figures=manifest["figures"], result_paths=manifest["results"], results={})
     return files
+
+
+LABS = "labs"  # lab notebooks: jupytext percent-format .py files, pages through mkdocs-jupyter
+
+
+def add_lab_notebooks(files: Files, config) -> None:
+    """Add each lab as a downloadable .ipynb next to its page (`labs/NAME/NAME.ipynb`)."""
+    import jupytext
+
+    for lab in [f for f in files if f.src_uri.startswith(f"{LABS}/") and f.src_uri.endswith(".py")]:
+        stem = posixpath.splitext(posixpath.basename(lab.src_uri))[0]
+        notebook = jupytext.writes(jupytext.read(lab.abs_src_path), fmt="ipynb")
+        files.append(File.generated(config, f"{LABS}/{stem}/{stem}.ipynb", content=notebook))
 
 
 MATHJAX_URI = "javascripts/mathjax"  # where mkdocs.yml's extra_javascript expects it

@@ -85,3 +85,36 @@ def test_referenced_experiments_ignore_code(tmp_path):
     (tmp_path / "a.md").write_text("{{ table one t }}\n`{{ value two m }}`\n```text\n{{ text three k }}\n```\n"
                                    "{{ value four@full m }}\n")
     assert site.referenced_experiments(tmp_path) == {"one"}
+
+
+def site_config():
+    from mkdocs.config import load_config
+
+    config = load_config(str(site.Path(__file__).resolve().parents[1] / "mkdocs.yml"))
+    config.plugins._current_plugin = None  # as during a build's event, which File.generated reads
+    return config
+
+
+def test_mathjax_is_served_from_a_package_not_a_cdn():
+    from mkdocs.structure.files import Files
+
+    config, files = site_config(), Files([])
+    site.add_mathjax(files, config)
+    uris = {f.src_uri for f in files}
+    assert "javascripts/mathjax/es5/tex-mml-chtml.js" in uris
+    assert any(uri.endswith(".woff") for uri in uris)
+    assert not any("://" in str(s) for s in config["extra_javascript"]), "math must render offline"
+
+
+def test_each_lab_is_also_offered_as_an_ipynb():
+    import json
+
+    from mkdocs.structure.files import File, Files
+
+    config = site_config()
+    lab = site.Path(config["docs_dir"]) / "labs" / "06-bengio-lab.py"
+    files = Files([File("labs/06-bengio-lab.py", config["docs_dir"], config["site_dir"], True)])
+    site.add_lab_notebooks(files, config)
+    generated = {f.src_uri: f for f in files}["labs/06-bengio-lab/06-bengio-lab.ipynb"]
+    notebook = json.loads(generated.content_string)
+    assert notebook["cells"] and lab.exists()

@@ -17,10 +17,11 @@
 # learned. Then it is yours: every knob is in one cell, and the last cell suggests what to
 # turn.
 #
-# Run it with `uv run jupyter lab docs/labs/06-bengio-lab.py` from the book's folder (the
-# file is a [jupytext](https://jupytext.readthedocs.io) notebook), or download it from this
-# page. It needs nothing but the `airoad_book` package: the corpus ships inside a Python
-# package, so it runs offline.
+# Download it with the buttons at the top of this page: as a Jupyter notebook (`.ipynb`),
+# or as its [jupytext](https://jupytext.readthedocs.io) source (`.py`), which also runs as a
+# plain script (`uv run python docs/labs/06-bengio-lab.py` from the book's folder). It needs
+# nothing but the `airoad_book` package: the corpus ships inside a Python package, so it
+# runs offline.
 
 # %% [markdown]
 # ## The knobs
