@@ -18,28 +18,6 @@ from airoad_book.data.corpora import (
 )
 from airoad_book.data.vocab import EOS, UNK, Vocab, char_tokens, word_tokens
 
-__all__ = [
-    # corpora
-    "MissingDataPackage",
-    "SHAKESPEARE_SPLITS",
-    "shakespeare_works",
-    "shakespeare",
-    "penn_treebank",
-    "names",
-    "names_split",
-    "Digits",
-    "DIGIT_SOURCES",
-    "digits",
-    # vocabularies and tokenizers
-    "Vocab",
-    "UNK",
-    "EOS",
-    "char_tokens",
-    "word_tokens",
-    # batching
-    "context_windows",
-    "lm_windows",
-    "batchify",
-    "bptt_batches",
-    "random_batches",
-]
+from airoad_book.data import batching, corpora, vocab  # each module lists its public names
+
+__all__ = [*corpora.__all__, *vocab.__all__, *batching.__all__]

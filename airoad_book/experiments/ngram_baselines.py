@@ -19,6 +19,7 @@ time. n-gram counting has no randomness, so the seed changes nothing.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,8 +128,7 @@ def run_config(config: Config, seed: int = 0) -> Result:
     with progress(total=total, desc=NAME) as bar:
         for corpus, orders in corpora:
             nats = sweep(corpus, orders, config.train_sample, bar)
-            report = _ptb_report if corpus.unit == "word" else _char_report
-            report(corpus, orders, nats, metrics, tables, series, text)
+            _report(corpus, orders, nats, metrics, tables, series, text)
     metrics["fit_and_score_seconds"] = time.perf_counter() - start
     return Result(metrics=metrics, tables=tables, series=series, text=text)
 
@@ -146,49 +146,48 @@ def _best(values: list[float], orders: tuple[int, ...]) -> tuple[int, float]:
     return orders[i], values[i]
 
 
-def _ptb_report(corpus, orders, nats, metrics, tables, series, text) -> None:
-    ppl = {m: {s: [float(np.exp(v)) for v in nats[m][s]] for s in nats[m]} for m in nats}
+@dataclass(frozen=True)
+class Scale:
+    """How a corpus reports cross-entropy: perplexity for words, bits per char for characters."""
+
+    unit: str  # "perplexity" or "bits per char"
+    short: str  # the unit in metric names: "ppl" or "bpc"
+    convert: Callable[[float], float]  # from nats per token to the unit
+    to_ppl: Callable[[float], float]  # from the unit to perplexity
+    fmt: str  # how the table prints the unit
+
+
+SCALES = {
+    "word": Scale("perplexity", "ppl", lambda v: float(np.exp(v)), lambda p: p, ".1f"),
+    "char": Scale("bits per char", "bpc", bits, lambda b: 2.0**b, ".3f"),
+}
+
+
+def _report(corpus, orders, nats, metrics, tables, series, text) -> None:
+    """Metrics, a table, the figure's series and a story for one corpus, in its own unit."""
+    sc = SCALES[corpus.unit]
+    score = {m: {s: [sc.convert(v) for v in nats[m][s]] for s in nats[m]} for m in nats}
     for m in MODELS:
         name = m.replace("-", "")  # "addone", "kn"
-        for n, tr, va in zip(orders, ppl[m]["train"], ppl[m]["valid"]):
-            metrics[f"{name}{n}_train_ppl_ptb"] = tr
-            metrics[f"{name}{n}_valid_ppl_ptb"] = va
-        best_n, best = _best(ppl[m]["valid"], orders)
-        metrics[f"{name}_best_order_ptb"] = best_n
-        metrics[f"{name}_best_valid_ppl_ptb"] = best
-    metrics["vocab_size_ptb"] = corpus.vocab_size
-    tables["ptb"] = Table(
-        columns=["order n", "add-one train", "add-one valid", "Kneser–Ney train", "Kneser–Ney valid"],
-        rows=[[n, *(ppl[m][s][i] for m in MODELS for s in ("train", "valid"))]
+        for n, tr, va in zip(orders, score[m]["train"], score[m]["valid"]):
+            metrics[f"{name}{n}_train_{sc.short}_{corpus.key}"] = tr
+            metrics[f"{name}{n}_valid_{sc.short}_{corpus.key}"] = va
+        best_n, best = _best(score[m]["valid"], orders)
+        metrics[f"{name}_best_order_{corpus.key}"] = best_n
+        metrics[f"{name}_best_valid_{sc.short}_{corpus.key}"] = best
+        metrics[f"{name}_best_valid_ppl_{corpus.key}"] = sc.to_ppl(best)
+    metrics[f"vocab_size_{corpus.key}"] = corpus.vocab_size
+    # perplexity tables need no perplexity column; bits-per-char tables get one for Kneser–Ney
+    extra = [] if sc.short == "ppl" else ["Kneser–Ney valid perplexity"]
+    tables[corpus.key] = Table(
+        columns=["order n", "add-one train", "add-one valid", "Kneser–Ney train", "Kneser–Ney valid", *extra],
+        rows=[[n, *(score[m][s][i] for m in MODELS for s in ("train", "valid")),
+               *(sc.to_ppl(score["kn"]["valid"][i]) for _ in extra)]
               for i, n in enumerate(orders)],
-        formats=["d", ".1f", ".1f", ".1f", ".1f"],
+        formats=["d", *[sc.fmt] * 4, *[".2f"] * len(extra)],
     )
-    series["ptb"] = {"orders": list(orders), "unit": "perplexity", "vocab_size": corpus.vocab_size, **ppl}
-    text["ptb"] = _story(orders, ppl, "perplexity", corpus.vocab_size)
-
-
-def _char_report(corpus, orders, nats, metrics, tables, series, text) -> None:
-    bpc = {m: {s: [bits(v) for v in nats[m][s]] for s in nats[m]} for m in nats}
-    for m in MODELS:
-        name = m.replace("-", "")
-        for n, tr, va in zip(orders, bpc[m]["train"], bpc[m]["valid"]):
-            metrics[f"{name}{n}_train_bpc_shakespeare"] = tr
-            metrics[f"{name}{n}_valid_bpc_shakespeare"] = va
-        best_n, best = _best(bpc[m]["valid"], orders)
-        metrics[f"{name}_best_order_shakespeare"] = best_n
-        metrics[f"{name}_best_valid_bpc_shakespeare"] = best
-        metrics[f"{name}_best_valid_ppl_shakespeare"] = 2.0**best
-    metrics["vocab_size_shakespeare"] = corpus.vocab_size
-    tables["shakespeare"] = Table(
-        columns=["order n", "add-one train", "add-one valid", "Kneser–Ney train", "Kneser–Ney valid",
-                 "Kneser–Ney valid perplexity"],
-        rows=[[n, *(bpc[m][s][i] for m in MODELS for s in ("train", "valid")), 2.0 ** bpc["kn"]["valid"][i]]
-              for i, n in enumerate(orders)],
-        formats=["d", ".3f", ".3f", ".3f", ".3f", ".2f"],
-    )
-    series["shakespeare"] = {"orders": list(orders), "unit": "bits per char", "vocab_size": corpus.vocab_size,
-                             **bpc}
-    text["shakespeare"] = _story(orders, bpc, "bits per char", corpus.vocab_size)
+    series[corpus.key] = {"orders": list(orders), "unit": sc.unit, "vocab_size": corpus.vocab_size, **score}
+    text[corpus.key] = _story(orders, score, sc.unit, corpus.vocab_size)
 
 
 def _story(orders, score, unit: str, V: int) -> str:
