@@ -13,11 +13,11 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from airoad_book.figures.registry import figure
-from airoad_book.figures.style import COLORS
+from airoad_book.figures.style import COLORS, SEQUENCE
 from airoad_book.results import Result
 
 # one colour per word group of the embedding figure, taken from the book's palette
-GROUP_COLORS = (COLORS["kn"], COLORS["nplm"], COLORS["mix"], COLORS["valid"], COLORS["add-one"])
+GROUP_COLORS = SEQUENCE[:5]
 
 
 def _perplexity_axis(ax) -> None:

@@ -11,16 +11,42 @@ matplotlib.use("Agg")  # figures are files; never open a window
 import matplotlib.pyplot as plt  # noqa: E402
 
 # One palette for the whole book: each model keeps its colour from chapter to chapter.
+# The colours are Paul Tol's "bright" scheme, chosen to stay distinct under the common kinds
+# of colour blindness and to read on both the light and the dark page.
+BLUE, RED, GREEN, YELLOW, CYAN, PURPLE, GREY = (
+    "#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#999999")
+
 COLORS = {
-    "unigram": "#8c8c8c",
-    "add-one": "#b07aa1",
-    "kn": "#4e79a7",
-    "nplm": "#e15759",
-    "mix": "#59a14f",
-    "train": "#4e79a7",
-    "valid": "#f28e2b",
-    "test": "#59a14f",
+    # the language models of Part II, one colour each (chapter 13 shows them all together)
+    "unigram": GREY,
+    "add-one": PURPLE,
+    "kn": BLUE,
+    "nplm": RED,
+    "mix": GREEN,
+    "rnn": PURPLE,
+    "lstm": CYAN,
+    "gru": GREEN,
+    "transformer": YELLOW,
+    "gpt": YELLOW,
+    # Part I's models and the variants a chapter compares
+    "mlp": BLUE,
+    "cnn": RED,
+    "numpy": BLUE,
+    "torch": RED,
+    "plain": GREY,
+    "residual": RED,
+    # the splits of a data set
+    "train": GREY,
+    "valid": RED,
+    "test": GREEN,
 }
+
+# Lines that have no fixed meaning (depths, learning rates, lags...) take colours in this order.
+SEQUENCE = (BLUE, RED, GREEN, YELLOW, CYAN, PURPLE, GREY)
+
+# Colour maps: sequential for heatmaps and images, diverging for signed values (weights).
+CMAP = "viridis"
+CMAP_DIVERGING = "PuOr"
 
 _COMMON = {
     "figure.figsize": (6.4, 3.6),
