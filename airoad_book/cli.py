@@ -39,6 +39,7 @@ def _positive_float(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The `airoad-book` argument parser: `list`, and `run NAME [--budget] [--seconds] [--seed] [--json] [--record]`."""
     top = argparse.ArgumentParser(prog="airoad-book", description="Run the experiments of the book "
                                   "'From Bengio to the Transformer'.")
     sub = top.add_subparsers(dest="command", required=True, metavar="{list,run}")
@@ -119,6 +120,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the `airoad-book` command on `argv` (default: `sys.argv[1:]`) and return its exit status."""
     argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)  # exits 2 with the valid choices on bad input
     if args.command == "list":

@@ -39,9 +39,11 @@ _mode: str | None = None  # None: follow $AIROAD_PROGRESS (default "off")
 class Progress(Protocol):
     """What ``progress()`` yields."""
 
-    def update(self, n: int = 1) -> None: ...
+    def update(self, n: int = 1) -> None:
+        """Advance the bar by `n` steps."""
 
-    def set_postfix(self, **metrics: Any) -> None: ...
+    def set_postfix(self, **metrics: Any) -> None:
+        """Show `metrics` (name: value) after the bar."""
 
 
 def _check_mode(mode: str, source: str) -> str:

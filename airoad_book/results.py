@@ -29,6 +29,7 @@ class Table:
                 raise ValueError(f"Table row {row!r} has {len(row)} cells, expected {len(self.columns)}")
 
     def to_markdown(self) -> str:
+        """The table in Markdown, numbers right-aligned and formatted, non-finite values as a dash."""
         formats = self.formats or [""] * len(self.columns)
 
         def cell(value: Any, fmt: str) -> str:
@@ -56,10 +57,12 @@ class Result:
     seconds: float = 0.0  # wall-clock of the whole run (s)
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as plain JSON-able dicts and lists."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Result:
+        """A Result from `to_dict()`'s output (unknown keys are ignored)."""
         data = dict(data)
         data["tables"] = {k: Table(**v) for k, v in data.get("tables", {}).items()}
         known = {f for f in cls.__dataclass_fields__}

@@ -197,6 +197,7 @@ class History:
     stop_reason: str = ""  # one of STOP_REASONS once fit returns
 
     def log_step(self, loss: float, grad_norm: float, lr: float) -> None:
+        """Record one optimizer step: its training loss (nats per token), gradient norm and learning rate."""
         self.steps_done += 1
         self.step.append(self.steps_done)
         self.train_loss.append(loss)

@@ -3,6 +3,8 @@
 An experiment is a module in this package with four names:
 
 ```python
+from airoad_book.results import Result
+
 NAME = "bengio-vs-ngram"      # what `airoad-book run NAME` and the book call it
 CHAPTER = 6                   # the chapter whose claim it tests
 SUMMARY = "one line for `airoad-book list`"

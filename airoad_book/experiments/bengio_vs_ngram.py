@@ -95,6 +95,8 @@ CONFIGS = {
 
 @dataclass
 class Corpus:
+    """The Penn Treebank as id tensors: `train` (N_train,), `valid` (N_valid,), `test` (N_test,), over `vocab`."""
+
     vocab: Vocab
     train: torch.Tensor  # (N_train,) ids
     valid: torch.Tensor  # (N_valid,)
@@ -370,6 +372,7 @@ def budget_sentence(m: dict, config: Config, seconds: float) -> str:
 
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
+    """Run the experiment at `budget` (`quick` or `full`) with `seed`, training for at most `seconds` of wall-clock (s; None: no cap)."""
     if budget not in CONFIGS:
         raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(CONFIGS)}")
     return run_config(CONFIGS[budget], seed=seed, seconds=seconds)

@@ -230,6 +230,7 @@ def verdict(m: dict, kn_label: str) -> str:
 
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
+    """Run the experiment at `budget` (`quick` or `full`) with `seed`, training for at most `seconds` of wall-clock (s; None: no cap)."""
     if budget not in CONFIGS:
         raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(CONFIGS)}")
     return run_config(CONFIGS[budget], seed=seed, seconds=seconds)

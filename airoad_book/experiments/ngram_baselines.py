@@ -40,6 +40,8 @@ LABELS = {"add-one": "add-one", "kn": "Kneser–Ney"}
 
 @dataclass(frozen=True)
 class Config:
+    """What one budget fits: the n-gram orders on words (PTB) and characters (Shakespeare), and how many tokens (None: all)."""
+
     word_orders: tuple[int, ...] = (1, 2, 3, 4, 5)  # n-gram orders fitted on PTB
     char_orders: tuple[int, ...] = (1, 2, 3, 4, 5, 6)  # orders fitted on Shakespeare
     train_sample: int | None = 250_000  # tokens of training text scored as "train"; None: all

@@ -39,6 +39,8 @@ PUBLISHED_SOURCE = "Mikolov et al. (2011)"
 
 @dataclass(frozen=True)
 class Config:
+    """What one budget fits: the Kneser–Ney orders (the last is the model) and how many tokens (None: all)."""
+
     orders: tuple[int, ...] = (3, 4, 5)  # Kneser–Ney orders fitted; the last is "the" model
     max_train_tokens: int | None = None  # fit on only this many tokens (tiny test configs)
     max_eval_tokens: int | None = None  # score only this many valid/test tokens

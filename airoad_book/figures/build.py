@@ -29,6 +29,7 @@ BUDGET, SEED = "quick", 0  # what the book shows
 
 
 def log(message: str) -> None:
+    """Print one progress line, prefixed `airoad:`, on stderr (stdout carries the manifest)."""
     print(f"airoad: {message}", file=sys.stderr, flush=True)
 
 
@@ -56,6 +57,7 @@ class Planned:
 
     @property
     def stale(self) -> bool:
+        """Whether either variant (light or dark SVG) is missing from the cache."""
         return not (self.light.exists() and self.dark.exists())
 
 
@@ -69,6 +71,7 @@ class ResultStore:
         self._memo: dict[str, object] = {}
 
     def key(self, name: str) -> str:
+        """The cache key of experiment `name`: a hash of its code, the budget, the seed and the library versions."""
         from airoad_book.experiments import EXPERIMENTS
 
         if name not in EXPERIMENTS:
@@ -76,6 +79,7 @@ class ResultStore:
         return cache.experiment_key(EXPERIMENTS[name], BUDGET, SEED, self.sources)
 
     def path(self, name: str) -> Path:
+        """Where the result of experiment `name` is cached, under its current key."""
         return self.dir / f"{name}-{BUDGET}-s{SEED}-{self.key(name)}.json"
 
     def get(self, name: str):
@@ -139,6 +143,7 @@ def render(spec: FigureSpec, result, theme: str) -> bytes:
 
 
 def draw_figure(item: Planned, store: ResultStore) -> None:
+    """Draw one figure in both themes from its experiment's result and write the SVGs to the cache."""
     result = store.get(item.spec.experiment)
     start = time.perf_counter()
     for theme, path in (("light", item.light), ("dark", item.dark)):
@@ -180,6 +185,7 @@ def build(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m airoad_book.figures`: bring the cache up to date and print the manifest (JSON) on stdout."""
     parser = argparse.ArgumentParser(prog="python -m airoad_book.figures", description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path(".cache"), help="cache folder (default: .cache)")
     parser.add_argument("--experiments", default="", help="comma-separated experiments whose results pages quote")

@@ -54,6 +54,7 @@ def _orders_plot(series: dict, ylabel: str, log_y: bool) -> Figure:
         "add-one and Kneser-Ney, each on training and on validation text.",
 )
 def ngram_orders(result: Result) -> Figure:
+    """Perplexity against n-gram order on word-level Penn Treebank, train and validation (log scale)."""
     fig = _orders_plot(result.series["ptb"], "perplexity (log scale)", log_y=True)
     fig.axes[0].set_title("Penn Treebank, words", fontsize=10)
     return fig
@@ -69,6 +70,7 @@ def ngram_orders(result: Result) -> Figure:
         "add-one and Kneser-Ney, each on training text and on two held-out plays.",
 )
 def ngram_orders_chars(result: Result) -> Figure:
+    """Bits per character against n-gram order on character-level Shakespeare, train and held-out plays."""
     fig = _orders_plot(result.series["shakespeare"], "bits per character", log_y=False)
     fig.axes[0].set_title("Shakespeare, characters", fontsize=10)
     return fig

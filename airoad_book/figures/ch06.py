@@ -39,6 +39,7 @@ def _perplexity_axis(ax) -> None:
     "losses fall from ln 10000 towards the dashed line of the Kneser-Ney model.",
 )
 def learning_curves(result: Result) -> Figure:
+    """The NPLM's training and validation cross-entropy (nats per word) against step, with Kneser–Ney's."""
     c = result.series["curve"]
     order = int(result.metrics["kn_order"])
     fig, ax = plt.subplots()
@@ -65,6 +66,7 @@ def learning_curves(result: Result) -> Figure:
     "model at lambda 0 to the NPLM at lambda 1, with its minimum marked.",
 )
 def mixture(result: Result) -> Figure:
+    """Validation perplexity of the NPLM/Kneser–Ney mixture against its weight λ, the chosen λ marked."""
     lam = result.series["lambda"]
     m = result.metrics
     kn, nplm, best = m["kn_valid_ppl"], m["nplm_valid_ppl"], m["mix_valid_ppl"]
@@ -122,6 +124,7 @@ def _projection_panel(ax, proj: dict, title: str) -> None:
     "vectors on the right, with days, months, modal verbs, amounts and pronouns coloured and labelled.",
 )
 def embeddings(result: Result) -> Figure:
+    """The input vectors C(w) and output vectors (rows of U) on their two principal axes, word groups labelled."""
     emb = result.series["embedding"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.6, 4.6))
     _projection_panel(left, emb["C"], "input vectors C(w)")
@@ -141,6 +144,7 @@ def embeddings(result: Result) -> Figure:
     "Kneser-Ney model as a dashed line.",
 )
 def names_learning_curve(result: Result) -> Figure:
+    """The character NPLM on first names: training and validation loss (nats per character) against step."""
     c = result.series["curve"]
     m = result.metrics
     size = max(1, len(c["train_loss"]) // 100)

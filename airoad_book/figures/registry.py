@@ -6,8 +6,13 @@ one twice, under the light and the dark theme, and caches both images under a ke
 covers the source code the figure depends on (`airoad_book.figures.cache`).
 
 ```python
-@figure("ngram-orders", experiment="ngram-baselines", caption="Perplexity against order.")
-def ngram_orders(result: Result) -> Figure: ...
+from matplotlib.figure import Figure
+
+from airoad_book.figures.registry import figure
+from airoad_book.results import Result
+
+@figure("my-orders", experiment="ngram-baselines", caption="Perplexity against order.")
+def my_orders(result: Result) -> Figure: ...
 ```
 
 A page shows it with the placeholder `{{ figure ngram-orders }}`.
@@ -21,6 +26,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FigureSpec:
+    """One registered figure: its name, the experiment it draws, caption, alt text and drawing function."""
+
     name: str
     experiment: str  # the experiment whose Result the figure draws
     caption: str
