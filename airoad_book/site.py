@@ -62,7 +62,7 @@ def referenced_experiments(docs_dir: Path) -> set[str]:
 
 
 def on_config(config):
-    """Key mkdocs-jupyter's cache of executed notebooks by the package's code too.
+    """Add the API reference to the nav; key mkdocs-jupyter's cache by the package's code too.
 
     mkdocs-jupyter keys an executed notebook by its own text only, so a lab would keep showing
     the outputs of old package code. Its cache folder is moved under a hash of every
@@ -70,6 +70,10 @@ def on_config(config):
     """
     from airoad_book.figures import cache
 
+    if config["nav"] is not None:
+        config["nav"] = [entry for entry in config["nav"] if API_TITLE not in entry] + [
+            {API_TITLE: api_nav(api_modules(_root(config) / PACKAGE))}
+        ]
     plugin = config.plugins.get("mkdocs-jupyter")
     if plugin is not None and plugin.config.get("cache"):
         sources = cache.read_sources()
@@ -84,6 +88,7 @@ def on_config(config):
 
 
 def on_files(files: Files, config) -> Files:
+    """Bring the figure cache up to date and add the figures, MathJax and the lab notebooks to the site."""
     root = _root(config)
     cache = root / ".cache"
     wanted = sorted(referenced_experiments(Path(config["docs_dir"])))
@@ -103,6 +108,7 @@ def on_files(files: Files, config) -> Files:
             files.append(File.generated(config, uri, abs_src_path=fig[variant]))
     add_mathjax(files, config)
     add_lab_notebooks(files, config)
+    add_api_pages(files, config)
     _state.update(root=root, figures=manifest["figures"], result_paths=manifest["results"], results={})
     return files
 
@@ -118,6 +124,141 @@ def add_lab_notebooks(files: Files, config) -> None:
         stem = posixpath.splitext(posixpath.basename(lab.src_uri))[0]
         notebook = jupytext.writes(jupytext.read(lab.abs_src_path), fmt="ipynb")
         files.append(File.generated(config, f"{LABS}/{stem}/{stem}.ipynb", content=notebook))
+
+
+API = "api"  # the API reference: one generated page per module of the package
+API_TITLE = "API reference"
+PACKAGE = "airoad_book"
+
+
+def api_modules(package: Path) -> dict[str, str]:
+    """Every documented module of the package (by dotted name) and the URI of its API page.
+
+    All modules but `__main__` scripts and private ones: `airoad_book.models.bengio` gets
+    `api/airoad_book/models/bengio.md`, a package gets `.../index.md`. A new module gets its page
+    (and its place in the nav) with no edit anywhere.
+    """
+    pages = {}
+    for path in sorted(package.rglob("*.py")):
+        parts = list(path.relative_to(package.parent).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        if is_package:
+            parts.pop()
+        if any(part.startswith("_") for part in parts):
+            continue
+        uri = posixpath.join(API, *parts, "index.md") if is_package else posixpath.join(API, *parts) + ".md"
+        pages[".".join(parts)] = uri
+    return dict(sorted(pages.items()))
+
+
+def api_page(module: str) -> str:
+    """The Markdown of one module's API page: a title and mkdocstrings' `:::` directive."""
+    return f"# `{module}`\n\n::: {module}\n"
+
+
+def api_index(modules: dict[str, str], package: Path) -> str:
+    """The API reference's first page: every module with the first line of its docstring."""
+    import ast
+
+    rows = []
+    for name, uri in modules.items():
+        relative = name.split(".")[1:]
+        source = package.joinpath(*relative, "__init__.py") if uri.endswith("index.md") else \
+            package.joinpath(*relative[:-1], relative[-1] + ".py") if relative else package / "__init__.py"
+        doc = ast.get_docstring(ast.parse(source.read_text(encoding="utf-8"))) or ""
+        summary = (doc.strip().splitlines()[0] if doc.strip() else "").replace("|", r"\|")
+        rows.append(f"| [`{name}`]({posixpath.relpath(uri, API)}) | {summary} |")
+    return (
+        "# API reference\n\n"
+        "Generated from the docstrings of the `airoad_book` package by "
+        "[mkdocstrings](https://mkdocstrings.github.io/), one page per module; tensor shapes are "
+        "written as in the code, `(B, T, C)`: B batch, T time, C channels or features, V vocabulary.\n\n"
+        "| module | what it holds |\n|:---|:---|\n" + "\n".join(rows) + "\n"
+    )
+
+
+def api_nav(modules: dict[str, str]) -> list:
+    """The nav of the API reference: the index, then each package's modules under it."""
+    nav: list = [f"{API}/index.md"]
+    sections: dict[str, list] = {}
+    for name, uri in modules.items():
+        parent = name.rpartition(".")[0] if not uri.endswith("index.md") else name
+        if parent in sections and parent != name:
+            sections[parent].append({name: uri})
+        elif uri.endswith("index.md") and name != PACKAGE:
+            sections[name] = [uri]
+            nav.append({name: sections[name]})
+        else:
+            nav.append({name: uri})
+    return nav
+
+
+def add_api_pages(files: Files, config) -> None:
+    """Add the generated API pages (see `api_modules`) to the site."""
+    package = _root(config) / PACKAGE
+    modules = api_modules(package)
+    files.append(File.generated(config, f"{API}/index.md", content=api_index(modules, package)))
+    for name, uri in modules.items():
+        files.append(File.generated(config, uri, content=api_page(name)))
+
+
+NOTEBOOK_MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?=\S)([^$]+?)(?<=[^\s\\])\$", re.S)
+
+
+def on_page_content(html: str, page, config, files) -> str:
+    """Lab pages: typeset their math with the site's own MathJax, offline.
+
+    nbconvert leaves `$...$` and `$$...$$` as text for a MathJax 2 it loads from a CDN (or, with
+    no URL, from nowhere). The site's MathJax 3 typesets what arithmatex marks, so the math of
+    the notebook's Markdown cells is marked the same way (`<span class="arithmatex">\\(...\\)`)
+    and nbconvert's loader and its MathJax 2 configuration are dropped.
+    """
+    if not getattr(page, "file", None) or not page.file.src_uri.startswith(f"{LABS}/") or "jp-Notebook" not in html:
+        return html
+    from bs4 import BeautifulSoup, NavigableString
+
+    soup = BeautifulSoup(html, "html.parser")
+    _notebook_alt_text(soup, page)
+    for script in soup.find_all("script"):
+        if script.get("type") == "text/x-mathjax-config" or script.get("src") == "":
+            script.decompose()
+    for cell in soup.select(".jp-RenderedMarkdown"):
+        for text in list(cell.find_all(string=NOTEBOOK_MATH)):
+            if text.find_parent(["code", "pre", "script", "style"]) is not None:
+                continue
+            parts, last = [], 0
+            for match in NOTEBOOK_MATH.finditer(str(text)):
+                parts.append(NavigableString(text[last:match.start()]))
+                display = match.group(1) is not None
+                math = soup.new_tag("div" if display else "span", attrs={"class": "arithmatex"})
+                math.string = f"\\[{match.group(1)}\\]" if display else f"\\({match.group(2)}\\)"
+                parts.append(math)
+                last = match.end()
+            parts.append(NavigableString(text[last:]))
+            text.replace_with(*parts)
+    return str(soup)
+
+
+def _notebook_alt_text(soup, page) -> None:
+    """Give a lab's plot outputs the alt text its cell declares, `# %% alt="..."` in jupytext.
+
+    nbconvert has no way to say what a plot output shows, and writes a placeholder alt ("No
+    description has been provided for this image"); a cell's `alt` metadata replaces it.
+    """
+    import jupytext
+
+    abs_src = getattr(page.file, "abs_src_path", None)
+    if not abs_src or not abs_src.endswith(".py"):
+        return
+    cells = jupytext.read(abs_src).cells
+    rendered = soup.select(".jp-Notebook > .jp-Cell")
+    if len(rendered) != len(cells):
+        return  # cells were dropped on the way; the accessibility test reports what is left
+    for cell, div in zip(cells, rendered):
+        alt = cell.metadata.get("alt")
+        if alt:
+            for img in div.select(".jp-OutputArea img"):
+                img["alt"] = alt
 
 
 MATHJAX_URI = "javascripts/mathjax"  # where mkdocs.yml's extra_javascript expects it
@@ -217,6 +358,7 @@ def _provenance(args: list[str]) -> str:
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
+    """Replace the page's placeholders (outside code) by figures, tables, values and sentences from the runs."""
     def replace(match: re.Match) -> str:
         kind, args = match.group(1), match.group(2).split()
         where = f"{page.file.src_uri}: {match.group(0)}"

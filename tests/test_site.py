@@ -118,3 +118,38 @@ def test_each_lab_is_also_offered_as_an_ipynb():
     generated = {f.src_uri: f for f in files}["labs/06-bengio-lab/06-bengio-lab.ipynb"]
     notebook = json.loads(generated.content_string)
     assert notebook["cells"] and lab.exists()
+
+
+def test_every_module_gets_an_api_page_and_a_place_in_the_nav():
+    package = site.Path(__file__).resolve().parents[1] / "airoad_book"
+    modules = site.api_modules(package)
+    assert modules["airoad_book.models.bengio"] == "api/airoad_book/models/bengio.md"
+    assert modules["airoad_book.models"] == "api/airoad_book/models/index.md"
+    assert not any(name.endswith("__main__") for name in modules)
+    nav = site.api_nav(modules)
+    flat = repr(nav)
+    assert nav[0] == "api/index.md" and all(uri in flat for uri in modules.values())
+    assert "::: airoad_book.models.bengio" in site.api_page("airoad_book.models.bengio")
+    assert "[`airoad_book.models.bengio`](airoad_book/models/bengio.md)" in site.api_index(modules, package)
+
+
+def test_a_lab_page_math_goes_to_the_sites_own_mathjax_and_plots_get_their_alt(tmp_path):
+    lab = tmp_path / "lab.py"
+    lab.write_text('# %% [markdown]\n# Text\n\n# %% alt="A line chart of loss against step"\nx = 1\n')
+    html = (
+        '<script src=""> </script><script type="text/x-mathjax-config">init_mathjax()</script>'
+        '<div class="jp-Notebook">'
+        '<div class="jp-Cell"><div class="jp-RenderedMarkdown"><p>With $n = 5$ and $$\\ln |V|$$, '
+        'not <code>$x$</code>; costs 5$.</p></div></div>'
+        '<div class="jp-Cell"><div class="jp-OutputArea"><img alt="No description" src="data:,"></div></div>'
+        "</div>"
+    )
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="labs/lab.py", abs_src_path=str(lab)))
+    out = site.on_page_content(html, page, None, None)
+    assert '<span class="arithmatex">\\(n = 5\\)</span>' in out
+    assert '<div class="arithmatex">\\[\\ln |V|\\]</div>' in out
+    assert "<code>$x$</code>" in out and "costs 5$." in out
+    assert "x-mathjax-config" not in out and 'src=""' not in out
+    assert 'alt="A line chart of loss against step"' in out
+    other = SimpleNamespace(file=SimpleNamespace(src_uri="part2/05-ngrams.md"))
+    assert site.on_page_content("<p>$5 and $6</p>", other, None, None) == "<p>$5 and $6</p>"
