@@ -1,11 +1,13 @@
 """Time the book's budgets as whole processes, several runs each, and print the medians.
 
-    uv run python benchmarks/build.py [--runs N] [--only clean,warm,pytest,experiments]
+    uv run python benchmarks/build.py [--runs N] [--only clean,warm,pytest,experiments,labs]
 
 - clean build: `mkdocs build --strict` after deleting the figure/result cache (`.cache/`);
 - warm build: the same with the cache in place and nothing changed;
 - pytest: `pytest` as the README runs it (tests and every docs code block);
-- experiments: each experiment at the quick budget through the CLI (`airoad-book run NAME`).
+- experiments: each experiment at the quick budget through the CLI (`airoad-book run NAME`);
+- labs: each lab notebook (`docs/labs/*.py`, jupytext) run top to bottom in a fresh Jupyter
+  kernel with nbclient, as a reader runs the downloaded `.ipynb`: budget 60 s each.
 
 The budgets (DESIGN.md) are checked and a line says whether each held. Exit status 1 if one
 did not. Run it on an otherwise idle machine: the numbers are wall-clock.
@@ -24,6 +26,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BUDGETS = {"clean build": 600.0, "warm build": 20.0, "pytest": 300.0}  # seconds, DESIGN.md
 CHAPTER_BUDGET = 40.0  # seconds of quick-budget experiments per chapter
+LAB_BUDGET = 60.0  # seconds for one lab notebook, top to bottom in a fresh kernel
+ITEMS = ("experiments", "clean", "warm", "pytest", "labs")
+
+
+def run_lab(path: Path) -> None:
+    """Execute one jupytext lab in a fresh kernel, as its .ipynb runs; raise on any cell's error."""
+    import jupytext
+    import nbclient
+
+    notebook = jupytext.read(path)
+    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=False,
+                            resources={"metadata": {"path": str(path.parent)}}).execute()
 
 
 def timed(cmd: list[str], before=None) -> float:
@@ -53,15 +67,18 @@ def report(name: str, runs: list[float], budget: float | None) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (default 3)")
-    parser.add_argument("--only", default="experiments,clean,warm,pytest",
-                        help="comma-separated subset of: experiments, clean, warm, pytest")
+    parser.add_argument("--only", default=",".join(ITEMS), help=f"comma-separated subset of: {', '.join(ITEMS)}")
+    parser.add_argument("--run-lab", type=Path, help=argparse.SUPPRESS)  # one lab, in this process
     args = parser.parse_args()
+    if args.run_lab:
+        run_lab(args.run_lab)
+        return 0
     if args.runs < 1:
         parser.error(f"--runs must be at least 1, got {args.runs}")
     wanted = set(args.only.split(","))
-    unknown = wanted - {"experiments", "clean", "warm", "pytest"}
+    unknown = wanted - set(ITEMS)
     if unknown:
-        parser.error(f"unknown --only item(s) {sorted(unknown)}; expected experiments, clean, warm, pytest")
+        parser.error(f"unknown --only item(s) {sorted(unknown)}; expected {', '.join(ITEMS)}")
     uv = shutil.which("uv") or sys.exit("benchmark: uv is not on PATH")
     ok = True
     print(f"benchmark: {args.runs} run(s) each, on {ROOT}", flush=True)
@@ -77,6 +94,14 @@ def main() -> int:
             per_chapter[chapter] = per_chapter.get(chapter, 0.0) + statistics.median(runs)
         for chapter, total in sorted(per_chapter.items()):
             ok &= report(f"chapter {chapter} experiments, together", [total], CHAPTER_BUDGET)
+    if "labs" in wanted:
+        labs = sorted((ROOT / "docs" / "labs").glob("*.py"))
+        if not labs:
+            sys.exit("benchmark: no lab notebooks under docs/labs/")
+        for lab in labs:
+            cmd = [uv, "run", "python", "benchmarks/build.py", "--run-lab", str(lab.relative_to(ROOT))]
+            runs = [timed(cmd) for _ in range(args.runs)]
+            ok &= report(f"lab {lab.stem} (fresh kernel)", runs, LAB_BUDGET)
     if "clean" in wanted:
         runs = [timed([uv, "run", "mkdocs", "build", "--strict"], before=clear_cache) for _ in range(args.runs)]
         ok &= report("clean build (mkdocs build --strict)", runs, BUDGETS["clean build"])

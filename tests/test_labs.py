@@ -1,0 +1,71 @@
+"""Every written chapter has a lab notebook a reader can open, download and run.
+
+A chapter page that is written (it does not say "Not written yet") links a lab,
+`../labs/NAME.py`, that exists under `docs/labs/` and is in the nav, so mkdocs-jupyter
+executes it on every build (`allow_errors: false`) and the hook offers it as an `.ipynb`.
+That each lab runs top to bottom in a fresh kernel within 60 s is timed by
+`uv run python benchmarks/build.py --only labs`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+LAB_LINK = re.compile(r"\]\((?:\.\./)+labs/([\w.-]+\.py)\)")
+CHAPTER = re.compile(r"^part\d+/\d\d-[\w-]+\.md$")
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.add_multi_constructor("", lambda loader, suffix, node: None)  # !ENV, !!python/name: ...
+
+
+def nav_files(nav) -> set[str]:
+    """Every Markdown or notebook file named in mkdocs.yml's nav."""
+    if isinstance(nav, str):
+        return {nav}
+    if isinstance(nav, dict):
+        return set().union(*(nav_files(v) for v in nav.values()))
+    if isinstance(nav, list):
+        return set().union(*(nav_files(v) for v in nav)) if nav else set()
+    return set()
+
+
+def nav() -> set[str]:
+    return nav_files(yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_Loader)["nav"])
+
+
+def written_chapters() -> list[Path]:
+    return [p for p in sorted(DOCS.rglob("*.md")) if CHAPTER.match(p.relative_to(DOCS).as_posix())
+            and "Not written yet" not in p.read_text(encoding="utf-8")]
+
+
+def test_some_chapters_are_written():
+    assert written_chapters(), "no chapter is written: the lab check would check nothing"
+
+
+def test_every_written_chapter_links_a_lab_in_the_nav():
+    in_nav, bad = nav(), []
+    for page in written_chapters():
+        labs = LAB_LINK.findall(page.read_text(encoding="utf-8"))
+        where = page.relative_to(ROOT)
+        if not labs:
+            bad.append(f"{where}: links no lab notebook (../labs/NAME.py)")
+        for lab in labs:
+            if not (DOCS / "labs" / lab).is_file():
+                bad.append(f"{where}: links docs/labs/{lab}, which does not exist")
+            elif f"labs/{lab}" not in in_nav:
+                bad.append(f"{where}: links labs/{lab}, which is not in mkdocs.yml's nav")
+    assert not bad, "\n".join(bad)
+
+
+def test_every_lab_is_in_the_nav():
+    missing = [p.name for p in sorted((DOCS / "labs").glob("*.py")) if f"labs/{p.name}" not in nav()]
+    assert not missing, f"labs not in mkdocs.yml's nav (so never built nor executed): {missing}"
