@@ -28,6 +28,7 @@ XOR_POINTS = ((0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 0))  # x1, x2, label
     "between (0,1) and (1,0), with (0,0) and (1,1) outside it.",
 )
 def xor_boundary(result: Result) -> Figure:
+    """Decision regions of the linear and the two-layer model over the XOR square."""
     fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.8), sharey=True)
     for ax, name in zip(axes, ("linear", "two-layer")):
         s = result.series[name]
@@ -59,6 +60,7 @@ def xor_boundary(result: Result) -> Figure:
     "which digits the network confuses, such as 9 read as 7 or 4.",
 )
 def mnist_confusion(result: Result) -> Figure:
+    """The 10 x 10 confusion matrix of the held-out digits, counts on a log colour scale."""
     cm = np.array(result.series["confusion"])  # (10, 10)
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
     shown = np.log1p(cm)  # a log scale so single mistakes still show beside 100 hits
@@ -86,6 +88,7 @@ def mnist_confusion(result: Result) -> Figure:
     "predicted label, confidence.",
 )
 def mnist_mistakes(result: Result) -> Figure:
+    """A grid of misclassified held-out digits, titled true → predicted (probability)."""
     m = result.series["mistakes"]
     n = len(m["images"])
     cols = 8
@@ -108,6 +111,7 @@ def mnist_mistakes(result: Result) -> Figure:
     "loss falls and then flattens above it.",
 )
 def mnist_curve(result: Result) -> Figure:
+    """Training and held-out loss (nats) per epoch."""
     c = result.series["curve"]
     fig, ax = plt.subplots()
     ax.plot(c["epoch"], c["train_loss"], color=COLORS["train"], marker="o", markersize=4, label="train")
@@ -129,6 +133,7 @@ def mnist_curve(result: Result) -> Figure:
     "keeps ReLU's lines flat, while Xavier under ReLU slowly sinks.",
 )
 def init_stats(result: Result) -> Figure:
+    """Activation and weight-gradient standard deviation per layer, per initialization."""
     fig, axes = plt.subplots(2, 2, figsize=(8.4, 5.6), sharex="col")
     for r, act in enumerate(("tanh", "relu")):
         for c, (key, label) in enumerate((("act_std", "activation std"), ("grad_std", "gradient std of W"))):
@@ -156,6 +161,7 @@ def init_stats(result: Result) -> Figure:
     "validation losses stay lower, and the early-stopping run ends early.",
 )
 def regularization_curves(result: Result) -> Figure:
+    """Train (dashed) and validation (solid) loss per epoch for each regularizer."""
     fig, ax = plt.subplots(figsize=(7.0, 4.0))
     for color, method in zip(SEQUENCE, ("none", "L2", "dropout", "early stopping")):
         s = result.series[method]
@@ -181,6 +187,7 @@ def regularization_curves(result: Result) -> Figure:
     "step size, and Adam; momentum and Adam fall fastest.",
 )
 def optimizer_curves(result: Result) -> Figure:
+    """Binned training loss (nats) per step for each optimizer."""
     fig, ax = plt.subplots()
     labels = [k for k in result.series if k != "config"]
     for color, label in zip(SEQUENCE, labels):

@@ -26,6 +26,7 @@ from airoad_book.results import Result
     "error of float64.",
 )
 def bridge_curves(result: Result) -> Figure:
+    """The two loss curves per step, and their absolute difference on a log scale."""
     c = result.series["curve"]
     steps = np.arange(1, len(c["numpy"]) + 1)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 4.8), sharex=True,

@@ -47,6 +47,7 @@ class MLP(nn.Module):
         self.act = ACTIVATIONS[config.activation]()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (B, classes) for inputs (B, D) or images (B, H, W), flattened to rows."""
         h = x.flatten(1)  # (B, D): images (B, H, W) become rows of pixels
         if h.shape[1] != self.config.sizes[0]:
             raise ValueError(f"expected {self.config.sizes[0]} input features, got {h.shape[1]}")
