@@ -33,6 +33,12 @@ BUDGETS = ("quick", "full")
 
 # name -> module, in the book's order. Add a line here when a chapter adds an experiment.
 EXPERIMENTS: dict[str, str] = {
+    "xor": "airoad_book.experiments.xor",
+    "mlp-numpy-mnist": "airoad_book.experiments.mlp_numpy_mnist",
+    "init-stats": "airoad_book.experiments.init_stats",
+    "regularization": "airoad_book.experiments.regularization",
+    "optimizers": "airoad_book.experiments.optimizers",
+    "autograd-bridge": "airoad_book.experiments.autograd_bridge",
     "ngram-baselines": "airoad_book.experiments.ngram_baselines",
     "ngram-ptb": "airoad_book.experiments.ngram_ptb",
     "bengio-vs-ngram": "airoad_book.experiments.bengio_vs_ngram",

@@ -47,7 +47,7 @@ class MLP(nn.Module):
         self.act = ACTIVATIONS[config.activation]()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits (B, classes) for inputs `x` of shape (B, D) or images (B, H, W), flattened to H·W = D features."""
+        """Logits (B, classes) for inputs (B, D) or images (B, H, W), flattened to rows."""
         h = x.flatten(1)  # (B, D): images (B, H, W) become rows of pixels
         if h.shape[1] != self.config.sizes[0]:
             raise ValueError(f"expected {self.config.sizes[0]} input features, got {h.shape[1]}")
@@ -57,4 +57,37 @@ class MLP(nn.Module):
     # --8<-- [end:model]
 
 
-__all__ = ["ACTIVATIONS", "MLP", "MLPConfig"]
+# --8<-- [start:bridge]
+def load_numpy_params(model: MLP, params: list) -> MLP:
+    """Copy the NumPy MLP's parameters ``[W1, b1, W2, b2, ...]`` into ``model``; returns it.
+
+    The layouts differ by a transpose. The NumPy layer computes ``x @ W + b`` with ``W``
+    shaped (D_in, D_out); `nn.Linear` computes ``x @ weight.T + bias`` with ``weight``
+    shaped (D_out, D_in). So ``weight = W.T``, and the two compute the same numbers. The
+    copy keeps the model's dtype: call ``model.double()`` first to compare in float64.
+    """
+    layers = list(model.layers)
+    if len(params) != 2 * len(layers):
+        raise ValueError(f"expected {2 * len(layers)} arrays [W1, b1, ...] for {len(layers)} layers, "
+                         f"got {len(params)}")
+    with torch.no_grad():
+        for layer, W, b in zip(layers, params[0::2], params[1::2]):
+            expected = (layer.in_features, layer.out_features)
+            if tuple(W.shape) != expected or tuple(b.shape) != (layer.out_features,):
+                raise ValueError(f"expected W of shape {expected} (D_in, D_out) and b of shape "
+                                 f"({layer.out_features},), got {tuple(W.shape)} and {tuple(b.shape)}")
+            layer.weight.copy_(torch.as_tensor(W).T)  # (D_out, D_in) = transpose of (D_in, D_out)
+            layer.bias.copy_(torch.as_tensor(b))  # (D_out,)
+    return model
+
+
+def numpy_grads(model: MLP) -> list:
+    """The gradients of ``model`` in the NumPy MLP's layout: ``[dW1, db1, ...]``, dW (D_in, D_out)."""
+    out = []
+    for layer in model.layers:
+        out += [layer.weight.grad.T.detach().cpu().numpy(), layer.bias.grad.detach().cpu().numpy()]
+    return out
+    # --8<-- [end:bridge]
+
+
+__all__ = ["ACTIVATIONS", "MLP", "MLPConfig", "load_numpy_params", "numpy_grads"]
