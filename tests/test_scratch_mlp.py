@@ -157,15 +157,15 @@ def test_bad_configurations_are_clear_errors():
         SGD(0.1).step([np.zeros(2)], [np.zeros(2), np.zeros(2)])
 
 
-def test_mlp_loss_falls_and_it_learns_sklearn_digits():
+def test_mlp_loss_falls_and_it_learns_mnist_digits():
     from airoad_book.data import digits
 
-    d = digits("sklearn")
-    x, xt = d.x_train.reshape(len(d.x_train), -1), d.x_test.reshape(len(d.x_test), -1)
-    model = MLP((64, 32, 10), seed=0)
-    history = fit(model, Adam(1e-2), x, d.y_train, epochs=5, batch_size=32)
+    d = digits("mnist")
+    x, xt = d.x_train[:800].reshape(800, -1).astype(np.float64), d.x_test.reshape(1000, -1)
+    model = MLP((784, 32, 10), seed=0)
+    history = fit(model, Adam(2e-3), x, d.y_train[:800], epochs=4, batch_size=32)
     assert history.train_loss[-1] < 0.3 * history.train_loss[0]
-    assert evaluate(model, xt, d.y_test)[1] > 0.9
+    assert evaluate(model, xt, d.y_test)[1] > 0.8  # 800 images, 4 epochs; chance is 0.1
 
 
 def test_early_stopping_restores_the_best_epoch():

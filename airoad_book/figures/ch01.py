@@ -21,8 +21,9 @@ XOR_POINTS = ((0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 0))  # x1, x2, label
     "xor-boundary",
     experiment="xor",
     caption="XOR after training: circles are class 1, crosses class 0. Shading is the model's "
-    "probability of class 1; the line is where it is 0.5. Left: a linear model, whose best is 50/50 everywhere. Right: two layers "
-    "with a tanh hidden layer, which bends the boundary around the two classes.",
+    "probability of class 1; the line is where it is 0.5. Left: a linear model, whose best is "
+    "50/50 everywhere. Right: two layers with a tanh hidden layer, which bends the boundary "
+    "around the two classes.",
     alt="Two square panels over the unit square. The left one, a linear model, is uniformly "
     "shaded at probability one half. The right one shows a band of class 1 running diagonally "
     "between (0,1) and (1,0), with (0,0) and (1,1) outside it.",
