@@ -31,6 +31,8 @@ BUDGETS = ("quick", "full")
 
 # name -> module, in the book's order. Add a line here when a chapter adds an experiment.
 EXPERIMENTS: dict[str, str] = {
+    "gradient-flow": "airoad_book.experiments.gradient_flow",
+    "residual-vs-plain": "airoad_book.experiments.residual_vs_plain",
     "ngram-baselines": "airoad_book.experiments.ngram_baselines",
     "ngram-ptb": "airoad_book.experiments.ngram_ptb",
     "bengio-vs-ngram": "airoad_book.experiments.bengio_vs_ngram",
