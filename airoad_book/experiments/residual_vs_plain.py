@@ -112,7 +112,8 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
     )
     return Result(metrics=metrics, tables={"depths": table},
                   series={"cells": cells, "config": asdict(config)},
-                  text={"verdict": verdict(metrics, config), "norms": norms_sentence(metrics, config)})
+                  text={"verdict": verdict(metrics, config), "norms": norms_sentence(metrics, config),
+                        "wins": wins_sentence(cells, config)})
 
 
 def _finite(value: float) -> float:
@@ -144,6 +145,14 @@ def verdict(m: dict, config: Config) -> str:
                 "it grows on the way down, and the residual stack's grows less."
                 if g < 1 else " — the identity paths carry more of it down."))
     return first + second + third
+
+
+def wins_sentence(cells: dict, config: Config) -> str:
+    """In how many of the (normalization, depth) pairs the residual net ended below the plain one."""
+    pairs = [(n, d) for n in config.norms for d in config.depths]
+    wins = sum(cells[f"{n}-residual-{d}"]["final_loss"] < cells[f"{n}-plain-{d}"]["final_loss"] for n, d in pairs)
+    return (f"The residual net ends the budget with the lower training loss in {wins} of the "
+            f"{len(pairs)} pairs of normalization and depth.")
 
 
 def norms_sentence(m: dict, config: Config) -> str:
