@@ -108,7 +108,10 @@ def measure(model: DeepNet, x: torch.Tensor, y: torch.Tensor) -> dict[str, list[
 
 def train(model: DeepNet, x: torch.Tensor, y: torch.Tensor, config, seed: int, seconds: float | None,
           clip_norm: float | None = None):
-    """A short run of SGD with momentum over random minibatches (the book's `fit`); its History."""
+    """Train on x (N, 64), y (N,) with SGD and momentum over random minibatches (the book's `fit`).
+
+    ``config`` gives steps, batch_size, lr, momentum and max_seconds; returns the `History`.
+    """
     gen = torch.Generator().manual_seed(seed)
     cap = min((s for s in (config.max_seconds, seconds) if s is not None), default=None)
     train_config = TrainConfig(max_steps=config.steps, max_seconds=cap, lr=config.lr, optimizer="sgd",
@@ -145,6 +148,9 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
         metrics[f"ratio_{act}_trained"] = ratio(r["trained"])
         metrics[f"loss_{act}_trained"] = r["trained"]["loss"]
         metrics[f"loss_{act}_shallow"] = runs[f"{act}-{min(config.depths)}"]["trained"]["loss"]
+    if "sigmoid" in config.activations and deepest > 1:
+        # the geometric mean of the factor lost per layer between the last layer and the first
+        metrics["sigmoid_factor_per_layer"] = metrics["ratio_sigmoid_init"] ** (1 / (deepest - 1))
     table = Table(
         columns=["activation", "depth", "‖∂L/∂W₁‖ / ‖∂L/∂W_L‖ at init", "the same, trained",
                  "loss at init", "loss, trained"],

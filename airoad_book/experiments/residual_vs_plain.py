@@ -139,11 +139,12 @@ def verdict(m: dict, config: Config) -> str:
                   else "helped, without making depth free.")
                  if fixed else f", not below the plain net at depth {d}: the claim did not hold here."))
     g = m["grad_norm_ratio_deepest"]
+    gp, gr = m[f"gain_plain_{n}_deepest"], m[f"gain_residual_{n}_deepest"]
     third = (f" At initialisation, the gradient reaching the bottom of the residual stack is {g:.2g} times "
-             f"the plain stack's at depth {d}"
-             + (" — smaller, not larger: with batch norm the plain stack's gradient does not vanish, "
-                "it grows on the way down, and the residual stack's grows less."
-                if g < 1 else " — the identity paths carry more of it down."))
+             f"the plain stack's at depth {d}; through the stack the gradient's norm is multiplied by "
+             f"{gp:.2g} in the plain net and by {gr:.2g} in the residual one"
+             + (", so here the plain net's gradient does not vanish, and the residual net's advantage "
+                "is not a bigger gradient." if gp >= 1 and g < 1 else "."))
     return first + second + third
 
 

@@ -28,6 +28,7 @@ NORM_STYLES = {"none": ":", "batch": "-", "layer": "--"}
     "tanh and ReLU stay within about one order of magnitude.",
 )
 def gradient_flow_layers(result: Result) -> Figure:
+    """||dL/dW_l|| against layer l for the deepest net of each activation, at init and trained."""
     runs = result.series["runs"]
     cfg = result.series["config"]
     depth = max(cfg["depths"])
@@ -57,6 +58,7 @@ def gradient_flow_layers(result: Result) -> Figure:
     "steeply with depth, tanh and ReLU stay near one.",
 )
 def gradient_flow_depth(result: Result) -> Figure:
+    """The first-to-last layer gradient ratio at init against depth, one line per activation."""
     runs = result.series["runs"]
     cfg = result.series["config"]
     fig, ax = plt.subplots()
@@ -84,6 +86,7 @@ def gradient_flow_depth(result: Result) -> Figure:
     "which rises with depth for the plain nets more than for the residual ones.",
 )
 def residual_vs_plain_depth(result: Result) -> Figure:
+    """Gradient gain at init (left) and training loss after the budget (right) against depth."""
     cells = result.series["cells"]
     cfg = result.series["config"]
     depths = cfg["depths"]
