@@ -39,6 +39,8 @@ EXPERIMENTS: dict[str, str] = {
     "regularization": "airoad_book.experiments.regularization",
     "optimizers": "airoad_book.experiments.optimizers",
     "autograd-bridge": "airoad_book.experiments.autograd_bridge",
+    "gradient-flow": "airoad_book.experiments.gradient_flow",
+    "residual-vs-plain": "airoad_book.experiments.residual_vs_plain",
     "ngram-baselines": "airoad_book.experiments.ngram_baselines",
     "ngram-ptb": "airoad_book.experiments.ngram_ptb",
     "bengio-vs-ngram": "airoad_book.experiments.bengio_vs_ngram",
