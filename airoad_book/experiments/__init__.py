@@ -31,6 +31,8 @@ BUDGETS = ("quick", "full")
 
 # name -> module, in the book's order. Add a line here when a chapter adds an experiment.
 EXPERIMENTS: dict[str, str] = {
+    "cnn-digits": "airoad_book.experiments.cnn_digits",
+    "cnn-rnn-sequence": "airoad_book.experiments.cnn_rnn_sequence",
     "ngram-baselines": "airoad_book.experiments.ngram_baselines",
     "ngram-ptb": "airoad_book.experiments.ngram_ptb",
     "bengio-vs-ngram": "airoad_book.experiments.bengio_vs_ngram",
