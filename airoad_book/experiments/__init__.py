@@ -33,6 +33,7 @@ BUDGETS = ("quick", "full")
 EXPERIMENTS: dict[str, str] = {
     "cnn-digits": "airoad_book.experiments.cnn_digits",
     "cnn-rnn-sequence": "airoad_book.experiments.cnn_rnn_sequence",
+    "autoencoder": "airoad_book.experiments.autoencoder",
     "ngram-baselines": "airoad_book.experiments.ngram_baselines",
     "ngram-ptb": "airoad_book.experiments.ngram_ptb",
     "bengio-vs-ngram": "airoad_book.experiments.bengio_vs_ngram",

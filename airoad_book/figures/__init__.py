@@ -12,6 +12,7 @@ from airoad_book.figures.registry import FIGURES, FigureSpec, figure
 
 # Modules that register figures, in the book's order. Add a line when a chapter adds one.
 FIGURE_MODULES = (
+    "airoad_book.figures.ch04",
     "airoad_book.figures.ch05",
     "airoad_book.figures.ch06",
 )
