@@ -61,7 +61,7 @@ class Config:
 
 
 CONFIGS = {
-    # about 10 s of training for both models on a quiet 2-core CPU
+    # what the book's build runs: a few seconds of training for each model
     "quick": Config(),
     # three times the steps
     "full": Config(max_steps=2400, eval_every=200),
