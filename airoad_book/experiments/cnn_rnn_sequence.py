@@ -197,7 +197,7 @@ def verdict(m: dict) -> str:
                   f"the digits it read ({m['read_add_acc']:.1%}): one state vector learned to keep the total.")
     else:
         second = (f"The GRU's sum head is right on {m['sum_acc']:.1%} of rows against {m['read_add_acc']:.1%} "
-                  f"for adding the digits it read, {-gap:.1%} worse (guessing would give "
+                  f"for adding the digits it read, {-100 * gap:.1f} percentage points lower (guessing would give "
                   f"{m['chance_sum_acc']:.1%}): it learned to add, but a learned running total is "
                   "less exact than arithmetic on its own readings.")
     return f"{first} {second}"

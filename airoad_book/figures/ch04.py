@@ -46,10 +46,11 @@ def _show(ax, image, cmap: str = "gray_r", **kwargs) -> None:
     caption="Accuracy on the 1,000 held-out MNIST digits during training, LeNet-5 against chapter 1's "
     "MLP with the same number of parameters, both trained with the same batches, optimizer and "
     "augmentation. Nothing is chosen by these points: the final weights are the ones reported.",
-    alt="Two rising curves of held-out accuracy against training step; the CNN's curve lies above "
-    "the MLP's throughout.",
+    alt="Two rising curves of held-out accuracy against training step, one for LeNet-5 and one for "
+    "the MLP of the same size.",
 )
 def cnn_vs_mlp_curves(result: Result) -> Figure:
+    """Held-out accuracy against step for LeNet and the matched MLP."""
     c, m = result.series["curve"], result.metrics
     fig, ax = plt.subplots()
     for key, label in (("cnn", f"LeNet-5, {int(m['cnn_params']):,} parameters"),
@@ -58,7 +59,7 @@ def cnn_vs_mlp_curves(result: Result) -> Figure:
                 markersize=4, label=label)
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("held-out accuracy (%)")
-    low = min(min(c[k]["test_acc"][1:] or c[k]["test_acc"]) for k in ("cnn", "mlp"))
+    low = min(min(c[k]["test_acc"]) for k in ("cnn", "mlp"))
     ax.set_ylim(max(0.0, 100 * low - 2), 100)
     ax.legend(loc="lower right")
     return fig
@@ -75,6 +76,7 @@ def cnn_vs_mlp_curves(result: Result) -> Figure:
     "highlight different strokes of the digit, and sixteen coarser second-layer maps.",
 )
 def cnn_filters(result: Result) -> Figure:
+    """A digit, conv1's filters (c1, 5, 5), and its maps after conv1 (c1, 28, 28) and conv2 (c2, 10, 10)."""
     f = result.series["features"]
     filters, conv1, conv2 = (np.asarray(f[k]) for k in ("filters", "conv1", "conv2"))
     c1, c2 = len(filters), len(conv2)
@@ -112,6 +114,7 @@ def cnn_filters(result: Result) -> Figure:
     "with its true label and the predicted one.",
 )
 def cnn_mistakes(result: Result) -> Figure:
+    """The misclassified held-out digits (k, 28, 28), titled label → prediction."""
     mk = result.series["mistakes"]
     n = len(mk["label"])
     cols = 8
@@ -128,12 +131,13 @@ def cnn_mistakes(result: Result) -> Figure:
 @figure(
     "cnn-rnn-examples",
     experiment="cnn-rnn-sequence",
-    caption="Rows of four held-out digits as the CNN+GRU reader sees them. Each row is titled with the "
+    caption="Rows of held-out digits as the CNN+GRU reader sees them. Each row is titled with the "
     "number it reads and the sum its GRU reports at the last step, against the truth.",
-    alt="Six rows of four handwritten digits, each labelled with the number the model read and the "
+    alt="Rows of handwritten digits, each labelled with the number the model read and the "
     "sum it predicted, next to the true number and sum.",
 )
 def cnn_rnn_examples(result: Result) -> Figure:
+    """A few test rows (T, 28, 28 each) with the number read and the sum reported."""
     ex = result.series["examples"]
     n = len(ex["digits"])
     fig, axes = plt.subplots((n + 1) // 2, 2, figsize=(6.4, 0.95 * ((n + 1) // 2) + 0.3), squeeze=False)
@@ -154,10 +158,11 @@ def cnn_rnn_examples(result: Result) -> Figure:
     experiment="cnn-rnn-sequence",
     caption="The reader learning, scored on the fixed held-out rows: single digits, the sum its GRU "
     "reports, and the sum of the digits it read (exact arithmetic on its own readings).",
-    alt="Accuracy against training step for three quantities: single-digit accuracy rises fastest, "
-    "the sum from adding the read digits follows, and the GRU's own sum rises slowest.",
+    alt="Accuracy against training step for three quantities: single digits, the sum from adding the "
+    "read digits, and the GRU's own sum, with a dashed line for guessing the most common sum.",
 )
 def cnn_rnn_curves(result: Result) -> Figure:
+    """Held-out accuracy against step: single digits, the GRU's sum, read-then-add."""
     c = result.series["curve"]
     fig, ax = plt.subplots()
     for key, label, color in (("digit_acc", "single digits", SEQUENCE[0]),
@@ -185,10 +190,11 @@ def _class_colors() -> list:
     caption="The 1,000 held-out digits placed by their 2-D codes, coloured by class (the labels were "
     "never used in training); each class's digit is written at the median of its codes. Left: the "
     "autoencoder's plane. Right: PCA's two components, the best linear plane.",
-    alt="Two scatter plots of points coloured by digit class: in the autoencoder's plane the classes "
-    "form separate arms; in the PCA plane they overlap heavily.",
+    alt="Two scatter plots of the held-out digits' 2-D codes coloured by class, each class's digit "
+    "written at its median: the autoencoder's codes on the left, PCA's on the right.",
 )
 def autoencoder_latent(result: Result) -> Figure:
+    """The held-out digits' 2-D codes, autoencoder and PCA side by side, coloured by class."""
     lat, pl = result.series["latent"], result.series["pca_latent"]
     labels = np.asarray(lat["label"])
     colors = _class_colors()
@@ -212,10 +218,11 @@ def autoencoder_latent(result: Result) -> Figure:
     experiment="autoencoder",
     caption="One held-out digit of each class (top), drawn back from its two numbers by the autoencoder "
     "(middle) and by PCA (bottom).",
-    alt="Three rows of ten digits: the originals, the autoencoder's blurred but recognisable "
-    "reconstructions, and PCA's blurrier, often unrecognisable ones.",
+    alt="Three rows of ten digits: the originals, the autoencoder's reconstructions and PCA's "
+    "reconstructions, both drawn from two numbers per digit.",
 )
 def autoencoder_reconstructions(result: Result) -> Figure:
+    """Ten held-out digits (28 x 28) and their reconstructions by the autoencoder and by PCA."""
     r = result.series["reconstructions"]
     n = len(r["label"])
     fig, axes = plt.subplots(3, 1, figsize=(6.4, 2.6))
@@ -236,6 +243,7 @@ def autoencoder_reconstructions(result: Result) -> Figure:
     "another across the plane.",
 )
 def autoencoder_plane(result: Result) -> Figure:
+    """A grid x grid lattice of codes decoded into images (28 x 28 each)."""
     plane = np.asarray(result.series["plane"]["images"])  # (g, g, 28, 28)
     g = plane.shape[0]
     fig, ax = plt.subplots(figsize=(4.6, 4.6))

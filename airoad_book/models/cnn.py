@@ -130,10 +130,10 @@ class ConvEncoder(nn.Module):
 class DigitReaderConfig:
     """A row of `length` digit images: a conv encoder per image, a GRU across them."""
 
-    length: int = 4  # digits per sequence
+    length: int = 3  # digits per row
     channels: tuple[int, int] = (8, 16)  # filters of the encoder's two conv layers
     features: int = 32  # what the encoder hands the GRU, per image
-    hidden: int = 64  # GRU state size
+    hidden: int = 128  # GRU state size
 
     @property
     def max_sum(self) -> int:
@@ -185,7 +185,7 @@ class AutoencoderConfig:
 
     channels: tuple[int, int] = (8, 16)  # filters of the encoder (the decoder mirrors them)
     latent: int = 2  # the code: 2 numbers, so the code space is a plane we can draw
-    hidden: int = 64  # dense units between the code and the convolutions
+    hidden: int = 128  # dense units between the code and the convolutions
 
     def __post_init__(self) -> None:
         _positive("latent and hidden", (self.latent, self.hidden))
