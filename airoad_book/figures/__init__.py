@@ -15,6 +15,7 @@ FIGURE_MODULES = (
     "airoad_book.figures.ch01",
     "airoad_book.figures.ch02",
     "airoad_book.figures.ch03",
+    "airoad_book.figures.ch04",
     "airoad_book.figures.ch05",
     "airoad_book.figures.ch06",
 )
