@@ -26,6 +26,7 @@ from airoad_book.results import Result
     "radius: lines for radii below about 1 fall steeply towards zero, lines for radii well above 1 rise.",
 )
 def gradient_norms(result: Result) -> Figure:
+    """‖∂L/∂s(T−k)‖ against k, one line per spectral radius, from an rnn-gradients Result."""
     norms = result.series["norms"]
     fig, ax = plt.subplots()
     for color, (rho, values) in zip(SEQUENCE, norms.items()):
@@ -48,6 +49,7 @@ def gradient_norms(result: Result) -> Figure:
     "both falling from ln 10000 towards the dashed Kneser-Ney line.",
 )
 def learning_curves(result: Result) -> Figure:
+    """Validation (and faint training) loss in nats per word against tokens read, from an rnn-lm Result."""
     curves = result.series["curves"]
     fig, ax = plt.subplots()
     for net, label in (("nplm", "NPLM"), ("rnn", "RNN LM")):
@@ -79,6 +81,7 @@ def learning_curves(result: Result) -> Figure:
     "at the clipping threshold; the points above the line are the steps that clipping shortened.",
 )
 def clipping(result: Result) -> Figure:
+    """The RNN LM's gradient norm at every step before clipping, and the threshold, from an rnn-lm Result."""
     g = result.series["curves"]["rnn"]["grad_norm"]
     clip = result.series["clip_norm"]
     fig, ax = plt.subplots()
@@ -101,6 +104,7 @@ def clipping(result: Result) -> Figure:
     "one for the NPLM mixed with Kneser-Ney, each with a minimum marked.",
 )
 def mixture(result: Result) -> Figure:
+    """Validation perplexity of each network's mixture with KN against λ, from an rnn-lm Result."""
     lam = result.series["lambda"]
     m = result.metrics
     fig, ax = plt.subplots()

@@ -113,7 +113,7 @@ class RNNLM(nn.Module):
         """The state before the first token, s(0) = 0: zeros of shape (B, H)."""
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be an int >= 1; got {batch_size!r}")
-        return torch.zeros(batch_size, self.config.hidden, device=self.W.device)  # (B, H)
+        return torch.zeros(batch_size, self.config.hidden, dtype=self.W.dtype, device=self.W.device)  # (B, H)
     # --8<-- [end:init]
 
     # --8<-- [start:loop]
