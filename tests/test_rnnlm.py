@@ -31,14 +31,14 @@ def test_fast_path_matches_the_readable_loop_values_and_gradients():
     tokens, s0 = torch.randint(0, 17, (4, 9)), torch.randn(4, 6)
     fast, fast_state = model(tokens, s0)
     slow, slow_state = model.forward_loop(tokens, s0)
-    torch.testing.assert_close(fast, slow)
-    torch.testing.assert_close(fast_state, slow_state)
+    assert torch.allclose(fast, slow, atol=1e-6)
+    assert torch.allclose(fast_state, slow_state, atol=1e-6)
     weights = torch.randn_like(fast)
     grads_fast = torch.autograd.grad((fast * weights).sum(), list(model.parameters()))
     slow, _ = model.forward_loop(tokens, s0)
     grads_slow = torch.autograd.grad((slow * weights).sum(), list(model.parameters()))
     for a, b in zip(grads_fast, grads_slow):
-        torch.testing.assert_close(a, b)
+        assert torch.allclose(a, b, atol=1e-6)
 
 
 def test_the_loop_computes_the_papers_equations_for_one_step():
@@ -47,8 +47,8 @@ def test_the_loop_computes_the_papers_equations_for_one_step():
     logits, s = model.forward_loop(w, s_prev)
     one_hot = F.one_hot(torch.tensor(3), 17).float()  # (V,) w(t)
     expected_s = torch.tanh(model.U.T @ one_hot + model.W @ s_prev[0])  # f(U w(t) + W s(t-1))
-    torch.testing.assert_close(s[0], expected_s)
-    torch.testing.assert_close(logits[0, 0], model.V @ expected_s + model.b)  # V s(t) + b
+    assert torch.allclose(s[0], expected_s, atol=1e-6)
+    assert torch.allclose(logits[0, 0], model.V @ expected_s + model.b, atol=1e-6)  # V s(t) + b
 
 
 def test_two_calls_with_the_carried_state_equal_one_call_over_the_whole_sequence():
@@ -57,7 +57,7 @@ def test_two_calls_with_the_carried_state_equal_one_call_over_the_whole_sequence
     whole, _ = model(tokens)
     first, state = model(tokens[:, :4])
     second, _ = model(tokens[:, 4:], state)
-    torch.testing.assert_close(torch.cat([first, second], dim=1), whole)
+    assert torch.allclose(torch.cat([first, second], dim=1), whole, atol=1e-6)
 
 
 def test_loss_at_initialisation_is_log_vocabulary():
@@ -76,11 +76,11 @@ def test_parameter_count_matches_the_formula():
 def test_a_few_adam_steps_learn_a_repeating_sequence():
     torch.manual_seed(0)
     model = RNNLM(RNNLMConfig(vocab_size=5, hidden=16))
-    stream = torch.tensor([0, 1, 2, 3, 4] * 8).unsqueeze(0)  # (1, 40)
+    stream = torch.tensor([0, 1, 2, 3, 4] * 4).unsqueeze(0)  # (1, 20)
     x, y = stream[:, :-1], stream[:, 1:]
     optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
     losses = []
-    for _ in range(60):
+    for _ in range(40):
         optimizer.zero_grad()
         logits, _ = model(x)
         loss = F.cross_entropy(logits.reshape(-1, 5), y.reshape(-1))

@@ -369,7 +369,7 @@ def verdict(m: dict, config: Config) -> str:
     if rnn < kn:
         second = f"It beats {order} ({kn:.1f}) alone, as the paper's claim says."
     else:
-        second = (f"Neither beats {order} ({kn:.1f}) alone after {m['rnn_epochs']:.2f} epochs of training, so "
+        second = (f"It does not beat {order} ({kn:.1f}) alone after {m['rnn_epochs']:.2f} epochs of training, so "
                   "the paper's first claim (an RNN LM below KN5) did not hold in this run.")
     lam = m["rnn_kn_lambda"]
     if 0 < lam < 1 and mix < min(kn, rnn):
