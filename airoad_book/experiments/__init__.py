@@ -48,6 +48,8 @@ EXPERIMENTS: dict[str, str] = {
     "ngram-ptb": "airoad_book.experiments.ngram_ptb",
     "bengio-vs-ngram": "airoad_book.experiments.bengio_vs_ngram",
     "names-nplm": "airoad_book.experiments.names_nplm",
+    "rnn-lm": "airoad_book.experiments.rnn_lm",
+    "rnn-gradients": "airoad_book.experiments.rnn_gradients",
 }
 
 

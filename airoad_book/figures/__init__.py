@@ -18,6 +18,7 @@ FIGURE_MODULES = (
     "airoad_book.figures.ch04",
     "airoad_book.figures.ch05",
     "airoad_book.figures.ch06",
+    "airoad_book.figures.ch07",
 )
 
 
