@@ -35,6 +35,9 @@ EXPERIMENTS: dict[str, str] = {
     "ngram-ptb": "airoad_book.experiments.ngram_ptb",
     "bengio-vs-ngram": "airoad_book.experiments.bengio_vs_ngram",
     "names-nplm": "airoad_book.experiments.names_nplm",
+    "long-lag": "airoad_book.experiments.long_lag",
+    "char-lm-shakespeare": "airoad_book.experiments.char_lm_shakespeare",
+    "ptb-lstm": "airoad_book.experiments.ptb_lstm",
 }
 
 
