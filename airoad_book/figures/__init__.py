@@ -14,6 +14,7 @@ from airoad_book.figures.registry import FIGURES, FigureSpec, figure
 FIGURE_MODULES = (
     "airoad_book.figures.ch05",
     "airoad_book.figures.ch06",
+    "airoad_book.figures.ch08",
 )
 
 
