@@ -50,7 +50,7 @@ class Config:
     bptt: int = 64  # T: steps per window (gradient truncated at window edges)
     lr: float = 5e-3  # Adam's learning rate
     clip_norm: float = 1.0  # global gradient-norm clip
-    seconds_each: float = 3.5  # training wall-clock per model (s), evaluation excluded
+    seconds_each: float = 3.0  # training wall-clock per model (s), evaluation excluded
     max_steps: int = 5000  # a step cap as well, so a fast machine stops too
     eval_every: int = 25  # steps between validation evaluations
     temperatures: tuple[float, ...] = (0.5, 0.8, 1.2)  # sampling temperatures
@@ -181,7 +181,8 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
     metrics |= {f"{k}_params": rows[i][2] for i, k in enumerate(KINDS)}
     metrics |= {f"{k}_steps": rows[i][3] for i, k in enumerate(KINDS)}
     metrics |= {"uniform_bpc": math.log2(len(vocab)), "vocab_size": len(vocab),
-                "seconds_each": budget or 0.0}
+                "seconds_each": budget or 0.0,
+                "train_chars": len(train_text), "valid_chars": len(valid_text)}
     for name, key in (("position in the line", "line"), ("inside [brackets]", "bracket")):
         metrics[f"{key}_unit_r"] = trace["features"][name]["r"]
     metrics = {k: float(v) for k, v in metrics.items()}

@@ -53,7 +53,7 @@ class Config:
 
 
 CONFIGS = {
-    "quick": Config(hidden=32, layers=2, epochs=2, decay_after=1, train_tokens=24_000, eval_tokens=8_000),
+    "quick": Config(hidden=32, layers=2, epochs=2, decay_after=1, train_tokens=16_000, eval_tokens=6_000),
     "full": Config(),
 }
 
@@ -110,7 +110,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
     test_ppl = math.exp(evaluate_streams(model, test, c.bptt))
     metrics = {"valid_ppl": curve["valid_ppl"][-1], "test_ppl": test_ppl, "paper_test_ppl": PAPER_TEST_PPL,
                "epochs_done": len(curve["epoch"]), "params": model.num_parameters, "train_seconds": spent,
-               "train_tokens": train.numel()}
+               "train_tokens": train.numel(), "eval_tokens": valid.numel()}
     metrics = {k: float(v) for k, v in metrics.items()}
     table = Table(
         columns=["run", "layers × units", "parameters", "training tokens", "epochs", "valid ppl", "test ppl"],
