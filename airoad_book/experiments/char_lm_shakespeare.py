@@ -56,8 +56,9 @@ class Config:
     temperatures: tuple[float, ...] = (0.5, 0.8, 1.2)  # sampling temperatures
     sample_chars: int = 240  # characters per sample
     prompt: str = "KING.\n"  # what every sample starts from
-    trace_chars: int = 2000  # characters of valid the gate trace reads (to rank units)
-    show_chars: int = 360  # characters of it the figure shows
+    trace_start: int = 3000  # where in valid the gate trace starts (Othello, act 1, scene 1)
+    trace_chars: int = 4000  # characters of valid the gate trace reads (to rank units)
+    show_chars: int = 360  # characters of it the figure shows, around its first [stage direction]
 
 
 CONFIGS = {
@@ -115,12 +116,15 @@ def gate_trace(model: RecurrentLM, vocab: Vocab, text: str, show: int) -> dict:
     with torch.no_grad():
         trace = Recurrence(cell).trace(model.embed(ids))  # each (1, N, H)
     c = trace["c"][0].numpy()  # (N, H)
-    out = {"text": text[:show], "features": {}}
+    first = max(0, text.find("[") - show // 3)  # show the first stage direction with its context
+    first = text.rfind("\n", 0, first) + 1  # from the start of a line
+    window = slice(first, first + show)
+    out = {"text": text[window], "features": {}}
     for name, feature in (("position in the line", line_position(text)), ("inside [brackets]", in_brackets(text))):
         r = _corr(c, feature)  # (H,)
         unit = int(np.abs(r).argmax())
-        out["features"][name] = {"unit": unit, "r": float(r[unit]), "c": c[:show, unit].tolist(),
-                                 "f": trace["f"][0, :show, unit].tolist()}
+        out["features"][name] = {"unit": unit, "r": float(r[unit]), "c": c[window, unit].tolist(),
+                                 "f": trace["f"][0, window, unit].tolist()}
     out["mean_f"] = trace["f"][0].mean(0).tolist()  # (H,) each unit's average forget gate
     return out
 
@@ -172,7 +176,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
     best_kind = min(KINDS, key=lambda k: rows[KINDS.index(k)][5])
     gen = torch.Generator().manual_seed(seed)
     samples = {t: sample(models["lstm"], vocab, c.prompt, c.sample_chars, t, gen) for t in c.temperatures}
-    trace_text = shakespeare("valid")[: c.trace_chars]
+    trace_text = shakespeare("valid")[c.trace_start : c.trace_start + c.trace_chars]
     trace = gate_trace(models["lstm"], vocab, trace_text, c.show_chars)
 
     nats = {k: rows[i][5] for i, k in enumerate(KINDS)}

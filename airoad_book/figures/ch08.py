@@ -31,6 +31,7 @@ MARKERS = {"rnn": "o", "lstm": "s", "gru": "^"}
     "near 100% out to the longest lag while the tanh RNN line falls towards the dashed chance line.",
 )
 def long_lag_accuracy(result: Result) -> Figure:
+    """Accuracy (%) against the lag T, one line per model, and chance."""
     s = result.series
     fig, ax = plt.subplots()
     for kind in ("rnn", "lstm", "gru"):
@@ -56,6 +57,7 @@ def long_lag_accuracy(result: Result) -> Figure:
     "LSTM and GRU, each falling from the uniform level.",
 )
 def char_lm_curves(result: Result) -> Figure:
+    """Validation nats (and bits) per character against training seconds, one line per model."""
     curves = result.series["curves"]
     fig, ax = plt.subplots()
     for kind in ("rnn", "lstm", "gru"):
@@ -79,7 +81,7 @@ def _text_strip(ax, text: str, values: list[float], title: str, columns: int = 6
         ax.add_patch(Rectangle((x, -y - 1), 1, 1, color=cmap(0.5 + 0.5 * max(-1.0, min(1.0, v))), linewidth=0))
         shown = "↵" if ch == "\n" else ch
         ax.text(x + 0.5, -y - 0.5, shown, ha="center", va="center", fontsize=6.5, family="monospace",
-                color="black")
+                color="white" if abs(v) > 0.55 else "black")  # readable on the dark ends of the map
         x += 1
         if ch == "\n" or x >= columns:
             x, y = 0, y + 1
@@ -101,6 +103,7 @@ def _text_strip(ax, text: str, values: list[float], title: str, columns: int = 6
     "cell unit's value, showing how the unit changes along lines and inside bracketed stage directions.",
 )
 def lstm_cell_trace(result: Result) -> Figure:
+    """The passage twice, each character on the colour of one unit's tanh(c_t)."""
     trace = result.series["trace"]
     features = list(trace["features"].items())
     lines = trace["text"].count("\n") + len(trace["text"]) // 60 + 1
@@ -121,6 +124,7 @@ def lstm_cell_trace(result: Result) -> Figure:
     "the paper's test perplexity of 114.5 as a dashed line far below.",
 )
 def ptb_curve(result: Result) -> Figure:
+    """Train and valid perplexity per epoch against the paper's test perplexity."""
     c = result.series["curve"]
     fig, ax = plt.subplots()
     ax.plot(c["epoch"], c["train_ppl"], color=COLORS["train"], marker="o", label="train (mean over the epoch)")
