@@ -95,7 +95,8 @@ def _text_strip(ax, text: str, values: list[float], title: str, columns: int = 6
     "lstm-cell-trace",
     experiment="char-lm-shakespeare",
     caption="Inside the trained LSTM: a passage of the validation text, each character on the colour "
-    "of one cell unit's value c_t after reading it (tanh(c), purple negative, orange positive). "
+    "of one cell unit's value c_t after reading it, centred on the unit's median over the passage and "
+    "scaled to its largest excursion (orange below, purple above). "
     "Top: the unit whose cell value correlates best with the position in the line; bottom: "
     "the one that correlates best with being inside a [stage direction]. Values come from the "
     "hand-written LSTMCell loaded with the trained torch weights.",
@@ -109,7 +110,9 @@ def lstm_cell_trace(result: Result) -> Figure:
     lines = trace["text"].count("\n") + len(trace["text"]) // 60 + 1
     fig, axes = plt.subplots(len(features), 1, figsize=(9.0, 0.16 * lines * len(features) + 0.8))
     for ax, (name, f) in zip(np.atleast_1d(axes), features):
-        _text_strip(ax, trace["text"], np.tanh(f["c"]).tolist(),
+        c = np.asarray(f["c"])
+        centred = c - np.median(c)  # the unit's excursions from its usual value over the passage
+        _text_strip(ax, trace["text"], (centred / (np.abs(centred).max() + 1e-12)).tolist(),
                     f"unit {f['unit']}: correlation {f['r']:+.2f} with {name}")
     fig.tight_layout()
     return fig
