@@ -7,7 +7,7 @@ streams with the state carried from window to window, plain SGD at a learning ra
 halved after each epoch from the fifth on, 13 epochs, gradients clipped to a norm of 5, and
 no dropout. It reached a test perplexity of 114.5 (their table 1).
 
-The `full` budget is that setup, for the CLI (hours on a 2-core CPU):
+The `full` budget is that setup, for the CLI (an hour or more on a 2-core CPU):
 `airoad-book run ptb-lstm --budget full`. The `quick` budget is a tiny model on a slice of
 the training text, seconds long: it shows the pipeline, not the paper's number.
 """
