@@ -50,6 +50,9 @@ EXPERIMENTS: dict[str, str] = {
     "names-nplm": "airoad_book.experiments.names_nplm",
     "rnn-lm": "airoad_book.experiments.rnn_lm",
     "rnn-gradients": "airoad_book.experiments.rnn_gradients",
+    "long-lag": "airoad_book.experiments.long_lag",
+    "char-lm-shakespeare": "airoad_book.experiments.char_lm_shakespeare",
+    "ptb-lstm": "airoad_book.experiments.ptb_lstm",
 }
 
 

@@ -19,6 +19,7 @@ FIGURE_MODULES = (
     "airoad_book.figures.ch05",
     "airoad_book.figures.ch06",
     "airoad_book.figures.ch07",
+    "airoad_book.figures.ch08",
 )
 
 
