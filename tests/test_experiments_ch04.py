@@ -69,7 +69,7 @@ def test_augmentation_keeps_shapes_and_changes_pixels():
     torch.manual_seed(0)
     x = torch.zeros(4, 28, 28)
     x[:, 10:18, 12:16] = 1.0
-    moved = cnn_digits.make_augment(replace(TINY_CNN, degrees=30.0))(x)
+    moved = cnn_digits.make_augment(replace(TINY_CNN, augment=True, degrees=30.0))(x)
     assert moved.shape == x.shape and not torch.equal(moved, x)
     assert torch.equal(cnn_digits.make_augment(replace(TINY_CNN, augment=False))(x), x)
 
