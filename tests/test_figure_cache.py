@@ -114,7 +114,14 @@ def test_imports_are_found_relative_absolute_and_lazy():
         "pkg.e": "",
         "pkg.unused": "",
     }
-    assert cache.closure(["pkg.a"], sources) == {"pkg.a", "pkg.b", "pkg.c", "pkg.d", "pkg.e", "pkg"}
+    assert cache.closure(["pkg.a"], sources) == {"pkg.a", "pkg.b", "pkg.c", "pkg.d", "pkg.e"}
+
+
+def test_a_package_init_counts_only_when_a_name_is_taken_from_it():
+    sources = {"pkg": "REGISTRY = {}\n", "pkg.sub": "", "pkg.user": "from pkg import sub\n",
+               "pkg.reader": "from pkg import REGISTRY, sub\n"}
+    assert cache.closure(["pkg.user"], sources) == {"pkg.user", "pkg.sub"}
+    assert cache.closure(["pkg.reader"], sources) == {"pkg.reader", "pkg.sub", "pkg"}
 
 
 def test_render_gives_distinct_light_and_dark_svgs():

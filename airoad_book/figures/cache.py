@@ -50,7 +50,11 @@ def imports_of(module: str, sources: dict[str, str]) -> set[str]:
                 origin = ".".join(anchor + ([node.module] if node.module else []))
             else:
                 origin = node.module or ""
-            candidates = [origin] + [f"{origin}.{alias.name}" for alias in node.names]
+            submodules = [f"{origin}.{alias.name}" for alias in node.names]
+            # `from pkg import submodule` reads the submodule, not pkg's __init__: only a name
+            # that is not a module of its own comes from (and depends on) the package itself
+            takes_from_origin = any(name not in sources for name in submodules)
+            candidates = submodules + ([origin] if takes_from_origin else [])
         else:
             continue
         found.update(name for name in candidates if name in sources)
