@@ -33,8 +33,16 @@ import torch.nn.functional as F
 
 from airoad_book.data import EOS, UNK, Vocab, batchify, bptt_batches, char_tokens, penn_treebank, shakespeare
 from airoad_book.device import device, seed_everything
-from airoad_book.experiments import bengio_vs_ngram as ch6
-from airoad_book.experiments.bengio_vs_ngram import choose_lambda, mix_log_probs, perplexity
+from airoad_book.experiments.bengio_vs_ngram import Config as NPLMExperimentConfig
+from airoad_book.experiments.bengio_vs_ngram import (
+    Corpus,
+    binned,
+    choose_lambda,
+    mix_log_probs,
+    nplm_log_probs,
+    perplexity,
+    train_nplm,
+)
 from airoad_book.models.ngram import KneserNeyLM
 from airoad_book.models.rnnlm import RNNLM, RNNLMConfig
 from airoad_book.results import Result, Table
@@ -77,7 +85,8 @@ class Config:
     char_hidden: int = 200  # H of the character RNN
     char_batch: int = 32  # B for characters
     char_bptt: int = 50  # T for characters
-    char_lr: float = 3e-3  # Adam's learning rate for characters
+    char_optimizer: str = "sgd"  # plain SGD, as the paper; with Adam the character RNN's W grew fast
+    char_lr: float = 1.0  # its learning rate (the loss is a mean over B x T characters)
     char_steps: int = 1_000_000  # optimizer steps for characters
     char_seconds: float | None = 3.0  # training wall-clock of the character RNN (s)
     char_train_tokens: int | None = 1_000_000  # Shakespeare train characters used; None: all 4.6M
@@ -161,10 +170,11 @@ def rnn_log_probs(model: RNNLM, ids: torch.Tensor, first_id: int, chunk: int = E
 
 def train_rnn(model: RNNLM, train: torch.Tensor, valid: torch.Tensor, first_id: int, *, batch_size: int,
               bptt: int, lr: float, clip_norm: float | None, schedule: str, max_steps: int,
-              seconds: float | None, eval_every: int, patience: int | None, desc: str):
+              seconds: float | None, eval_every: int, patience: int | None, desc: str,
+              optimizer: str = "adam"):
     """Train ``model`` on the ``train`` stream with truncated BPTT; return its History."""
     dev = model.W.device
-    config = TrainConfig(max_steps=max_steps, max_seconds=seconds, lr=lr, optimizer="adam",
+    config = TrainConfig(max_steps=max_steps, max_seconds=seconds, lr=lr, optimizer=optimizer,
                          clip_norm=clip_norm, schedule=schedule, eval_every=min(eval_every, max_steps),
                          patience=patience)
     batches = stream_batches(train.to(dev), batch_size, bptt)
@@ -180,27 +190,27 @@ def _cap(*seconds: float | None) -> float | None:
 
 
 def _binned(history, points: int) -> tuple[list[int], list[float]]:
-    return ch6.binned(history.train_loss, history.step, points)
+    return binned(history.train_loss, history.step, points)
 
 
 def word_level(config: Config, seed: int, seconds: float | None) -> dict:
     """KN5, the NPLM and the RNN on the Penn Treebank; log-probs, models and histories."""
     train = penn_treebank("train")[: config.train_tokens]
     vocab = Vocab.build(train)
-    corpus = ch6.Corpus(vocab, vocab.encode(train), vocab.encode(penn_treebank("valid")[: config.valid_tokens]),
+    corpus = Corpus(vocab, vocab.encode(train), vocab.encode(penn_treebank("valid")[: config.valid_tokens]),
                         vocab.encode(penn_treebank("test")[: config.test_tokens]))
     V, eos = len(vocab), vocab.eos_id
     kn = KneserNeyLM(config.kn_order, V).fit(corpus.train.numpy())
     lp = {"kn": {s: kn.token_log_probs(getattr(corpus, s).numpy()) for s in ("valid", "test")}}
     cap = _cap(config.train_seconds, seconds)
 
-    nplm_config = ch6.Config(
+    nplm_config = NPLMExperimentConfig(
         kn_order=config.kn_order, context=config.nplm_context, embed_dim=config.nplm_embed,
         hidden=config.nplm_hidden, batch_size=config.nplm_batch, lr=config.lr, schedule=config.schedule,
         max_steps=config.max_steps, max_seconds=cap, eval_every=config.eval_every,
         patience=config.patience, curve_tokens=config.curve_tokens)
-    nplm, nplm_history = ch6.train_nplm(nplm_config, corpus, seed, None)
-    lp["nplm"] = {s: ch6.nplm_log_probs(nplm, getattr(corpus, s), eos) for s in ("valid", "test")}
+    nplm, nplm_history = train_nplm(nplm_config, corpus, seed, None)
+    lp["nplm"] = {s: nplm_log_probs(nplm, getattr(corpus, s), eos) for s in ("valid", "test")}
 
     seed_everything(seed)
     rnn = RNNLM(RNNLMConfig(vocab_size=V, hidden=config.hidden)).to(device())
@@ -228,6 +238,7 @@ def char_level(config: Config, seed: int, seconds: float | None) -> dict:
     rnn = RNNLM(RNNLMConfig(vocab_size=len(vocab), hidden=config.char_hidden)).to(device())
     history = train_rnn(rnn, ids["train"], ids["valid"][: config.curve_tokens], vocab.eos_id,
                         batch_size=config.char_batch, bptt=config.char_bptt, lr=config.char_lr,
+                        optimizer=config.char_optimizer,
                         clip_norm=config.clip_norm, schedule=config.schedule, max_steps=config.char_steps,
                         seconds=_cap(config.char_seconds, seconds), eval_every=config.eval_every,
                         patience=config.patience, desc="RNN LM on Shakespeare")
@@ -369,7 +380,7 @@ def verdict(m: dict, config: Config) -> str:
     if rnn < kn:
         second = f"It beats {order} ({kn:.1f}) alone, as the paper's claim says."
     else:
-        second = (f"It does not beat {order} ({kn:.1f}) alone after {m['rnn_epochs']:.2f} epochs of training, so "
+        second = (f"It does not beat {order} ({kn:.1f}) alone after {m['rnn_epochs']:.3f} epochs of training, so "
                   "the paper's first claim (an RNN LM below KN5) did not hold in this run.")
     lam = m["rnn_kn_lambda"]
     if 0 < lam < 1 and mix < min(kn, rnn):
@@ -384,8 +395,8 @@ def budget_sentence(m: dict, config: Config, timing: dict) -> str:
     """What each network's training amounted to: the time, the steps, the share of an epoch."""
     return (f"The networks trained for {timing['rnn']['train_seconds']:.1f} s (RNN LM) and "
             f"{timing['nplm']['train_seconds']:.1f} s (NPLM) of wall-clock: {int(m['rnn_steps']):,} steps of "
-            f"{config.batch_size} × {config.bptt} tokens ({m['rnn_epochs']:.2f} epochs) for the RNN LM, "
-            f"{int(m['nplm_steps']):,} steps of {config.nplm_batch} windows ({m['nplm_epochs']:.2f} epochs) "
+            f"{config.batch_size} × {config.bptt} tokens ({m['rnn_epochs']:.3f} epochs) for the RNN LM, "
+            f"{int(m['nplm_steps']):,} steps of {config.nplm_batch} windows ({m['nplm_epochs']:.3f} epochs) "
             "for the NPLM.")
 
 

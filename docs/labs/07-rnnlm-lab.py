@@ -30,7 +30,8 @@ RADII = (0.8, 1.0, 1.3)  # spectral radii of W for the gradient measurement
 HIDDEN = 128  # H, the size of the character model's state
 BATCH = 32  # B, parallel streams of truncated BPTT
 BPTT = 50  # T, characters per window: how far back the gradient reaches
-LR = 3e-3  # Adam's learning rate
+OPTIMIZER = "sgd"  # plain SGD, as the paper ("adam": try it, and watch the spectral radius of W)
+LR = 1.0  # the learning rate (the loss is a mean over BATCH x BPTT characters)
 CLIP = 1.0  # clip the gradient's global norm to this (None: no clipping)
 STEPS = 300  # optimizer steps (300 x 32 x 50 = 480,000 characters read)
 TRAIN_CHARS = 500_000  # characters of the training plays used
@@ -112,10 +113,11 @@ seed_everything(SEED)
 model = RNNLM(RNNLMConfig(vocab_size=len(vocab), hidden=HIDDEN))
 started = time.perf_counter()
 history = fit(model, stream_batches(train, BATCH, BPTT), CarriedStateLoss(),
-              TrainConfig(max_steps=STEPS, lr=LR, clip_norm=CLIP, eval_every=STEPS))
+              TrainConfig(max_steps=STEPS, lr=LR, optimizer=OPTIMIZER, clip_norm=CLIP, eval_every=STEPS))
 rnn_log_p = rnn_log_probs(model, valid, vocab.eos_id)
+radius = torch.linalg.eigvals(model.W.detach()).abs().max().item()
 print(f"{history.steps_done} steps in {time.perf_counter() - started:.1f} s; "
-      f"RNN LM: {-rnn_log_p.mean() / math.log(2):.3f} bits per character")
+      f"RNN LM: {-rnn_log_p.mean() / math.log(2):.3f} bits per character; spectral radius of W {radius:.2f}")
 
 lam, _ = choose_lambda(rnn_log_p, kn_log_p, 101)
 print(f"mixture, λ = {lam:.2f}: {-mix_log_probs(rnn_log_p, kn_log_p, lam).mean() / math.log(2):.3f} bits "
@@ -151,7 +153,11 @@ print("".join(out))
 # %% [markdown]
 # ## Your turn
 #
-# - Set `CLIP = None` and `LR = 3e-2`: does training still work? Plot `history.grad_norm`.
+# - Set `CLIP = None`: does training still work? Plot `history.grad_norm`.
+# - Set `OPTIMIZER = "adam"` and `LR = 3e-3`. Print the spectral radius of `model.W` after
+#   training, and score the validation text starting from `"\n"` and from `" "`
+#   (`rnn_log_probs(model, valid, vocab.stoi[" "])`). A W with a large radius can make
+#   the state bistable: where it starts decides where it stays.
 # - Try `BPTT = 5` and `BPTT = 100` with the same `STEPS`. Which learns faster per step, and
 #   which per second?
 # - Double `HIDDEN`: what happens to the time per step, and to the bits per character?
