@@ -215,7 +215,6 @@ def test_page_loads_cleanly_with_figures_and_math_in_both_palettes(page, visit):
         bad += check_figures(v, "dark")
     elif page != "404.html":
         bad.append(f"{page}: no palette toggle titled 'Switch to dark mode'")
-    v.tab.wait_for_load_state("networkidle")
     assert not (v.problems + bad), f"{page}:\n" + "\n".join(v.problems + bad)
 
 

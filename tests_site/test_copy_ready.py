@@ -22,8 +22,10 @@ import pytest
 import built_site as site
 
 PAGES_WITH_BLOCKS = [page for page in site.pages() if site.usage_blocks(page)]
-SECONDS_PER_BLOCK = 10  # DESIGN.md's budget for one usage block
-STARTUP = 60  # seconds for the interpreter and the first `import torch` on a busy machine
+# Only a guard against a hang: speed is the benchmark's business (DESIGN.md: <= 10 s a block
+# on an idle 2-core machine), and a shared CI machine can be many times slower.
+SECONDS_PER_BLOCK = 60
+STARTUP = 120  # the interpreter and the first `import torch`
 
 RUNNER = """\
 import json, sys, traceback
