@@ -231,7 +231,7 @@ def test_search_finds_the_language_modeling_chapter_for_perplexity(visit):
     v = visit("index.html")
     box = v.tab.locator("input.md-search__input")
     box.click()
-    box.fill("perplexity")
+    box.press_sequentially("perplexity")  # the theme reads the query on key presses
     results = v.tab.locator(".md-search-result__item a")
     results.first.wait_for()
     hrefs = results.evaluate_all("links => links.map(a => a.href)")
