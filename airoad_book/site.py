@@ -152,8 +152,13 @@ def api_modules(package: Path) -> dict[str, str]:
 
 
 def api_page(module: str) -> str:
-    """The Markdown of one module's API page: a title and mkdocstrings' `:::` directive."""
-    return f"# `{module}`\n\n::: {module}\n"
+    """The Markdown of one module's API page: mkdocstrings' `:::` directive.
+
+    The module's name is the page's h1 (mkdocs.yml: `show_root_heading`, `heading_level: 1`) and
+    its members are h2. mkdocstrings shifts a docstring's headings one level down, so a module
+    docstring underlines its sections with `===` to make them h2.
+    """
+    return f"::: {module}\n"
 
 
 def api_index(modules: dict[str, str], package: Path) -> str:

@@ -9,6 +9,7 @@ importing: a dataclass without a docstring gets a generated one at run time.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from airoad_book import site
@@ -72,3 +73,24 @@ def test_every_module_has_an_api_reference_page():
     for name, uri in pages.items():
         text = site.api_page(name)
         assert f"::: {name}" in text, f"{uri} does not document {name}"
+
+
+def heading_skips(doc: str) -> list[str]:
+    """Headings of a docstring below the top level: mkdocstrings would show them an h3 or lower
+    right under the module's h1 (it shifts a docstring's headings one level down)."""
+    lines = doc.splitlines()
+    found = [line for line in lines if re.match(r"^#{2,6}\s", line)]
+    found += [above for above, line in zip(lines, lines[1:]) if above.strip() and re.fullmatch(r"-{3,}\s*", line)]
+    return found
+
+
+def test_docstring_sections_are_top_level_headings():
+    bad = []
+    for path in modules().values():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = [ast.get_docstring(tree) or ""] + [ast.get_docstring(n) or "" for n in ast.walk(tree)
+                                                   if isinstance(n, (ast.ClassDef, ast.FunctionDef))]
+        bad += [f"{path.relative_to(ROOT)}: {title!r}" for doc in docs for title in heading_skips(doc)]
+    assert not bad, ("docstring sections must be underlined with === (or start with one #), which the API "
+                     "page shows as h2:\n" + "\n".join(bad))
+    assert heading_skips("Title\n-----\n\n## Sub\n| a |\n|---|\n") == ["## Sub", "Title"]

@@ -5,7 +5,7 @@ installs, and a loader that cannot find its package raises `MissingDataPackage`,
 names the package to install.
 
 Provenance and licences
------------------------
+=======================
 
 | corpus | package | source | licence |
 |---|---|---|---|
@@ -16,7 +16,7 @@ Provenance and licences
 | 8x8 digits, 1,797 | `scikit-learn` | UCI ML hand-written digits (Alpaydin & Kaynak 1998) | CC BY 4.0 (UCI) |
 
 Shakespeare splits
-------------------
+==================
 
 The texts are split by *whole work*, never by lines inside a work: a held-out play shares
 no scene, speech or stage direction with the training text, so a low validation

@@ -106,7 +106,7 @@ def nats_per_token(model: NGramLM, streams: list[np.ndarray]) -> float:
 
 
 def sweep(corpus: Corpus, orders: tuple[int, ...], train_sample: int | None, bar: Progress) -> dict:
-    """nats[model][split][i]: each model fitted at orders[i], scored on train and valid."""
+    """`nats[model][split][i]`: each model fitted at `orders[i]`, scored on train and valid (nats per token)."""
     seen = train_stretches(corpus.train, train_sample)  # text the model was fitted on
     nats = {key: {"train": [], "valid": []} for key in MODELS}
     for key, model_class in MODELS.items():
