@@ -67,7 +67,7 @@ for name, p, g in zip(["W1", "b1", "W2", "b2"], small.params(), [g.copy() for g 
 #
 # 4,000 training images, 1,000 held out (a fixed split), each a row of 784 pixels in [0, 1].
 
-# %%
+# %% alt="Line chart of cross-entropy against epoch for the NumPy MLP: the training loss and the held-out loss fall together, the training loss ending lower."
 x_train, y_train, x_test, y_test = flat_digits("mnist")
 model = MLP((784, *HIDDEN, 10), activation=ACTIVATION, init=INIT, dropout=DROPOUT, seed=SEED)
 history = fit(model, make_optimizer(OPTIMIZER, LR), x_train, y_train, epochs=EPOCHS,
@@ -86,7 +86,7 @@ plt.show()
 # %% [markdown]
 # ## What it gets wrong
 
-# %%
+# %% alt="A row of misclassified held-out digits, each titled with its true label, an arrow, and the network's guess."
 pred = model.predict(x_test)
 cm = confusion(y_test, pred)
 print("rows: true digit, columns: predicted digit")
@@ -105,7 +105,7 @@ plt.show()
 # Ten hidden layers of 256 units, one batch, no training: the standard deviation of each
 # layer's activations under each initialization.
 
-# %%
+# %% alt="Line chart of the standard deviation of the activations at each of ten hidden layers, one line per initialization scheme."
 fig, ax = plt.subplots()
 for init in ("naive", "xavier", "he"):
     deep = MLP((784, *([256] * 10), 10), activation=ACTIVATION, init=init, seed=SEED)

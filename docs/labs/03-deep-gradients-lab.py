@@ -55,7 +55,7 @@ print(f"{len(y)} training images of {x.shape[1]} pixels")
 # every layer's weight-gradient norm $\|\partial L/\partial W_l\|$ and its activations'
 # mean and spread.
 
-# %%
+# %% alt="Two line charts against layer index, one line per activation: left, the norm of the loss gradient with respect to each layer's weights; right, the standard deviation of each layer's activations."
 fig, (ax_g, ax_a) = plt.subplots(1, 2, figsize=(10, 3.5))
 for act in ACTIVATIONS:
     torch.manual_seed(SEED)
@@ -81,7 +81,7 @@ plt.show()
 # %% [markdown]
 # ## Plain against residual, the same budget
 
-# %%
+# %% alt="Line chart of minibatch training loss against SGD step for a plain and a residual stack of the chosen depth and normalization."
 config = Config(steps=STEPS, lr=LR, width=WIDTH)
 curves = {}
 for block in ("plain", "residual"):

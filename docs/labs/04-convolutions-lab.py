@@ -92,7 +92,7 @@ for model, name in ((cnn, "LeNet"), (mlp, f"MLP 784-{width}-10")):
           f"{cnn_digits.accuracy(model, x_test, y_test):.1%} of the held-out digits right, "
           f"{histories[name].seconds:.1f} s of training")
 
-# %%
+# %% alt="Line chart of held-out accuracy against training step for LeNet and for the MLP of about the same number of parameters."
 for name, history in histories.items():
     plt.plot(history.eval_step, [1 - e for e in history.eval_loss], marker="o", label=name)
 plt.xlabel("step")
@@ -106,7 +106,7 @@ plt.show()
 # Each filter is 5×5; orange is positive, purple negative. Below each, the map it makes of
 # one held-out digit.
 
-# %%
+# %% alt="Two rows of small images: the first convolution layer's learned filters on top, in a purple-orange diverging colour map, and under each the feature map it produces for one digit."
 features = cnn_digits.feature_series(cnn, x_test[0], int(y_test[0]))
 filters, maps = np.array(features["filters"]), np.array(features["conv1"])
 fig, axes = plt.subplots(2, len(filters), figsize=(1.3 * len(filters), 2.8))

@@ -91,7 +91,7 @@ print(f"Kneser-Ney {CONTEXT + 1}-gram: validation perplexity {perplexity(kn_log_
 # loss is $\ln |V| = 9.21$ exactly: the output weights start at zero, so the first
 # prediction is uniform.
 
-# %%
+# %% alt="Line chart of cross-entropy (nats per word) against step: the NPLM's training and validation losses fall towards the Kneser-Ney model's validation loss, a dashed line."
 generator = seed_everything(SEED)
 model = NPLM(NPLMConfig(vocab_size=len(vocab), context=CONTEXT, embed_dim=EMBED_DIM,
                         hidden=HIDDEN, direct=DIRECT))

@@ -78,7 +78,7 @@ for name in ("U", "W", "V", "b"):
 # The gradient of the last step's loss, followed back through the states: each step back
 # multiplies it by $\operatorname{diag}(1 - s^2)\, W^\top$.
 
-# %%
+# %% alt="Line chart of the gradient norm against steps back through time, one line per spectral radius of the recurrent matrix: small radii decay, large ones grow."
 fig, ax = plt.subplots(figsize=(6.4, 3.6))
 for rho in RADII:
     runs = []
@@ -100,7 +100,7 @@ plt.show()
 # characters; the state is carried from window to window by `CarriedStateLoss`. The
 # baseline is an interpolated Kneser–Ney 5-gram of the same characters.
 
-# %%
+# %% alt="Line chart of the RNN language model's training loss in bits per character against step, falling towards the dashed line of the Kneser-Ney 5-gram's validation loss."
 text = char_tokens(shakespeare("train"))[:TRAIN_CHARS]
 vocab = Vocab.build(text, specials=(UNK, EOS))  # <eos> only starts a scored stream
 train = vocab.encode(text)

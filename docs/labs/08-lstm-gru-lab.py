@@ -75,7 +75,7 @@ for layer_type in (nn.LSTM, nn.GRU):
 # geometrically with the distance from the end; the gated networks' falls more slowly, and
 # it is their gates that training can open further.
 
-# %%
+# %% alt="Line chart on a log scale of the gradient norm against distance from the last step, one line per recurrent cell type."
 V = 10
 target = RecurrentLM("lstm", V, EMBED_DIM, HIDDEN).num_parameters
 fig, ax = plt.subplots(figsize=(6.4, 3.6))
@@ -124,7 +124,7 @@ print("".join(vocab.decode(new)))
 # validation plays, and find the unit whose cell value follows the position in the line
 # best. Its value is drawn under the passage, with the newlines marked.
 
-# %%
+# %% alt="Line chart of one LSTM unit's cell value across the characters of a passage, with grey vertical lines at the newlines."
 passage = shakespeare("valid")[:600]
 with torch.no_grad():
     trace = Recurrence(cell_from_torch(lm.rnn)).trace(lm.embed(vocab.encode(char_tokens(passage))[None]))
