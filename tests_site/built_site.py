@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import yaml
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup, Comment, Tag
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "site"
@@ -126,6 +126,34 @@ class Block:
     heading: str  # the nearest heading above it, to find it on the page
 
 
+SKIP_MARK = re.compile(r'pytest\.mark\.skip\(reason="([^"]+)"\)')
+
+
+def skip_reason(div: Tag) -> str | None:
+    """The reason of a `<!--pytest.mark.skip(reason="...")-->` mark right before a block, if any.
+
+    The mark is the one pytest-codeblocks honours in the Markdown, and it survives into the
+    HTML as a comment. Only blocks that need a network may carry one (see test_copy_ready).
+    """
+    before = div.find_previous(string=lambda t: isinstance(t, Comment) or t.strip())
+    if isinstance(before, Comment):
+        match = SKIP_MARK.search(before)
+        return match.group(1) if match else None
+    return None
+
+
+def skipped_blocks(page: str) -> list[tuple[str, str]]:
+    """(heading, reason) of each Python block on the page that carries a skip mark."""
+    article = content(page)
+    out = []
+    for div in article.select("div.language-python.highlight") if article is not None else []:
+        reason = skip_reason(div)
+        if reason is not None:
+            heading = div.find_previous(re.compile(r"^h[1-6]$"))
+            out.append((heading.get_text(" ", strip=True).rstrip("¶").strip() if heading else "", reason))
+    return out
+
+
 def usage_blocks(page: str) -> list[Block]:
     """The page's Python usage blocks, in order: code a reader copies, not embedded source.
 
@@ -141,6 +169,8 @@ def usage_blocks(page: str) -> list[Block]:
     blocks = []
     for div in article.select("div.language-python.highlight"):
         if div.select_one("span.filename") is not None or "doc-signature" in div.get("class", []):
+            continue
+        if skip_reason(div) is not None:
             continue
         code = div.find("code")
         heading = div.find_previous(re.compile(r"^h[1-6]$"))
