@@ -69,3 +69,23 @@ def test_every_written_chapter_links_a_lab_in_the_nav():
 def test_every_lab_is_in_the_nav():
     missing = [p.name for p in sorted((DOCS / "labs").glob("*.py")) if f"labs/{p.name}" not in nav()]
     assert not missing, f"labs not in mkdocs.yml's nav (so never built nor executed): {missing}"
+
+
+def test_every_lab_that_plots_uses_the_books_colour_blind_safe_palette():
+    bad = [lab.name for lab in sorted((DOCS / "labs").glob("*.py"))
+           if "matplotlib" in (text := lab.read_text(encoding="utf-8")) and "use_book_colors()" not in text]
+    assert not bad, f"labs that plot with matplotlib's default colours (call use_book_colors()): {bad}"
+
+
+def test_use_book_colors_sets_the_default_line_colours():
+    import matplotlib as mpl
+
+    from airoad_book.figures.palette import SEQUENCE, use_book_colors
+
+    before = mpl.rcParams["axes.prop_cycle"]
+    try:
+        use_book_colors()
+        assert mpl.rcParams["axes.prop_cycle"].by_key()["color"] == list(SEQUENCE)
+    finally:
+        mpl.rcParams["axes.prop_cycle"] = before
+    assert len(set(SEQUENCE)) == len(SEQUENCE)

@@ -9,46 +9,18 @@ import matplotlib
 
 matplotlib.use("Agg")  # figures are files; never open a window
 import matplotlib.pyplot as plt  # noqa: E402
+from cycler import cycler  # noqa: E402
 
-# One palette for the whole book: each model keeps its colour from chapter to chapter.
-# The colours are Paul Tol's "bright" scheme, chosen to stay distinct under the common kinds
-# of colour blindness and to read on both the light and the dark page.
-BLUE, RED, GREEN, YELLOW, CYAN, PURPLE, GREY = (
-    "#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#999999")
-
-COLORS = {
-    # the language models of Part II, one colour each (chapter 13 shows them all together)
-    "unigram": GREY,
-    "add-one": PURPLE,
-    "kn": BLUE,
-    "nplm": RED,
-    "mix": GREEN,
-    "rnn": PURPLE,
-    "lstm": CYAN,
-    "gru": GREEN,
-    "transformer": YELLOW,
-    "gpt": YELLOW,
-    # Part I's models and the variants a chapter compares
-    "mlp": BLUE,
-    "cnn": RED,
-    "numpy": BLUE,
-    "torch": RED,
-    "plain": GREY,
-    "residual": RED,
-    # the splits of a data set
-    "train": GREY,
-    "valid": RED,
-    "test": GREEN,
-}
-
-# Lines that have no fixed meaning (depths, learning rates, lags...) take colours in this order.
-SEQUENCE = (BLUE, RED, GREEN, YELLOW, CYAN, PURPLE, GREY)
-
-# Colour maps: sequential for heatmaps and images, diverging for signed values (weights).
-CMAP = "viridis"
-CMAP_DIVERGING = "PuOr"
+# The palette lives in its own light module so lab notebooks can share it; see palette.py.
+from airoad_book.figures.palette import (  # noqa: E402,F401  (re-exported for the figure modules)
+    CMAP,
+    CMAP_DIVERGING,
+    COLORS,
+    SEQUENCE,
+)
 
 _COMMON = {
+    "axes.prop_cycle": cycler(color=list(SEQUENCE)),  # lines without a named colour
     "figure.figsize": (6.4, 3.6),
     "figure.dpi": 100,
     "savefig.transparent": True,

@@ -50,8 +50,11 @@ import numpy as np
 
 from airoad_book.experiments.init_stats import layer_stats
 from airoad_book.experiments.mlp_numpy_mnist import confusion, flat_digits, make_optimizer
+from airoad_book.figures.palette import use_book_colors
 from airoad_book.scratch.gradcheck import numerical_gradient, relative_error
 from airoad_book.scratch.mlp import MLP, evaluate, fit
+
+use_book_colors()  # the book's colour-blind-safe palette for the plots below
 
 rng = np.random.default_rng(SEED)
 small = MLP((6, 5, 3), activation=ACTIVATION, init="xavier", seed=SEED)

@@ -47,10 +47,13 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from airoad_book.experiments.autograd_bridge import autograd_graph, numpy_epoch, torch_epoch
 from airoad_book.experiments.mlp_numpy_mnist import flat_digits
+from airoad_book.figures.palette import use_book_colors
 from airoad_book.models.mlp import MLP, MLPConfig, load_numpy_params, numpy_grads
 from airoad_book.scratch.gradcheck import relative_error
 from airoad_book.scratch.mlp import MLP as NumpyMLP
 from airoad_book.scratch.optim import Momentum
+
+use_book_colors()  # the book's colour-blind-safe palette for the plots below
 
 dtype = {"float64": (np.float64, torch.float64), "float32": (np.float32, torch.float32)}[DTYPE]
 x_train, y_train, x_test, y_test = flat_digits("mnist")

@@ -43,7 +43,10 @@ import torch
 
 from airoad_book.experiments.gradient_flow import digit_tensors, measure, train
 from airoad_book.experiments.residual_vs_plain import Config, train_loss
+from airoad_book.figures.palette import use_book_colors
 from airoad_book.models.deep import DeepConfig, DeepNet
+
+use_book_colors()  # the book's colour-blind-safe palette for the plots below
 
 x, y = digit_tensors()  # (N, 64), (N,)
 print(f"{len(y)} training images of {x.shape[1]} pixels")

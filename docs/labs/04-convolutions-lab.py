@@ -49,7 +49,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from airoad_book.figures.palette import use_book_colors
 from airoad_book.scratch.conv import conv2d_forward
+
+use_book_colors()  # the book's colour-blind-safe palette for the plots below
 
 rng = np.random.default_rng(SEED)
 x = rng.normal(size=(2, 3, 11, 9))

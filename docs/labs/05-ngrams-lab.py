@@ -48,7 +48,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from airoad_book.data import Vocab, char_tokens, penn_treebank, shakespeare
+from airoad_book.figures.palette import use_book_colors
 from airoad_book.models.ngram import AddOneLM, KneserNeyLM
+
+use_book_colors()  # the book's colour-blind-safe palette for the plots below
 
 train_text, valid_text = shakespeare("train"), shakespeare("valid")
 chars = Vocab.build(char_tokens(train_text))

@@ -69,9 +69,12 @@ from airoad_book.experiments.bengio_vs_ngram import (
     nplm_log_probs,
     perplexity,
 )
+from airoad_book.figures.palette import use_book_colors
 from airoad_book.models.bengio import NPLM, NPLMConfig
 from airoad_book.models.ngram import KneserNeyLM
 from airoad_book.train import TrainConfig, evaluate_loss, fit
+
+use_book_colors()  # the book's colour-blind-safe palette for the plots below
 
 train_words = penn_treebank("train")
 vocab = Vocab.build(train_words)

@@ -57,11 +57,14 @@ from airoad_book.decode import sample_next
 from airoad_book.device import seed_everything
 from airoad_book.experiments.bengio_vs_ngram import choose_lambda, mix_log_probs
 from airoad_book.experiments.rnn_lm import CarriedStateLoss, rnn_log_probs, stream_batches
+from airoad_book.figures.palette import use_book_colors
 from airoad_book.models.ngram import KneserNeyLM
 from airoad_book.models.rnnlm import RNNLM, RNNLMConfig
 from airoad_book.scratch.gradcheck import numerical_gradient, relative_error
 from airoad_book.scratch.rnn import backward, forward, init_params, state_gradient_norms, with_spectral_radius
 from airoad_book.train import TrainConfig, fit
+
+use_book_colors()  # the book's colour-blind-safe palette for the plots below
 
 rng = np.random.default_rng(SEED)
 p = init_params(vocab_size=6, hidden=4, rng=rng)

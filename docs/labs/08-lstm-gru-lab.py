@@ -56,8 +56,11 @@ from airoad_book.decode import generate
 from airoad_book.device import seed_everything
 from airoad_book.experiments.char_lm_shakespeare import line_position
 from airoad_book.experiments.recurrent_training import CarriedStateLoss, StatefulStep, endless_bptt
+from airoad_book.figures.palette import use_book_colors
 from airoad_book.models.lstm import KINDS, Recurrence, RecurrentLM, cell_from_torch, hidden_for_parameters
 from airoad_book.train import TrainConfig, fit
+
+use_book_colors()  # the book's colour-blind-safe palette for the plots below
 
 seed_everything(SEED)
 x = torch.randn(4, 20, 5, dtype=torch.double)  # (B, T, D)
