@@ -9,7 +9,9 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
+from airoad_book.data import batchify
 from airoad_book.experiments import rnn_gradients, rnn_lm
+from airoad_book.experiments.recurrent_training import CarriedStateLoss, endless_bptt
 from airoad_book.figures import registry
 from airoad_book.figures.style import themed
 from airoad_book.models.rnnlm import RNNLM, RNNLMConfig
@@ -57,29 +59,28 @@ def test_the_character_comparison_reports_bits_per_character(result):
     assert m["char_rnn_steps"] == TINY.char_steps
 
 
-def test_carried_state_loss_starts_each_epoch_from_zero_and_carries_between_windows():
+def test_carried_state_loss_starts_each_pass_from_zero_and_carries_between_windows():
     torch.manual_seed(0)
     model = RNNLM(RNNLMConfig(vocab_size=11, hidden=5))
-    ids = torch.randint(0, 11, (2 * 13,))
-    loss_fn = rnn_lm.CarriedStateLoss()
-    batches = rnn_lm.stream_batches(ids, batch_size=2, bptt=4)
+    streams = batchify(torch.randint(0, 11, (2 * 13,)), 2)  # (2, 13): 3 windows of 4 per pass
+    loss_fn = CarriedStateLoss()
+    batches = endless_bptt(streams, 4, loss_fn, epochs=2)
     first = next(batches)
-    assert first[2] is True
     loss_fn(model, first)
     carried = loss_fn.state.clone()
     assert not carried.requires_grad and carried.abs().sum() > 0
     second = next(batches)
-    assert second[2] is False and torch.equal(second[0][:, 0], first[1][:, -1])
+    assert torch.equal(second[0][:, 0], first[1][:, -1])
     # the second window starts from the first window's last state, exactly
     expected, _ = model(second[0], carried)
     loss = torch.nn.functional.cross_entropy(expected.reshape(-1, 11), second[1].reshape(-1))
     assert loss_fn(model, second).item() == pytest.approx(loss.item())
-    for batch in batches:  # walk on to the next epoch: there the state starts from zero again
-        if batch[2]:
-            logits, _ = model(batch[0])  # from s(0) = 0
-            fresh = torch.nn.functional.cross_entropy(logits.reshape(-1, 11), batch[1].reshape(-1))
-            assert loss_fn(model, batch).item() == pytest.approx(fresh.item())
-            break
+    loss_fn(model, next(batches))  # the pass's last window
+    again = next(batches)  # the next pass: the streams jump back, the state starts from zero
+    assert torch.equal(again[0], first[0])
+    logits, _ = model(again[0])  # from s(0) = 0
+    fresh = torch.nn.functional.cross_entropy(logits.reshape(-1, 11), again[1].reshape(-1))
+    assert loss_fn(model, again).item() == pytest.approx(fresh.item())
 
 
 def test_stream_scoring_carries_the_state_through_the_whole_text():

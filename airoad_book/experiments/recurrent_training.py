@@ -1,4 +1,4 @@
-"""What chapter 8's language-model experiments share: truncated BPTT with a carried state.
+"""What the recurrent language models of chapters 7 and 8 share: truncated BPTT with a carried state.
 
 `airoad_book.train.fit` calls `loss_fn(model, batch)` and knows nothing about hidden states.
 A recurrent language model reads B long streams window by window (`batchify` +
@@ -59,6 +59,7 @@ class CarriedStateLoss:
 # --8<-- [end:carried]
 
 
+# --8<-- [start:endless]
 def endless_bptt(streams: Tensor, bptt: int, loss: CarriedStateLoss,
                  epochs: int | None = None) -> Iterator[tuple[Tensor, Tensor]]:
     """`bptt_batches` over (B, L) streams, pass after pass (`epochs` of them, or forever),
@@ -68,6 +69,7 @@ def endless_bptt(streams: Tensor, bptt: int, loss: CarriedStateLoss,
         loss.reset()
         yield from bptt_batches(streams, bptt)
         done += 1
+# --8<-- [end:endless]
 
 
 @torch.no_grad()

@@ -16,22 +16,22 @@ language modeling techniques", Interspeech). This experiment:
 
 The RNN trains with truncated backpropagation through time: `batchify` cuts the text into
 B contiguous streams, `bptt_batches` walks them in windows of T tokens, and a small
-stateful loss (`CarriedStateLoss`) carries the state from one window to the next,
-detached, so the gradient stops at the window's edge while the state does not. Evaluation
+stateful loss (`CarriedStateLoss` of `airoad_book.experiments.recurrent_training`, which
+chapter 8 shares) carries the state from one window to the next, detached, so the gradient
+stops at the window's edge while the state does not. Evaluation
 carries the state through the whole validation or test stream, one stream, no resets.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from airoad_book.data import EOS, UNK, Vocab, batchify, bptt_batches, char_tokens, penn_treebank, shakespeare
+from airoad_book.data import EOS, UNK, Vocab, batchify, char_tokens, penn_treebank, shakespeare
 from airoad_book.device import device, seed_everything
 from airoad_book.experiments.bengio_vs_ngram import Config as NPLMExperimentConfig
 from airoad_book.experiments.bengio_vs_ngram import (
@@ -43,6 +43,7 @@ from airoad_book.experiments.bengio_vs_ngram import (
     perplexity,
     train_nplm,
 )
+from airoad_book.experiments.recurrent_training import CarriedStateLoss, endless_bptt
 from airoad_book.models.ngram import KneserNeyLM
 from airoad_book.models.rnnlm import RNNLM, RNNLMConfig
 from airoad_book.results import Result, Table
@@ -109,40 +110,6 @@ CONFIGS = {
 # --------------------------------------------------------------------------- truncated BPTT
 
 
-# --8<-- [start:stream]
-def stream_batches(ids: torch.Tensor, batch_size: int, bptt: int) -> Iterator[tuple]:
-    """Endless (x, y, new_epoch) windows of truncated BPTT: x, y (B, T); new_epoch a bool.
-
-    Each epoch walks the same B contiguous streams left to right (`batchify` then
-    `bptt_batches`); `new_epoch` is True on an epoch's first window, where the state must
-    start again from zero because the streams jump back to their beginnings.
-    """
-    streams = batchify(ids, batch_size)  # (B, L)
-    while True:
-        for i, (x, y) in enumerate(bptt_batches(streams, bptt)):
-            yield x, y, i == 0
-
-
-class CarriedStateLoss:
-    """A `loss_fn` for `fit` that carries the RNN's state from one window to the next.
-
-    `fit` calls `loss_fn(model, batch)` once per step. This object keeps the state the
-    last window ended with and starts the next window from it, *detached*: the forward
-    pass sees the whole history, the backward pass stops at the window's edge.
-    """
-
-    def __init__(self) -> None:
-        self.state: torch.Tensor | None = None  # (B, H) or None before the first window
-
-    def __call__(self, model: RNNLM, batch: tuple) -> torch.Tensor:
-        """Mean cross-entropy (nats per token) of the window (x, y, new_epoch)."""
-        x, y, new_epoch = batch  # (B, T), (B, T), bool
-        if new_epoch or self.state is None:
-            self.state = model.init_state(x.shape[0])  # (B, H) zeros
-        logits, state = model(x, self.state)  # (B, T, V), (B, H)
-        self.state = state.detach()  # keep the value, cut the graph: truncation
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-# --8<-- [end:stream]
 
 
 # --8<-- [start:scoring]
@@ -177,8 +144,9 @@ def train_rnn(model: RNNLM, train: torch.Tensor, valid: torch.Tensor, first_id: 
     config = TrainConfig(max_steps=max_steps, max_seconds=seconds, lr=lr, optimizer=optimizer,
                          clip_norm=clip_norm, schedule=schedule, eval_every=min(eval_every, max_steps),
                          patience=patience)
-    batches = stream_batches(train.to(dev), batch_size, bptt)
-    return fit(model, batches, CarriedStateLoss(), config,
+    loss = CarriedStateLoss()
+    batches = endless_bptt(batchify(train.to(dev), batch_size), bptt, loss)  # (B, T) windows
+    return fit(model, batches, loss, config,
                evaluate=lambda m: -float(np.mean(rnn_log_probs(m, valid, first_id))), desc=desc)
 
 

@@ -52,11 +52,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from airoad_book.data import EOS, UNK, Vocab, char_tokens, shakespeare
+from airoad_book.data import EOS, UNK, Vocab, batchify, char_tokens, shakespeare
 from airoad_book.decode import sample_next
 from airoad_book.device import seed_everything
 from airoad_book.experiments.bengio_vs_ngram import choose_lambda, mix_log_probs
-from airoad_book.experiments.rnn_lm import CarriedStateLoss, rnn_log_probs, stream_batches
+from airoad_book.experiments.recurrent_training import CarriedStateLoss, endless_bptt
+from airoad_book.experiments.rnn_lm import rnn_log_probs
 from airoad_book.figures.palette import use_book_colors
 from airoad_book.models.ngram import KneserNeyLM
 from airoad_book.models.rnnlm import RNNLM, RNNLMConfig
@@ -115,7 +116,8 @@ print(f"{len(vocab)} symbols; Kneser-Ney 5-gram: {-kn_log_p.mean() / math.log(2)
 seed_everything(SEED)
 model = RNNLM(RNNLMConfig(vocab_size=len(vocab), hidden=HIDDEN))
 started = time.perf_counter()
-history = fit(model, stream_batches(train, BATCH, BPTT), CarriedStateLoss(),
+loss = CarriedStateLoss()
+history = fit(model, endless_bptt(batchify(train, BATCH), BPTT, loss), loss,
               TrainConfig(max_steps=STEPS, lr=LR, optimizer=OPTIMIZER, clip_norm=CLIP, eval_every=STEPS))
 rnn_log_p = rnn_log_probs(model, valid, vocab.eos_id)
 radius = torch.linalg.eigvals(model.W.detach()).abs().max().item()
