@@ -11,7 +11,9 @@ SUMMARY = "one line for `airoad-book list`"
 def run(budget: str, seed: int, seconds: float | None) -> Result: ...
 ```
 
-with `Result` and `Table` imported from `airoad_book.results`.
+with `Result` and `Table` imported from `airoad_book.results`; `run` usually picks its config
+with `airoad_book.experiments.budget.config_for(CONFIGS, budget)`, which names the budgets
+when given another.
 
 `budget` is `"quick"` (what the book's build runs: seconds on a 2-core CPU) or `"full"`
 (what the CLI runs for the published-scale numbers). `seconds`, when given, caps the

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from airoad_book.data import digits, random_batches
 from airoad_book.device import device, seed_everything
+from airoad_book.experiments.budget import config_for
 from airoad_book.models.cnn import Autoencoder, AutoencoderConfig, num_parameters
 from airoad_book.results import Result, Table
 from airoad_book.train import TrainConfig, fit
@@ -186,6 +187,4 @@ def verdict(m: dict) -> str:
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
     """The experiment at a named budget ("quick" or "full")."""
-    if budget not in CONFIGS:
-        raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(CONFIGS)}")
-    return run_config(CONFIGS[budget], seed=seed, seconds=seconds)
+    return run_config(config_for(CONFIGS, budget), seed=seed, seconds=seconds)

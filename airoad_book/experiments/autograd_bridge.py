@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
+from airoad_book.experiments.budget import config_for
 from airoad_book.experiments.mlp_numpy_mnist import flat_digits
 from airoad_book.models.mlp import MLP, MLPConfig, load_numpy_params
 from airoad_book.results import Result, Table
@@ -162,6 +163,4 @@ def verdict(m: dict) -> str:
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
     """The quick or full budget of `run_config`."""
-    if budget not in CONFIGS:
-        raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(CONFIGS)}")
-    return run_config(CONFIGS[budget], seed=seed, seconds=seconds)
+    return run_config(config_for(CONFIGS, budget), seed=seed, seconds=seconds)

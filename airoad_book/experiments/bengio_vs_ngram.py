@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from airoad_book.data import EOS, UNK, Vocab, context_windows, penn_treebank, random_batches
 from airoad_book.device import device, seed_everything
+from airoad_book.experiments.budget import config_for
 from airoad_book.models.bengio import NPLM, NPLMConfig
 from airoad_book.models.ngram import KneserNeyLM
 from airoad_book.results import Result, Table
@@ -373,6 +374,4 @@ def budget_sentence(m: dict, config: Config, seconds: float) -> str:
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
     """Run the experiment at `budget` (`quick` or `full`) with `seed`, training for at most `seconds` of wall-clock (s; None: no cap)."""
-    if budget not in CONFIGS:
-        raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(CONFIGS)}")
-    return run_config(CONFIGS[budget], seed=seed, seconds=seconds)
+    return run_config(config_for(CONFIGS, budget), seed=seed, seconds=seconds)

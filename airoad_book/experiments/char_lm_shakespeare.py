@@ -20,6 +20,7 @@ import torch
 from airoad_book.data import Vocab, batchify, char_tokens, shakespeare
 from airoad_book.decode import generate
 from airoad_book.device import seed_everything
+from airoad_book.experiments.budget import config_for
 from airoad_book.experiments.recurrent_training import (
     CarriedStateLoss,
     StatefulStep,
@@ -230,6 +231,4 @@ def trace_sentence(trace: dict) -> str:
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
     """The experiment at budget "quick" or "full"."""
-    if budget not in CONFIGS:
-        raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(CONFIGS)}")
-    return run_config(CONFIGS[budget], seed=seed, seconds=seconds)
+    return run_config(config_for(CONFIGS, budget), seed=seed, seconds=seconds)

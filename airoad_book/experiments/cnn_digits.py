@@ -28,6 +28,7 @@ from torch import nn
 
 from airoad_book.data import digits, random_batches
 from airoad_book.device import device, seed_everything
+from airoad_book.experiments.budget import config_for
 from airoad_book.models.cnn import LeNet, LeNetConfig, num_parameters
 from airoad_book.models.mlp import MLP, MLPConfig
 from airoad_book.results import Result, Table
@@ -237,6 +238,4 @@ def budget_sentence(m: dict, config: Config) -> str:
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
     """The experiment at a named budget ("quick" or "full")."""
-    if budget not in CONFIGS:
-        raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(CONFIGS)}")
-    return run_config(CONFIGS[budget], seed=seed, seconds=seconds)
+    return run_config(config_for(CONFIGS, budget), seed=seed, seconds=seconds)

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from airoad_book.data import digits, random_batches
 from airoad_book.device import seed_everything
+from airoad_book.experiments.budget import config_for
 from airoad_book.models.deep import DeepConfig, DeepNet
 from airoad_book.results import Result, Table
 from airoad_book.train import TrainConfig, fit
@@ -189,6 +190,4 @@ def verdict(m: dict, config: Config) -> str:
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
     """The experiment at budget "quick" or "full" (see CONFIGS)."""
-    if budget not in CONFIGS:
-        raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(CONFIGS)}")
-    return run_config(CONFIGS[budget], seed=seed, seconds=seconds)
+    return run_config(config_for(CONFIGS, budget), seed=seed, seconds=seconds)

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from airoad_book.experiments.budget import config_for
 from airoad_book.experiments.mlp_numpy_mnist import flat_digits
 from airoad_book.results import Result, Table
 from airoad_book.scratch.layers import INITS, Dense
@@ -98,6 +99,4 @@ def verdict(m: dict, depth: int) -> str:
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
     """The quick or full budget of `run_config`."""
-    if budget not in CONFIGS:
-        raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(CONFIGS)}")
-    return run_config(CONFIGS[budget], seed=seed, seconds=seconds)
+    return run_config(config_for(CONFIGS, budget), seed=seed, seconds=seconds)

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from airoad_book.device import seed_everything
+from airoad_book.experiments.budget import config_for
 from airoad_book.models.lstm import KINDS, SequenceClassifier, chrono_init_, hidden_for_parameters
 from airoad_book.results import Result, Table
 from airoad_book.train import TrainConfig, fit
@@ -167,6 +168,4 @@ def verdict(m: dict, config: Config) -> str:
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
     """The experiment at budget "quick" or "full"."""
-    if budget not in CONFIGS:
-        raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(CONFIGS)}")
-    return run_config(CONFIGS[budget], seed=seed, seconds=seconds)
+    return run_config(config_for(CONFIGS, budget), seed=seed, seconds=seconds)

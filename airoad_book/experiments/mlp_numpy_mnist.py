@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from airoad_book.data import digits
+from airoad_book.experiments.budget import config_for
 from airoad_book.results import Result, Table
 from airoad_book.scratch.mlp import MLP, evaluate, fit
 from airoad_book.scratch.optim import OPTIMIZERS
@@ -126,6 +127,4 @@ def budget_sentence(config: Config, seconds: float) -> str:
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
     """The quick or full budget of `run_config`."""
-    if budget not in CONFIGS:
-        raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(CONFIGS)}")
-    return run_config(CONFIGS[budget], seed=seed, seconds=seconds)
+    return run_config(config_for(CONFIGS, budget), seed=seed, seconds=seconds)

@@ -24,6 +24,7 @@ from airoad_book.data import names_split, random_batches
 from airoad_book.decode import generate
 from airoad_book.device import seed_everything
 from airoad_book.experiments.bengio_vs_ngram import choose_lambda, lm_loss, mix_log_probs
+from airoad_book.experiments.budget import config_for
 from airoad_book.models.bengio import NPLM, NPLMConfig
 from airoad_book.models.ngram import AddOneLM, KneserNeyLM, NGramLM
 from airoad_book.results import Result, Table
@@ -231,6 +232,4 @@ def verdict(m: dict, kn_label: str) -> str:
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
     """Run the experiment at `budget` (`quick` or `full`) with `seed`, training for at most `seconds` of wall-clock (s; None: no cap)."""
-    if budget not in CONFIGS:
-        raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(CONFIGS)}")
-    return run_config(CONFIGS[budget], seed=seed, seconds=seconds)
+    return run_config(config_for(CONFIGS, budget), seed=seed, seconds=seconds)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from airoad_book.data import UNK, Vocab, char_tokens, penn_treebank, shakespeare
+from airoad_book.experiments.budget import config_for
 from airoad_book.metrics import bits
 from airoad_book.models.ngram import AddOneLM, KneserNeyLM, NGramLM
 from airoad_book.progress import Progress, progress
@@ -137,7 +138,7 @@ def run_config(config: Config, seed: int = 0) -> Result:
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
     """`seconds` is ignored: nothing here trains by gradient, and the quick budget is seconds."""
-    return run_config(CONFIGS[budget], seed)
+    return run_config(config_for(CONFIGS, budget), seed)
 
 
 # --------------------------------------------------------------------------- reporting

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from airoad_book.data import Vocab, penn_treebank
+from airoad_book.experiments.budget import config_for
 from airoad_book.metrics import bits
 from airoad_book.models.ngram import KneserNeyLM
 from airoad_book.progress import progress
@@ -142,7 +143,7 @@ def verdict(metrics: dict[str, float], n: int) -> str:
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
     """`seconds` is ignored: counting is not training, and the whole run takes seconds."""
-    return run_config(CONFIGS[budget], seed)
+    return run_config(config_for(CONFIGS, budget), seed)
 
 
 __all__ = ["CHAPTER", "CONFIGS", "Config", "NAME", "PUBLISHED_TEST_PPL", "SUMMARY",

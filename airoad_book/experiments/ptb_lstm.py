@@ -21,6 +21,7 @@ import torch
 
 from airoad_book.data import Vocab, batchify, penn_treebank
 from airoad_book.device import seed_everything
+from airoad_book.experiments.budget import config_for
 from airoad_book.experiments.recurrent_training import CarriedStateLoss, endless_bptt, evaluate_streams
 from airoad_book.models.lstm import RecurrentLM
 from airoad_book.results import Result, Table
@@ -136,6 +137,4 @@ def verdict(m: dict) -> str:
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
     """The experiment at budget "quick" or "full"."""
-    if budget not in CONFIGS:
-        raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(CONFIGS)}")
-    return run_config(CONFIGS[budget], seed=seed, seconds=seconds)
+    return run_config(config_for(CONFIGS, budget), seed=seed, seconds=seconds)

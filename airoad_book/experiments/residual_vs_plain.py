@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from airoad_book.device import seed_everything
+from airoad_book.experiments.budget import config_for
 from airoad_book.experiments.gradient_flow import digit_tensors, measure, train
 from airoad_book.models.deep import DeepConfig, DeepNet
 from airoad_book.results import Result, Table
@@ -176,6 +177,4 @@ def norms_sentence(m: dict, config: Config) -> str:
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
     """The experiment at budget "quick" or "full" (see CONFIGS)."""
-    if budget not in CONFIGS:
-        raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(CONFIGS)}")
-    return run_config(CONFIGS[budget], seed=seed, seconds=seconds)
+    return run_config(config_for(CONFIGS, budget), seed=seed, seconds=seconds)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from airoad_book.experiments.budget import config_for
 from airoad_book.results import Result, Table
 from airoad_book.scratch.rnn import init_params, state_gradient_norms, with_spectral_radius
 
@@ -92,6 +93,4 @@ def norms_sentence(m: dict, config: Config) -> str:
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
     """Run the experiment at budget "quick" or "full" (``seconds`` is not used: it does not train long)."""
-    if budget not in CONFIGS:
-        raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(CONFIGS)}")
-    return run_config(CONFIGS[budget], seed=seed, seconds=seconds)
+    return run_config(config_for(CONFIGS, budget), seed=seed, seconds=seconds)

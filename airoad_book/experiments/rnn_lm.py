@@ -43,6 +43,7 @@ from airoad_book.experiments.bengio_vs_ngram import (
     perplexity,
     train_nplm,
 )
+from airoad_book.experiments.budget import config_for
 from airoad_book.experiments.recurrent_training import CarriedStateLoss, endless_bptt
 from airoad_book.models.ngram import KneserNeyLM
 from airoad_book.models.rnnlm import RNNLM, RNNLMConfig
@@ -381,6 +382,4 @@ def char_verdict(m: dict, config: Config) -> str:
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
     """Run the experiment at budget "quick" or "full"; `seconds` caps each network's training."""
-    if budget not in CONFIGS:
-        raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(CONFIGS)}")
-    return run_config(CONFIGS[budget], seed=seed, seconds=seconds)
+    return run_config(config_for(CONFIGS, budget), seed=seed, seconds=seconds)
