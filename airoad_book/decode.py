@@ -8,8 +8,10 @@ holds the choices the book uses, each a small function of the logits:
   k most probable tokens (top-k, as in Fan, Lewis & Dauphin 2018,
   <https://arxiv.org/abs/1805.04833>);
 - `generate`: the autoregressive loop — predict, choose, append, repeat — for any model
-  wrapped as a `step_fn`.
-
+  wrapped as a `step_fn`;
+- `greedy_translate`: the same loop for an encoder–decoder (chapters 9–11), a batch of
+  source sentences at a time, through the translation models' protocol
+  (`encode`, `init_state`, `step`);
 - `beam_search`: for a translation model, the K most probable partial translations kept
   at every step instead of one (Sutskever et al. 2014), ranked at the end with GNMT's
   length penalty (Wu et al. 2016, <https://arxiv.org/abs/1609.08144>).
@@ -22,8 +24,8 @@ from typing import NamedTuple
 
 import torch
 
-__all__ = ["greedy_next", "sample_next", "generate", "Hypothesis", "length_penalty",
-           "beam_hypotheses", "beam_search"]
+__all__ = ["greedy_next", "sample_next", "generate", "select_rows", "greedy_translate",
+           "Hypothesis", "length_penalty", "beam_hypotheses", "beam_search"]
 
 
 def _check_logits(logits: torch.Tensor) -> None:
@@ -124,6 +126,71 @@ def generate(
 # --8<-- [end:generate]
 
 
+def select_rows(tree, index: torch.Tensor):
+    """Rows `index` (dim 0) of every tensor in a tensor, tuple, list or dict (nested).
+
+    A translation model keeps its memory and decoder state batch-first, so this one
+    function can reorder them (beam search keeps the best hypotheses) or repeat them
+    (``index = arange(B).repeat_interleave(k)`` makes k copies of each sentence).
+    """
+    if isinstance(tree, torch.Tensor):
+        return tree.index_select(0, index.to(tree.device))
+    if isinstance(tree, tuple):
+        return tuple(select_rows(t, index) for t in tree)
+    if isinstance(tree, list):
+        return [select_rows(t, index) for t in tree]
+    if isinstance(tree, dict):
+        return {k: select_rows(v, index) for k, v in tree.items()}
+    if tree is None:
+        return None
+    raise ValueError(
+        f"select_rows expects a tensor, or a tuple/list/dict of them; got {type(tree).__name__}"
+    )
+
+
+def _check_translation_args(src: torch.Tensor, src_lengths: torch.Tensor, max_len: int) -> None:
+    if src.ndim != 2 or src_lengths.shape != (src.shape[0],):
+        raise ValueError(
+            f"expected src (B, S) and src_lengths (B,); got {tuple(src.shape)} and "
+            f"{tuple(src_lengths.shape)}"
+        )
+    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
+        raise ValueError(f"max_len must be an int >= 1; got {max_len!r}")
+
+
+# --8<-- [start:greedy_translate]
+@torch.no_grad()
+def greedy_translate(
+    model, src: torch.Tensor, src_lengths: torch.Tensor, *, bos_id: int, eos_id: int, max_len: int
+) -> list[list[int]]:
+    """Translate a batch by taking the most probable token at every step.
+
+    model follows the translation protocol: ``encode(src, src_lengths)`` gives a memory,
+    ``init_state(memory)`` the decoder's first state, and ``step(prev, state, memory)`` maps
+    the previous tokens (B,) to logits (B, V) and the next state. src is (B, S), padded on
+    the right; src_lengths is (B,). Every sentence starts from `bos_id` and ends at its
+    first `eos_id` or after `max_len` tokens. Returns one list of ids per sentence, without
+    `<bos>` and `<eos>`.
+    """
+    _check_translation_args(src, src_lengths, max_len)
+    memory = model.encode(src, src_lengths)
+    state = model.init_state(memory)
+    prev = torch.full((src.shape[0],), bos_id, dtype=torch.long, device=src.device)  # (B,)
+    out = torch.empty(src.shape[0], 0, dtype=torch.long, device=src.device)
+    done = torch.zeros(src.shape[0], dtype=torch.bool, device=src.device)  # (B,)
+    for _ in range(max_len):
+        logits, state = model.step(prev, state, memory)  # (B, V)
+        prev = greedy_next(logits)  # (B,)
+        out = torch.cat([out, prev[:, None]], dim=1)  # (B, t)
+        done |= prev == eos_id
+        if done.all():
+            break
+    results = []
+    for row in out.tolist():
+        results.append(row[: row.index(eos_id)] if eos_id in row else row)
+    return results
+# --8<-- [end:greedy_translate]
+
 
 # --8<-- [start:beam]
 class Hypothesis(NamedTuple):
@@ -171,10 +238,9 @@ def beam_hypotheses(
     after K finished hypotheses; at `max_len` steps the live beams are kept too, unfinished.
     With beam_size=1 this is greedy decoding. Returns B lists of `Hypothesis`, sorted by score.
     """
+    _check_translation_args(src, src_lengths, max_len)
     if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
         raise ValueError(f"beam_size must be an int >= 1; got {beam_size!r}")
-    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
-        raise ValueError(f"max_len must be an int >= 1; got {max_len!r}")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha < 0:
         raise ValueError(f"alpha must be a number >= 0 (0: no length penalty); got {alpha!r}")
     B, K = src.shape[0], beam_size
@@ -243,4 +309,3 @@ def beam_search(
                             eos_id=eos_id, max_len=max_len, alpha=alpha)
     return [hypotheses[0].tokens for hypotheses in found]
 # --8<-- [end:beam]
-

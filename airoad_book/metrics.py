@@ -1,4 +1,4 @@
-r"""How language models are scored: perplexity, bits, accuracy (and, from chapter 9, BLEU).
+r"""How models are scored: perplexity, bits, accuracy, and BLEU for translations (chapter 9).
 
 Every loss in this book is a cross-entropy in **nats**: the mean of $-\ln p(x_t \mid x_{<t})$
 over the tokens, the unit ``torch.nn.functional.cross_entropy`` returns. The papers report the
@@ -16,6 +16,9 @@ print(round(perplexity(nats)), round(bits(nats), 2))  # 10000 13.29: bits per wo
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -108,4 +111,80 @@ def accuracy(logits: Tensor, targets: Tensor, ignore_index: int | None = None) -
 # --8<-- [end:accuracy]
 
 
-# BLEU (Papineni et al. 2002) joins this module in chapter 9, checked against sacrebleu.
+# --8<-- [start:bleu]
+@dataclass(frozen=True)
+class BleuScore:
+    """Corpus BLEU and the statistics behind it.
+
+    score: BLEU in 0-100. precisions: the modified n-gram precisions p_1..p_N in percent
+    (after smoothing). brevity_penalty: BP in (0, 1]. hyp_len, ref_len: tokens in all
+    hypotheses and all references.
+    """
+
+    score: float
+    precisions: tuple[float, ...]
+    brevity_penalty: float
+    hyp_len: int
+    ref_len: int
+
+
+def ngrams(tokens: Sequence[str], n: int) -> Counter:
+    """How often each n-gram (a tuple of n tokens) occurs in `tokens`."""
+    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+
+
+def bleu_score(
+    hypotheses: Sequence[Sequence[str]], references: Sequence[Sequence[str]], max_n: int = 4
+) -> BleuScore:
+    r"""Corpus BLEU (Papineni et al. 2002) of tokenized hypotheses, one reference each.
+
+    $$\mathrm{BLEU} = \mathrm{BP} \cdot \exp\Big(\frac{1}{N}\sum_{n=1}^{N} \ln p_n\Big),
+    \qquad \mathrm{BP} = \min\big(1,\; e^{\,1 - r/c}\big)$$
+
+    $p_n$ is the clipped n-gram precision over the whole corpus: every n-gram of a
+    hypothesis counts as correct at most as often as it occurs in its reference, and the
+    counts are summed over all sentences before dividing. $c$ and $r$ are the total
+    hypothesis and reference lengths. An order with no correct n-gram would make the score
+    0; like sacrebleu's default ("exp", the smoothing of NIST's mteval-v13a), the k-th such
+    order gets the precision $1 / (2^k \cdot \text{total}_n)$ instead.
+    """
+    if len(hypotheses) != len(references):
+        raise ValueError(
+            f"expected one reference per hypothesis; got {len(hypotheses)} hypotheses and "
+            f"{len(references)} references"
+        )
+    if isinstance(max_n, bool) or not isinstance(max_n, int) or max_n < 1:
+        raise ValueError(f"max_n must be an int >= 1; got {max_n!r}")
+    correct, total = [0] * max_n, [0] * max_n
+    hyp_len = ref_len = 0
+    for hyp, ref in zip(hypotheses, references):
+        hyp_len, ref_len = hyp_len + len(hyp), ref_len + len(ref)
+        for n in range(1, max_n + 1):
+            h, r = ngrams(hyp, n), ngrams(ref, n)
+            correct[n - 1] += sum(min(count, r[gram]) for gram, count in h.items())  # clipped
+            total[n - 1] += max(len(hyp) - n + 1, 0)
+    bp = 1.0 if hyp_len >= ref_len else (math.exp(1 - ref_len / hyp_len) if hyp_len else 0.0)
+    precisions = [0.0] * max_n
+    if not any(correct):
+        return BleuScore(0.0, tuple(precisions), bp, hyp_len, ref_len)
+    halvings = 1
+    for n in range(max_n):
+        if total[n] == 0:  # no hypothesis is n tokens long: p_n stays 0, and so does BLEU
+            break
+        if correct[n] == 0:
+            halvings *= 2
+            precisions[n] = 100.0 / (halvings * total[n])
+        else:
+            precisions[n] = 100.0 * correct[n] / total[n]
+    log_mean = sum(math.log(p) if p > 0 else -math.inf for p in precisions) / max_n
+    return BleuScore(bp * math.exp(log_mean), tuple(precisions), bp, hyp_len, ref_len)
+
+
+def bleu(
+    hypotheses: Sequence[Sequence[str]], references: Sequence[Sequence[str]], max_n: int = 4
+) -> float:
+    """Corpus BLEU in 0-100 of tokenized hypotheses against one reference each."""
+    return bleu_score(hypotheses, references, max_n).score
+
+
+# --8<-- [end:bleu]

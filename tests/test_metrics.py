@@ -97,3 +97,71 @@ def test_accuracy_rejects_mismatched_shapes_naming_both():
 def test_accuracy_with_everything_ignored_is_an_error():
     with pytest.raises(ValueError, match="at least one target"):
         accuracy(torch.zeros(2, 3), torch.full((2,), -1), ignore_index=-1)
+
+
+# --------------------------------------------------------------------------- BLEU
+
+
+def _random_corpus(seed: int, n: int, vocab: int = 6, max_len: int = 12):
+    import random
+
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(vocab)]
+
+    def sentence():
+        return [rng.choice(words) for _ in range(rng.randint(0, max_len))]
+
+    refs = [sentence() or ["w0"] for _ in range(n)]
+    # hypotheses: mostly edits of the reference, sometimes unrelated, sometimes empty
+    hyps = []
+    for ref in refs:
+        kind = rng.random()
+        if kind < 0.6:
+            hyp = [w if rng.random() < 0.7 else rng.choice(words) for w in ref]
+            hyp = hyp[: rng.randint(0, len(hyp))] if rng.random() < 0.3 else hyp
+        elif kind < 0.9:
+            hyp = sentence()
+        else:
+            hyp = []
+        hyps.append(hyp)
+    return hyps, refs
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("n", [1, 3, 40])
+def test_bleu_equals_sacrebleu_corpus_bleu(seed, n):
+    import sacrebleu
+
+    from airoad_book.metrics import bleu_score
+
+    hyps, refs = _random_corpus(seed, n)
+    ours = bleu_score(hyps, refs)
+    theirs = sacrebleu.corpus_bleu(
+        [" ".join(h) for h in hyps], [[" ".join(r) for r in refs]], tokenize="none"
+    )
+    assert ours.score == pytest.approx(theirs.score, abs=1e-9)
+    assert ours.precisions == pytest.approx(tuple(theirs.precisions), abs=1e-9)
+    assert ours.brevity_penalty == pytest.approx(theirs.bp, abs=1e-12)
+    assert (ours.hyp_len, ours.ref_len) == (theirs.sys_len, theirs.ref_len)
+
+
+def test_bleu_known_answers():
+    from airoad_book.metrics import bleu, bleu_score
+
+    ref = "the cat sat on the mat".split()
+    assert bleu([ref], [ref]) == pytest.approx(100.0)
+    assert bleu([["dog"]], [ref]) == 0.0
+    # clipping: "the the the ..." gets credit for "the" only twice (it occurs twice in ref)
+    score = bleu_score([["the"] * 6], [ref], max_n=1)
+    assert score.precisions[0] == pytest.approx(100 * 2 / 6)
+    # a correct prefix of half the length: precisions 100, BP = exp(1 - 6/3)
+    half = bleu_score([ref[:3]], [ref], max_n=2)
+    assert half.brevity_penalty == pytest.approx(math.exp(-1.0))
+    assert half.score == pytest.approx(100 * math.exp(-1.0))
+
+
+def test_bleu_needs_one_reference_per_hypothesis():
+    from airoad_book.metrics import bleu
+
+    with pytest.raises(ValueError, match="one reference per hypothesis"):
+        bleu([["a"]], [])

@@ -1,0 +1,180 @@
+"""What the translation chapters (9-11) share: the teacher-forcing loss, training, decoding, BLEU.
+
+Every translation model of the book follows one protocol — ``forward(src, src_lengths,
+tgt_in)`` for training, ``encode``/``init_state``/``step`` for decoding — so one set of
+functions trains and scores them all:
+
+- `teacher_forcing_loss` is the `loss_fn` for `airoad_book.train.fit`: the decoder reads
+  the reference prefix ``<bos> y_1 .. y_{t-1}`` and is scored on ``y_t``;
+- `train_translator` runs `fit` on a `TranslationTask`, evaluating the validation loss;
+- `translate` turns source pairs into token tuples, greedily or with beam search;
+- `corpus_bleu` and `bleu_by_length` score those against the exact references.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from airoad_book.data.translation import (
+    Pair,
+    TranslationBatch,
+    TranslationTask,
+    length_buckets,
+    make_batch,
+    translation_batches,
+)
+from airoad_book.decode import greedy_translate
+from airoad_book.metrics import bleu
+from airoad_book.train import History, TrainConfig, evaluate_loss, fit
+
+__all__ = [
+    "teacher_forcing_loss",
+    "validation_loss",
+    "train_translator",
+    "translate",
+    "corpus_bleu",
+    "bleu_by_length",
+]
+
+
+# --8<-- [start:loss]
+def teacher_forcing_loss(model: nn.Module, batch: TranslationBatch) -> Tensor:
+    """Mean cross-entropy per target token in nats, padding left out (a `loss_fn` for `fit`).
+
+    The model reads tgt_in (B, T) — the reference shifted right behind ``<bos>`` — and its
+    logits (B, T, V) are scored against tgt_out (B, T), the reference followed by ``<eos>``.
+    """
+    logits = model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
+    return F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), batch.tgt_out.reshape(-1), ignore_index=0
+    )
+# --8<-- [end:loss]
+
+
+def _target_tokens(batch: TranslationBatch) -> int:
+    return int((batch.tgt_out != 0).sum())
+
+
+def validation_loss(
+    model: nn.Module,
+    task: TranslationTask,
+    pairs: Sequence[Pair] | None = None,
+    *,
+    reverse_source: bool = False,
+    batch_size: int = 256,
+) -> float:
+    """Teacher-forced cross-entropy in nats per target token over `pairs` (default: task.valid)."""
+    pairs = task.valid if pairs is None else pairs
+    batches = list(
+        translation_batches(
+            pairs, task, batch_size, shuffle=False, epochs=1, reverse_source=reverse_source
+        )
+    )
+    return evaluate_loss(model, batches, teacher_forcing_loss, weight_fn=_target_tokens)
+
+
+def train_translator(
+    model: nn.Module,
+    task: TranslationTask,
+    train_config: TrainConfig,
+    *,
+    batch_size: int,
+    reverse_source: bool = False,
+    seed: int = 0,
+    desc: str = "translate",
+) -> History:
+    """Train `model` on task.train with teacher forcing; evaluate the loss on task.valid.
+
+    The budget (steps, seconds), optimizer, schedule and clipping come from `train_config`;
+    `History.eval_loss` holds the validation losses in nats per target token.
+    """
+    batches = translation_batches(
+        task.train, task, batch_size, reverse_source=reverse_source, seed=seed
+    )
+    valid = list(
+        translation_batches(
+            task.valid, task, 256, shuffle=False, epochs=1, reverse_source=reverse_source
+        )
+    )
+
+    def evaluate(m: nn.Module) -> float:
+        total = sum(teacher_forcing_loss(m, b).item() * _target_tokens(b) for b in valid)
+        return total / sum(_target_tokens(b) for b in valid)
+
+    return fit(model, batches, teacher_forcing_loss, train_config, evaluate=evaluate, desc=desc)
+
+
+# --8<-- [start:translate]
+@torch.no_grad()
+def translate(
+    model: nn.Module,
+    task: TranslationTask,
+    pairs: Sequence[Pair],
+    *,
+    beam_size: int = 1,
+    reverse_source: bool = False,
+    max_len: int | None = None,
+    batch_size: int = 256,
+    **beam_kwargs,
+) -> list[tuple[str, ...]]:
+    """The model's translation of every source in `pairs`, as target tokens.
+
+    beam_size 1 decodes greedily; larger beams call `airoad_book.decode.beam_search` (extra
+    keyword arguments go to it). max_len caps the output; by default it is twice the
+    source length plus 10 tokens. The model is put in eval mode and back.
+    """
+    if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
+        raise ValueError(f"beam_size must be an int >= 1; got {beam_size!r}")
+    was_training = model.training
+    model.eval()
+    outputs: list[list[int]] = []
+    try:
+        for start in range(0, len(pairs), batch_size):
+            batch = make_batch(pairs[start : start + batch_size], task, reverse_source=reverse_source)
+            limit = max_len or 2 * batch.src.shape[1] + 10
+            ids = dict(bos_id=task.bos_id, eos_id=task.eos_id, max_len=limit)
+            if beam_size == 1:
+                outputs += greedy_translate(model, batch.src, batch.src_lengths, **ids)
+            else:
+                from airoad_book.decode import beam_search
+
+                outputs += beam_search(
+                    model, batch.src, batch.src_lengths, beam_size=beam_size, **ids, **beam_kwargs
+                )
+    finally:
+        model.train(was_training)
+    return [tuple(task.target_vocab.decode(row)) for row in outputs]
+# --8<-- [end:translate]
+
+
+def corpus_bleu(model: nn.Module, task: TranslationTask, pairs: Sequence[Pair], **kwargs) -> float:
+    """Corpus BLEU (0-100) of the model's translations of `pairs` against their targets."""
+    hypotheses = translate(model, task, pairs, **kwargs)
+    return bleu(hypotheses, [p.target for p in pairs])
+
+
+def bleu_by_length(
+    model: nn.Module,
+    task: TranslationTask,
+    pairs: Sequence[Pair],
+    edges: Sequence[int],
+    **kwargs,
+) -> list[tuple[str, int, float]]:
+    """BLEU per source-length bucket: (label, pairs in the bucket, BLEU; NaN if empty).
+
+    edges are as in `airoad_book.data.length_buckets`. Translating once and scoring each
+    bucket's share keeps it as fast as `corpus_bleu`.
+    """
+    hypotheses = translate(model, task, pairs, **kwargs)
+    rows = []
+    for label, indices in length_buckets(pairs, edges):
+        if not indices:
+            rows.append((label, 0, float("nan")))
+            continue
+        score = bleu([hypotheses[i] for i in indices], [pairs[i].target for i in indices])
+        rows.append((label, len(indices), score))
+    return rows
