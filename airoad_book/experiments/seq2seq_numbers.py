@@ -178,7 +178,7 @@ def verdict(m: dict, lengths: list[tuple[str, int, float]], config: Config) -> s
             f"and {b_last:.1f} on the longest, {last} tokens.")
     size = config.hidden_dim * config.num_layers * (2 if config.cell == "lstm" else 1)
     if peak[2] - b_last >= 10:
-        tail = (f"The longest sources lose {peak[2] - b_last:.0f} BLEU points against the best bucket: "
+        tail = (f"The longest sources lose {peak[2] - b_last:.0f} BLEU points against the best bucket, "
                 f"as expected if everything about the source has to pass through the {size} numbers "
                 "of the fixed vector.")
     elif peak[2] - b_last >= 3:
