@@ -12,7 +12,7 @@ from airoad_book.figures.style import themed
 
 TINY = seq2seq_numbers.Config(
     n_train=300, n_valid=40, n_test=60, max_digits=4, embed_dim=16, hidden_dim=32, batch_size=32,
-    max_steps=40, eval_every=20, beam_sizes=(1, 2, 4), length_edges=(1, 4, 8, 12),
+    max_steps=100, eval_every=25, beam_sizes=(1, 2, 4), length_edges=(1, 4, 8, 12),
 )
 
 
@@ -38,8 +38,8 @@ def test_seq2seq_numbers_reports_bleu_for_every_beam_and_length_bucket(numbers):
 
 
 def test_the_tiny_model_learns_something_real(numbers):
-    # 40 steps on 300 pairs: far from perfect, but clearly above a model that learned nothing
-    assert numbers.metrics["bleu_greedy"] > 10.0
+    # 100 steps on 300 pairs: far from perfect, but clearly above a model that learned nothing
+    assert numbers.metrics["bleu_greedy"] > 25.0
 
 
 def test_reverse_source_trains_both_orders_with_the_same_budget(reverse):
