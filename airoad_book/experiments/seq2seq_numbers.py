@@ -20,7 +20,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, replace
 
-from airoad_book.data import numbers_task
+from airoad_book.data import length_buckets, numbers_task
 from airoad_book.data.translation import TranslationTask
 from airoad_book.device import seed_everything
 from airoad_book.experiments.budget import config_for
@@ -108,8 +108,6 @@ def train_numbers_model(config: Config, seed: int = 0, seconds: float | None = N
 
 def by_length(hypotheses, task: TranslationTask, edges) -> list[tuple[str, int, float]]:
     """BLEU of the test translations `hypotheses` per source-length bucket: (label, pairs, BLEU)."""
-    from airoad_book.data import length_buckets
-
     rows = []
     for label, indices in length_buckets(task.test, edges):
         score = bleu([hypotheses[i] for i in indices], [task.test[i].target for i in indices]) \
@@ -152,20 +150,34 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
         "test_short_sources": short_n, "train_short_sources": train_short,
     }
     metrics = {k: float(v) for k, v in metrics.items()}
+    firsts = [indices[0] for _, indices in length_buckets(task.test, c.length_edges) if indices]
+    examples = [[" ".join(task.test[i].source), " ".join(task.test[i].target), " ".join(greedy[i]),
+                 "yes" if greedy[i] == task.test[i].target else "no"] for i in firsts]
     tables = {
         "beams": Table(columns=["beam size", "BLEU", "exactly right", "ms per sentence"],
                        rows=[[("1 (greedy)" if k == 1 else str(k)), b, e, ms] for k, b, e, ms in beams],
                        formats=["", ".1f", ".1%", ".2f"]),
         "lengths": Table(columns=["source tokens", "test pairs", "BLEU (greedy)"],
                          rows=[list(row) for row in lengths], formats=["", "d", ".1f"]),
+        "examples": Table(columns=["source (English)", "reference (French)", "model (greedy)", "right?"],
+                          rows=examples),
     }
-    examples = [(" ".join(p.source), " ".join(p.target), " ".join(h))
-                for p, h in list(zip(task.test, greedy))[:: max(1, len(task.test) // 6)][:6]]
     series = {"lengths": [list(row) for row in lengths], "beams": beams,
               "eval_step": history.eval_step, "eval_loss": history.eval_loss,
               "examples": examples, "task": task.describe(), "config": asdict(c)}
     return Result(metrics=metrics, tables=tables, series=series,
-                  text={"verdict": verdict(metrics, lengths, c), "task": task.describe()})
+                  text={"verdict": verdict(metrics, lengths, c), "task": task.describe(),
+                        "short": short_sources(short_n, train_short, c.length_edges[0])})
+
+
+def short_sources(test_n: int, train_n: int, shortest: int) -> str:
+    """A sentence on the test sources below the first length bucket, and why they are left out."""
+    if test_n == 0:
+        return f"Every test source has at least {shortest} tokens."
+    return (f"The {test_n} test sources shorter than {shortest} tokens are left out of the buckets: "
+            f"there are few distinct ones (every number below 100, and round ones like *seven "
+            f"hundred*), the test and validation sets are drawn first and took most of them, and "
+            f"training saw only {train_n}, so their scores measure something else.")
 
 
 def verdict(m: dict, lengths: list[tuple[str, int, float]], config: Config) -> str:
