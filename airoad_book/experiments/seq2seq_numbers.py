@@ -203,12 +203,12 @@ def verdict(m: dict, lengths: list[tuple[str, int, float]], config: Config) -> s
     if best_k == 1 or gain <= 0.05:
         beam = "No beam size beats greedy decoding here."
     else:
-        beam = f"The best beam size, {best_k}, gains {gain:.1f} BLEU over greedy decoding"
+        beam = f"The best beam size is {best_k}, {gain:.1f} BLEU above greedy decoding"
         if best_k == 2:
-            beam += ": a beam of 2 gives all of it, as Sutskever et al. found most of the gain at 2."
+            beam += ": as Sutskever et al. found, a beam of 2 gives most of what beam search can."
         elif 2 in bleu_at and bleu_at[2] - bleu_at[1] >= 0.5 * gain:
-            beam += (f"; a beam of 2 already gains {bleu_at[2] - bleu_at[1]:.1f}, most of it, as "
-                     "Sutskever et al. found.")
+            beam += (f"; a beam of 2 already gains {bleu_at[2] - bleu_at[1]:.1f} of it, most of it, "
+                     "as Sutskever et al. found.")
         else:
             beam += "; a beam of 2 does not give most of that gain, unlike in Sutskever et al."
         larger = [k for k in config.beam_sizes if k > best_k]
