@@ -225,19 +225,23 @@ class AttentionSeq2Seq(nn.Module):
     # --8<-- [end:attend]
 
     # --8<-- [start:step]
-    def decode_step(self, prev: Tensor, s: Tensor, memory: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
-        """One target word: y_{i-1} ids prev (B,) and s_{i-1} (B, H) -> logits (B, K_y), s_i, α_i (B, S)."""
-        c, alpha = self.attend(s, memory)  # (B, H), (B, S) from s_{i-1}
-        y = self.E(prev)  # (B, m) E y_{i-1}
-        s = self.cell(torch.cat([y, c], dim=1), s)  # (B, H) s_i
-        t = self.U_o(s) + self.V_o(y) + self.C_o(c)  # (B, 2l) t~_i
-        t = t.view(t.shape[0], -1, 2).amax(dim=2)  # (B, l) maxout: t_i,k = max(t~_i,2k-1, t~_i,2k)
-        return self.W_o(t), s, alpha  # logits (B, K_y)
+    def recur(self, y: Tensor, s: Tensor, memory: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        """The recurrent part of one step: E y_{i-1} (B, m) and s_{i-1} (B, H) -> s_i (B, H), c_i (B, H), α_i (B, S)."""
+        c, alpha = self.attend(s, memory)  # (B, H), (B, S): the context is read with s_{i-1}
+        s = self.cell(torch.cat([y, c], dim=-1), s)  # (B, H) s_i = GRU([E y_{i-1}; c_i], s_{i-1})
+        return s, c, alpha
+
+    def output(self, s: Tensor, y: Tensor, c: Tensor) -> Tensor:
+        """The maxout output layer: s_i (…, H), E y_{i-1} (…, m), c_i (…, H) -> logits (…, K_y)."""
+        t = self.U_o(s) + self.V_o(y) + self.C_o(c)  # (…, 2l) t~_i
+        t = t.unflatten(-1, (-1, 2)).amax(dim=-1)  # (…, l) maxout: t_i,k = max(t~_i,2k-1, t~_i,2k)
+        return self.W_o(t)  # (…, K_y)
 
     def step(self, prev: Tensor, state: Tensor, memory: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        """The protocol's step: prev (B,) ids, state s_{i-1} (B, H) -> logits (B, K_y), s_i (B, H)."""
-        logits, s, _ = self.decode_step(prev, state, memory)
-        return logits, s
+        """The protocol's step: prev (B,) ids of y_{i-1}, state s_{i-1} (B, H) -> logits (B, K_y), s_i (B, H)."""
+        y = self.E(prev)  # (B, m)
+        s, c, _ = self.recur(y, state, memory)
+        return self.output(s, y, c), s
     # --8<-- [end:step]
 
     # --8<-- [start:forward]
@@ -246,18 +250,22 @@ class AttentionSeq2Seq(nn.Module):
         return self._decode(src, src_lengths, tgt_in)[0]
 
     def alignments(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tensor:
-        """The weights α (B, T, S) of a teacher-forced decode: row t is where word t looked."""
+        """The weights α (B, T, S) of a teacher-forced decode: row i is where word i looked."""
         return self._decode(src, src_lengths, tgt_in)[1]
 
     def _decode(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> tuple[Tensor, Tensor]:
         memory = self.encode(src, src_lengths)
-        s = self.init_state(memory)  # (B, H)
-        logits, alphas = [], []
-        for i in range(tgt_in.shape[1]):  # the decoder is sequential even when the targets are known
-            out, s, alpha = self.decode_step(tgt_in[:, i], s, memory)
-            logits.append(out)
+        s = self.init_state(memory)  # (B, H) s_0
+        y = self.E(tgt_in)  # (B, T, m) every E y_{i-1} at once: the inputs are known
+        states, contexts, alphas = [], [], []
+        for i in range(tgt_in.shape[1]):  # the recurrence is sequential even when the targets are known
+            s, c, alpha = self.recur(y[:, i], s, memory)
+            states.append(s)
+            contexts.append(c)
             alphas.append(alpha)
-        return torch.stack(logits, dim=1), torch.stack(alphas, dim=1)  # (B, T, K_y), (B, T, S)
+        # the output layer has no recurrence: one call for all T steps
+        logits = self.output(torch.stack(states, 1), y, torch.stack(contexts, 1))  # (B, T, K_y)
+        return logits, torch.stack(alphas, dim=1)  # (B, T, K_y), (B, T, S)
     # --8<-- [end:forward]
 
     @property
