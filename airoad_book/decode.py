@@ -11,16 +11,21 @@ holds the choices the book uses, each a small function of the logits:
   wrapped as a `step_fn`;
 - `greedy_translate`: the same loop for an encoder–decoder (chapters 9–11), a batch of
   source sentences at a time, through the translation models' protocol
-  (`encode`, `init_state`, `step`).
+  (`encode`, `init_state`, `step`);
+- `beam_search`: for a translation model, the K most probable partial translations kept
+  at every step instead of one (Sutskever et al. 2014), ranked at the end with GNMT's
+  length penalty (Wu et al. 2016, <https://arxiv.org/abs/1609.08144>).
 
-Later chapters add beam search (Sutskever et al. 2014) and a KV cache (chapter 12) here.
+Chapter 12 adds a KV cache here.
 """
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 
-__all__ = ["greedy_next", "sample_next", "generate", "select_rows", "greedy_translate"]
+__all__ = ["greedy_next", "sample_next", "generate", "select_rows", "greedy_translate",
+           "Hypothesis", "length_penalty", "beam_hypotheses", "beam_search"]
 
 
 def _check_logits(logits: torch.Tensor) -> None:
@@ -185,3 +190,122 @@ def greedy_translate(
         results.append(row[: row.index(eos_id)] if eos_id in row else row)
     return results
 # --8<-- [end:greedy_translate]
+
+
+# --8<-- [start:beam]
+class Hypothesis(NamedTuple):
+    """One translation found by beam search.
+
+    tokens: the ids, without ``<eos>``; log_prob: its log-probability under the model, in
+    nats (the ``<eos>`` included when it ended with one); score: log_prob / lp, the number
+    beams are ranked by at the end (see `length_penalty`).
+    """
+
+    tokens: list[int]
+    log_prob: float
+    score: float
+
+
+def length_penalty(length: int, alpha: float) -> float:
+    """GNMT's lp(Y) = ((5 + |Y|) / 6) ** alpha (Wu et al. 2016, eq. 14); alpha = 0 gives 1.
+
+    A log-probability only falls as tokens are added, so ranking by it favours short
+    outputs; dividing by lp(Y), which grows with the length |Y| (tokens, ``<eos>`` counted),
+    evens that out. alpha = 1 is close to dividing by the length itself.
+    """
+    return ((5.0 + length) / 6.0) ** alpha
+
+
+@torch.no_grad()
+def beam_hypotheses(
+    model: torch.nn.Module,
+    src: torch.Tensor,
+    src_lengths: torch.Tensor,
+    *,
+    beam_size: int,
+    bos_id: int,
+    eos_id: int,
+    max_len: int,
+    alpha: float = 0.6,
+) -> list[list[Hypothesis]]:
+    """Beam search over a batch of sentences at once; for each, its hypotheses, best first.
+
+    src (B, S) and src_lengths (B,) as for the model's `encode`. The B·K beams run as one
+    batch of rows through `model.step`. At every step each beam's log-probability is
+    extended by every next token, (B, K·V) candidates per sentence; a candidate ending in
+    ``<eos>`` and ranked among the K best is finished (set aside with its length-normalized
+    score), and the K best candidates not ending in ``<eos>`` live on. A sentence stops
+    after K finished hypotheses; at `max_len` steps the live beams are kept too, unfinished.
+    With beam_size=1 this is greedy decoding. Returns B lists of `Hypothesis`, sorted by score.
+    """
+    _check_translation_args(src, src_lengths, max_len)
+    if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
+        raise ValueError(f"beam_size must be an int >= 1; got {beam_size!r}")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha < 0:
+        raise ValueError(f"alpha must be a number >= 0 (0: no length penalty); got {alpha!r}")
+    B, K = src.shape[0], beam_size
+    memory = model.encode(src, src_lengths)
+    memory = select_rows(memory, torch.arange(B, device=src.device).repeat_interleave(K))  # B·K rows
+    state = model.init_state(memory)
+    scores = torch.full((B, K), float("-inf"), device=src.device)  # (B, K) log p of each beam
+    scores[:, 0] = 0.0  # one live beam to start with: <bos>
+    tokens = torch.empty(B, K, 0, dtype=torch.long, device=src.device)  # (B, K, t)
+    prev = torch.full((B * K,), bos_id, dtype=torch.long, device=src.device)  # (B·K,)
+    finished: list[list[Hypothesis]] = [[] for _ in range(B)]
+    done = [False] * B
+    for _ in range(max_len):
+        logits, state = model.step(prev, state, memory)  # (B·K, V)
+        V = logits.shape[-1]
+        if not 0 <= eos_id < V:
+            raise ValueError(f"eos_id must be a token id in 0..{V - 1}; got {eos_id!r}")
+        candidates = scores.unsqueeze(-1) + torch.log_softmax(logits.float(), -1).view(B, K, V)
+        # finish: an <eos> among the K best candidates of a sentence
+        best, where = candidates.view(B, K * V).topk(K, dim=1)  # (B, K)
+        ends = (where % V == eos_id) & (best > float("-inf"))  # (B, K)
+        for b, j in ends.nonzero().tolist():
+            if not done[b]:
+                beam, log_p = int(where[b, j]) // V, float(best[b, j])
+                n = tokens.shape[2] + 1  # the <eos> counts in |Y|
+                finished[b].append(Hypothesis(tokens[b, beam].tolist(), log_p,
+                                              log_p / length_penalty(n, alpha)))
+        done = [d or len(f) >= K for d, f in zip(done, finished)]
+        if all(done):
+            break
+        # live on: the K best candidates that do not end in <eos>
+        candidates[:, :, eos_id] = float("-inf")
+        scores, where = candidates.view(B, K * V).topk(K, dim=1)  # (B, K)
+        beam, token = where // V, where % V  # (B, K) which beam each came from, its new token
+        tokens = torch.cat([tokens.gather(1, beam.unsqueeze(-1).expand_as(tokens)),
+                            token.unsqueeze(-1)], dim=2)  # (B, K, t+1)
+        rows = (beam + K * torch.arange(B, device=src.device).unsqueeze(1)).view(-1)  # (B·K,)
+        state = select_rows(state, rows)  # each new beam continues its parent's state
+        prev = token.view(-1)  # (B·K,)
+    for b in range(B):
+        if not done[b]:  # out of steps: the live beams count as they are, without <eos>
+            n = tokens.shape[2]
+            finished[b] += [Hypothesis(tokens[b, k].tolist(), float(scores[b, k]),
+                                       float(scores[b, k]) / length_penalty(n, alpha))
+                            for k in range(K) if scores[b, k] > float("-inf")]
+    return [sorted(f, key=lambda h: h.score, reverse=True) for f in finished]
+
+
+def beam_search(
+    model: torch.nn.Module,
+    src: torch.Tensor,
+    src_lengths: torch.Tensor,
+    *,
+    beam_size: int,
+    bos_id: int,
+    eos_id: int,
+    max_len: int,
+    alpha: float = 0.6,
+) -> list[list[int]]:
+    """The best translation of each sentence by beam search: B lists of ids, without ``<eos>``.
+
+    src (B, S), src_lengths (B,). Same arguments as `beam_hypotheses`, which also returns the
+    other hypotheses and their scores.
+    """
+    found = beam_hypotheses(model, src, src_lengths, beam_size=beam_size, bos_id=bos_id,
+                            eos_id=eos_id, max_len=max_len, alpha=alpha)
+    return [hypotheses[0].tokens for hypotheses in found]
+# --8<-- [end:beam]
