@@ -4,8 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from airoad_book import decode
-from airoad_book.decode import greedy_translate, select_rows
+from airoad_book.decode import beam_search, greedy_translate, select_rows
 from airoad_book.models.attention import SCORES, AttentionConfig, AttentionSeq2Seq
 
 K_X, K_Y = 11, 9
@@ -168,12 +167,12 @@ def test_greedy_translation_stops_at_eos_and_returns_ids_of_the_target_side():
     assert len(out) == 3 and all(len(r) <= 6 and 2 not in r and all(0 <= t < K_Y for t in r) for r in out)
 
 
-@pytest.mark.skipif(not hasattr(decode, "beam_search"), reason="beam_search lands with chapter 9")
-def test_beam_of_one_equals_greedy_for_the_attention_model():
-    model = model_for(seed=3)
-    src, lengths, _ = padded_batch(seed=3)
+@pytest.mark.parametrize("seed", [0, 3, 7])
+def test_beam_of_one_equals_greedy_for_the_attention_model(seed):
+    model = model_for(seed=seed)
+    src, lengths, _ = padded_batch(seed=seed)
     args = dict(bos_id=1, eos_id=2, max_len=8)
-    assert decode.beam_search(model, src, lengths, beam_size=1, **args) == greedy_translate(model, src, lengths, **args)
+    assert beam_search(model, src, lengths, beam_size=1, **args) == greedy_translate(model, src, lengths, **args)
 
 
 @pytest.mark.parametrize(
