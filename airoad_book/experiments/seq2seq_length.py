@@ -114,7 +114,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
     task = numbers_task(n_train=config.n_train, n_valid=200, n_test=config.n_test, max_digits=config.max_digits)
     cap = min((s for s in (config.max_seconds, seconds) if s is not None), default=None)
     train_config = TrainConfig(max_steps=config.max_steps, max_seconds=cap, lr=config.lr, clip_norm=config.clip_norm,
-                               eval_every=max(1, config.max_steps // 5))
+                               eval_every=max(1, config.max_steps // 10))
     seed_everything(seed)
     models = build_models(task, config)
     max_target = max(len(p.target) for p in task.train)
@@ -224,9 +224,9 @@ def budget_sentence(m: dict, config: Config) -> str:
 def speed_sentence(timing: dict) -> str:
     """Milliseconds per training step of each model in this run (wall-clock, so it varies by machine)."""
     ms = {k: 1000 * t["train_seconds"] / max(1, t["steps"]) for k, t in timing.items()}
-    return (f"In the quick run above a training step took {ms['attn']:.0f} ms for the attention model and "
-            f"{ms['encdec']:.0f} ms for the encoder–decoder, {ms['attn'] / ms['encdec']:.1f} times as long, "
-            "on the machine that built this page.")
+    return (f"In the quick run above, on the machine that built this page, a training step of the attention "
+            f"model took {ms['attn']:.0f} ms and one of the encoder–decoder {ms['encdec']:.0f} ms: "
+            f"{ms['attn'] / ms['encdec']:.1f} times as long.")
 
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:

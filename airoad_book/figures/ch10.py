@@ -72,7 +72,7 @@ def learning_curves(result: Result) -> Figure:
     ax.set_yscale("log")
     ax.set_xlabel("training step")
     ax.set_ylabel("validation loss (nats per target word)")
-    ax.legend(loc="upper right")
+    ax.legend(loc="lower left")
     return fig
 
 
@@ -94,7 +94,7 @@ def _heatmap(ax, example: dict) -> object:
     "attention-alignments",
     experiment="attention-alignments",
     caption="Where the attention model looked: the weights α_ij for four test dates, one row per word "
-    "the model wrote (ending with <eos>), one column per source word; brighter is more weight, and each "
+    "the model wrote (the last row: where it looked before stopping), one column per source word; brighter is more weight, and each "
     "row sums to one. The model's own greedy output is on the vertical axis.",
     alt="Four heatmaps of attention weights, source words across and ISO date tokens down: the rows "
     "for the four year digits are bright over the year at the end of the source, the month rows over "
