@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from airoad_book.data import TranslationTask, dates_task, make_batch
+from airoad_book.data import Pair, TranslationTask, dates_task, make_batch
 from airoad_book.device import device, seed_everything
 from airoad_book.experiments.budget import config_for
 from airoad_book.experiments.translation_training import train_translator, translate
@@ -85,8 +85,6 @@ def forced_alignments(model: AttentionSeq2Seq, task: TranslationTask, sources: l
     Feeding the model's own output back (``<bos>`` + output) reproduces its greedy decode, so
     row i is where it looked to write output word i (the last row: where it looked to stop).
     """
-    from airoad_book.data import Pair
-
     pairs = [Pair(s, o) for s, o in zip(sources, outputs)]
     batch = make_batch(pairs, task)
     was_training = model.training

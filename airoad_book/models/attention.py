@@ -167,8 +167,8 @@ class AttentionSeq2Seq(nn.Module):
 
     - `forward(src, src_lengths, tgt_in)` -> logits (B, T, K_y), with teacher forcing;
     - `encode(src, src_lengths)` -> memory, a dict of tensors with the batch on dim 0:
-      ``h`` the annotations (B, S, H), ``keys`` their per-sentence score part (B, S, A or H)
-      and ``mask`` (B, S), True at real source words;
+      ``h`` the annotations (B, S, H), ``keys`` their per-sentence score part (B, S, A or H),
+      ``mask`` (B, S), True at real source words, and ``back`` (B, H/2), the state ←h_1;
     - `init_state(memory)` -> s_0 (B, H);
     - `step(prev, state, memory)` -> (logits (B, K_y), next state): one target word.
 
