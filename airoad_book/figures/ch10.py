@@ -98,8 +98,8 @@ def _heatmap(ax, example: dict) -> object:
     "row sums to one. The model's own greedy output is on the vertical axis.",
     alt="Four heatmaps of attention weights, source words across and ISO date tokens down: the rows "
     "for the four year digits are bright over the year at the end of the source, the month rows over "
-    "the month name and the day rows over the day number, so the bright cells run from the bottom of "
-    "the source back to its start, not down a diagonal.",
+    "the month name and the day rows over the day number, so the bright cells jump from the end of the "
+    "source back towards its start instead of running down a diagonal.",
 )
 def alignments(result: Result) -> Figure:
     """A grid of attention heatmaps for the drawn test dates, from an attention-alignments Result."""
