@@ -207,7 +207,7 @@ class Hypothesis(NamedTuple):
 
 
 def length_penalty(length: int, alpha: float) -> float:
-    """GNMT's lp(Y) = ((5 + |Y|) / 6) ** alpha (Wu et al. 2016, eq. 14); alpha = 0 gives 1.
+    """GNMT's lp(Y) = ((5 + |Y|) / 6) ** alpha (Wu et al. 2016); alpha = 0 gives 1.
 
     A log-probability only falls as tokens are added, so ranking by it favours short
     outputs; dividing by lp(Y), which grows with the length |Y| (tokens, ``<eos>`` counted),

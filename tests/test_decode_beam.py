@@ -82,3 +82,52 @@ def test_bad_arguments_raise_value_errors(name, value):
     src, lengths = torch.ones(1, 1, dtype=torch.long), torch.ones(1, dtype=torch.long)
     with pytest.raises(ValueError, match=name):
         beam_search(_Chain(), src, lengths, **args)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A small encoder-decoder trained for a few seconds on short numbers, and a test batch."""
+    from airoad_book.data import make_batch, numbers_task
+    from airoad_book.experiments.translation_training import train_translator
+    from airoad_book.models.seq2seq import Seq2Seq, Seq2SeqConfig
+    from airoad_book.train import TrainConfig
+
+    task = numbers_task(n_train=400, n_valid=40, n_test=40, max_digits=4, seed=1)
+    torch.manual_seed(0)
+    model = Seq2Seq(Seq2SeqConfig(len(task.source_vocab), len(task.target_vocab), embed_dim=16,
+                                  hidden_dim=32, cell="lstm"))
+    train_translator(model, task, TrainConfig(max_steps=60, lr=1e-2, eval_every=60), batch_size=32)
+    return model.eval(), task, make_batch(task.test, task)
+
+
+def test_beam_of_one_equals_greedy_translate_on_a_trained_model(trained):
+    from airoad_book.decode import greedy_translate
+
+    model, task, batch = trained
+    ids = {"bos_id": task.bos_id, "eos_id": task.eos_id, "max_len": 30}
+    greedy = greedy_translate(model, batch.src, batch.src_lengths, **ids)
+    assert beam_search(model, batch.src, batch.src_lengths, beam_size=1, **ids) == greedy
+    assert len({len(g) for g in greedy}) > 1  # the sentences end at different steps
+
+
+def test_beams_of_a_batch_equal_beams_of_each_sentence_alone(trained):
+    model, task, batch = trained
+    ids = {"bos_id": task.bos_id, "eos_id": task.eos_id, "max_len": 30, "beam_size": 3}
+    together = beam_hypotheses(model, batch.src[:6], batch.src_lengths[:6], **ids)
+    for i in range(6):
+        n = int(batch.src_lengths[i])
+        alone = beam_hypotheses(model, batch.src[i : i + 1, :n], batch.src_lengths[i : i + 1], **ids)[0]
+        assert [h.tokens for h in alone] == [h.tokens for h in together[i]]
+        for a, b in zip(alone, together[i]):
+            assert math.isclose(a.score, b.score, rel_tol=1e-4, abs_tol=1e-5)
+
+
+def test_a_wider_beam_never_finds_a_less_probable_best_sentence_here(trained):
+    # not a theorem of beam search, but with no length penalty it holds on this batch, and a
+    # bug that drops good beams (wrong reordering of the state) breaks it at once
+    model, task, batch = trained
+    ids = {"bos_id": task.bos_id, "eos_id": task.eos_id, "max_len": 30, "alpha": 0.0}
+    one = beam_hypotheses(model, batch.src, batch.src_lengths, beam_size=1, **ids)
+    four = beam_hypotheses(model, batch.src, batch.src_lengths, beam_size=4, **ids)
+    assert all(f[0].log_prob >= o[0].log_prob - 1e-5 for o, f in zip(one, four))
+    assert any(f[0].log_prob > o[0].log_prob + 1e-3 for o, f in zip(one, four))

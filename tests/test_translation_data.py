@@ -123,3 +123,13 @@ def test_bad_arguments_name_what_was_expected():
         dates_task(n_train=0)
     with pytest.raises(ValueError, match="edges must be at least two increasing"):
         length_buckets([], [5, 5])
+
+
+def test_splits_have_the_same_mix_of_short_sources():
+    task = numbers_task(n_train=3000, n_valid=300, n_test=1000, max_digits=8)
+
+    def short_share(pairs):
+        return sum(len(p.source) < 4 for p in pairs) / len(pairs)
+
+    # the short sources are few and drawn first; the shuffle spreads them evenly
+    assert abs(short_share(task.test) - short_share(task.train)) < 0.02

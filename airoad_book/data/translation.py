@@ -14,8 +14,8 @@ Tokens are words, with three rules a reader can predict: text is lower-cased, pu
 (``, . -``) becomes a token of its own, and every digit is a token (*"2024"* → *2 0 2 4*), so
 the vocabularies stay small and every token appears in training.
 
-The splits hold no pair twice: train, valid and test are drawn without replacement from one
-stream of distinct sources.
+The splits hold no pair twice: distinct pairs are drawn, shuffled, and dealt into train, valid
+and test, so each split has the same mix of lengths.
 """
 
 from __future__ import annotations
@@ -162,12 +162,14 @@ def _check_sizes(n_train: int, n_valid: int, n_test: int) -> None:
 
 # --8<-- [start:splits]
 def _split_distinct(
-    draw: Iterator[Pair], n_train: int, n_valid: int, n_test: int, *, limit: int
+    draw: Iterator[Pair], n_train: int, n_valid: int, n_test: int, *, rng: random.Random, limit: int
 ) -> tuple[list[Pair], list[Pair], list[Pair]]:
-    """Take distinct pairs from `draw` (by source) and deal them into three splits.
+    """Take distinct pairs from `draw` (by source), shuffle them, deal them into three splits.
 
-    Test and valid are filled first, so every split sees the same mix of lengths; no
-    source appears in two splits (or twice in one).
+    No source appears in two splits (or twice in one). The shuffle comes after the
+    duplicates are gone: short sources are few (there are only 90 two-digit numbers), so
+    the first draws hold most of them, and dealing in draw order would give the first
+    split more short sources than the others.
     """
     seen: set[tuple[str, ...]] = set()
     pairs: list[Pair] = []
@@ -181,6 +183,7 @@ def _split_distinct(
                 break
     else:
         raise ValueError(f"could draw only {len(pairs)} distinct pairs of the {need} asked for")
+    rng.shuffle(pairs)
     return pairs[n_test + n_valid :], pairs[n_test : n_test + n_valid], pairs[:n_test]
 # --8<-- [end:splits]
 
@@ -218,7 +221,7 @@ def numbers_task(
             yield number_pair(rng.randrange(low, 10**digits))
 
     need = n_train + n_valid + n_test
-    splits = _split_distinct(draw(), n_train, n_valid, n_test, limit=20 * need)
+    splits = _split_distinct(draw(), n_train, n_valid, n_test, rng=rng, limit=20 * need)
     return TranslationTask("numbers", *splits, *_vocabs(splits[0]))
 
 
@@ -245,7 +248,7 @@ def dates_task(
             yield date_pair(day, rng.choice(locales), rng.choice(_DATE_FORMATS))
 
     need = n_train + n_valid + n_test
-    splits = _split_distinct(draw(), n_train, n_valid, n_test, limit=20 * need)
+    splits = _split_distinct(draw(), n_train, n_valid, n_test, rng=rng, limit=20 * need)
     return TranslationTask("dates", *splits, *_vocabs(splits[0]))
 
 

@@ -55,6 +55,8 @@ EXPERIMENTS: dict[str, str] = {
     "long-lag": "airoad_book.experiments.long_lag",
     "char-lm-shakespeare": "airoad_book.experiments.char_lm_shakespeare",
     "ptb-lstm": "airoad_book.experiments.ptb_lstm",
+    "reverse-source": "airoad_book.experiments.reverse_source",
+    "seq2seq-numbers": "airoad_book.experiments.seq2seq_numbers",
     "seq2seq-length": "airoad_book.experiments.seq2seq_length",
     "attention-alignments": "airoad_book.experiments.attention_alignments",
 }
