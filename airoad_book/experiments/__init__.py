@@ -57,6 +57,8 @@ EXPERIMENTS: dict[str, str] = {
     "ptb-lstm": "airoad_book.experiments.ptb_lstm",
     "reverse-source": "airoad_book.experiments.reverse_source",
     "seq2seq-numbers": "airoad_book.experiments.seq2seq_numbers",
+    "seq2seq-length": "airoad_book.experiments.seq2seq_length",
+    "attention-alignments": "airoad_book.experiments.attention_alignments",
 }
 
 

@@ -24,6 +24,9 @@ COLORS = {
     "gru": GREEN,
     "transformer": YELLOW,
     "gpt": YELLOW,
+    # chapter 10's attention model; the scheme has no unused colour left, and purple's other
+    # models (the RNN LM, add-one) never share a plot with it
+    "attention": PURPLE,
     # Part I's models and the variants a chapter compares
     "mlp": BLUE,
     "cnn": RED,
