@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from airoad_book.data import numbers_task
 from airoad_book.experiments import attention_alignments, seq2seq_length
-from airoad_book.experiments.translation_training import bleu_by_length, translate
+from airoad_book.experiments.translation_training import bleu_by_buckets, bleu_by_length, translate
 from airoad_book.figures import registry
 from airoad_book.figures.style import themed
 
@@ -53,7 +53,7 @@ def test_bucket_bleu_of_translations_made_once_equals_the_shared_bleu_by_length(
     torch.manual_seed(0)
     model = seq2seq_length.build_models(task, TINY_LENGTH)["attn"]
     edges = (1, 6, 10, 30)
-    once = seq2seq_length.bleu_by_buckets(translate(model, task, task.test), task.test, edges)
+    once = bleu_by_buckets(translate(model, task, task.test), task.test, edges)
     shared = bleu_by_length(model, task, task.test, edges)
     assert [r[:2] for r in once] == [r[:2] for r in shared]
     assert all((math.isnan(a[2]) and math.isnan(b[2])) or a[2] == pytest.approx(b[2]) for a, b in zip(once, shared))

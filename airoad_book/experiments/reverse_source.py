@@ -21,11 +21,10 @@ from airoad_book.experiments.budget import config_for
 from airoad_book.experiments.seq2seq_numbers import (
     CONFIGS as NUMBERS_CONFIGS,
     Config,
-    by_length,
     numbers_for,
     train_numbers_model,
 )
-from airoad_book.experiments.translation_training import translate, validation_loss
+from airoad_book.experiments.translation_training import bleu_by_buckets, translate, validation_loss
 from airoad_book.metrics import bleu
 from airoad_book.results import Result, Table
 
@@ -59,7 +58,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
             f"train_steps_{order}": history.steps_done,
         }
         curves[order] = {"step": history.eval_step, "loss": history.eval_loss}
-        lengths[order] = [list(row) for row in by_length(hyps, task, c.length_edges)]
+        lengths[order] = [list(row) for row in bleu_by_buckets(hyps, task.test, c.length_edges)]
     metrics = {k: float(v) for k, v in metrics.items()}
     table = Table(
         columns=["source order", "valid loss (nats/token)", "valid perplexity", "test BLEU",

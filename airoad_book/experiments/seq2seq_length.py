@@ -26,7 +26,7 @@ from torch import nn
 from airoad_book.data import Pair, length_buckets, numbers_task
 from airoad_book.device import device, seed_everything
 from airoad_book.experiments.budget import config_for
-from airoad_book.experiments.translation_training import train_translator, translate
+from airoad_book.experiments.translation_training import bleu_by_buckets, train_translator, translate
 from airoad_book.metrics import bleu
 from airoad_book.models.attention import AttentionConfig, AttentionSeq2Seq
 from airoad_book.models.seq2seq import Seq2Seq, Seq2SeqConfig
@@ -88,20 +88,6 @@ def build_models(task, config: Config) -> dict[str, nn.Module]:
 
 
 # --8<-- [start:buckets]
-def bleu_by_buckets(hypotheses: list[tuple[str, ...]], pairs: list[Pair],
-                    edges: tuple[int, ...]) -> list[tuple[str, int, float]]:
-    """BLEU of one set of translations per source-length bucket: (label, pairs, BLEU; NaN if empty).
-
-    The same as `translation_training.bleu_by_length`, for translations made once and
-    scored twice (per bucket here, on the whole test set beside it).
-    """
-    rows = []
-    for label, indices in length_buckets(pairs, edges):
-        score = bleu([hypotheses[i] for i in indices], [pairs[i].target for i in indices]) if indices else math.nan
-        rows.append((label, len(indices), score))
-    return rows
-
-
 def exact_by_buckets(hypotheses: list[tuple[str, ...]], pairs: list[Pair], edges: tuple[int, ...]) -> list[float]:
     """The share (0–1) of each bucket's translations that equal their reference exactly; NaN if empty."""
     return [sum(tuple(hypotheses[i]) == pairs[i].target for i in indices) / len(indices) if indices else math.nan

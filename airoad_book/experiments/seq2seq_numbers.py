@@ -25,6 +25,7 @@ from airoad_book.data.translation import TranslationTask
 from airoad_book.device import seed_everything
 from airoad_book.experiments.budget import config_for
 from airoad_book.experiments.translation_training import (
+    bleu_by_buckets,
     train_translator,
     translate,
     validation_loss,
@@ -106,16 +107,6 @@ def train_numbers_model(config: Config, seed: int = 0, seconds: float | None = N
     return _TRAINED[key]
 
 
-def by_length(hypotheses, task: TranslationTask, edges) -> list[tuple[str, int, float]]:
-    """BLEU of the test translations `hypotheses` per source-length bucket: (label, pairs, BLEU)."""
-    rows = []
-    for label, indices in length_buckets(task.test, edges):
-        score = bleu([hypotheses[i] for i in indices], [task.test[i].target for i in indices]) \
-            if indices else float("nan")
-        rows.append((label, len(indices), score))
-    return rows
-
-
 def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> Result:
     """Train one model, then decode the test set with every beam size and score it."""
     c = config
@@ -133,7 +124,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
         exact = sum(h == r for h, r in zip(hyps, refs)) / len(refs)
         beams.append([k, bleu(hyps, refs), exact, ms])
     greedy = outputs[c.beam_sizes[0]]
-    lengths = by_length(greedy, task, c.length_edges)
+    lengths = bleu_by_buckets(greedy, task.test, c.length_edges)
     scored = [row for row in lengths if row[1] > 0]
     short_n = sum(len(p.source) < c.length_edges[0] for p in task.test)
     train_short = sum(len(p.source) < c.length_edges[0] for p in task.train)

@@ -8,7 +8,7 @@ functions trains and scores them all:
   the reference prefix ``<bos> y_1 .. y_{t-1}`` and is scored on ``y_t``;
 - `train_translator` runs `fit` on a `TranslationTask`, evaluating the validation loss;
 - `translate` turns source pairs into token tuples, greedily or with beam search;
-- `corpus_bleu` and `bleu_by_length` score those against the exact references.
+- `corpus_bleu`, `bleu_by_length` and `bleu_by_buckets` score those against the exact references.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ __all__ = [
     "train_translator",
     "translate",
     "corpus_bleu",
+    "bleu_by_buckets",
     "bleu_by_length",
 ]
 
@@ -157,19 +158,18 @@ def corpus_bleu(model: nn.Module, task: TranslationTask, pairs: Sequence[Pair], 
     return bleu(hypotheses, [p.target for p in pairs])
 
 
-def bleu_by_length(
-    model: nn.Module,
-    task: TranslationTask,
-    pairs: Sequence[Pair],
-    edges: Sequence[int],
-    **kwargs,
+def bleu_by_buckets(
+    hypotheses: Sequence[Sequence[str]], pairs: Sequence[Pair], edges: Sequence[int]
 ) -> list[tuple[str, int, float]]:
-    """BLEU per source-length bucket: (label, pairs in the bucket, BLEU; NaN if empty).
+    """BLEU of translations already made, per source-length bucket of their `pairs`.
 
-    edges are as in `airoad_book.data.length_buckets`. Translating once and scoring each
-    bucket's share keeps it as fast as `corpus_bleu`.
+    hypotheses[i] translates pairs[i]; edges are as in `airoad_book.data.length_buckets`.
+    Returns (label, pairs in the bucket, BLEU; NaN if empty) per bucket.
     """
-    hypotheses = translate(model, task, pairs, **kwargs)
+    if len(hypotheses) != len(pairs):
+        raise ValueError(
+            f"expected one hypothesis per pair; got {len(hypotheses)} and {len(pairs)} pairs"
+        )
     rows = []
     for label, indices in length_buckets(pairs, edges):
         if not indices:
@@ -178,3 +178,14 @@ def bleu_by_length(
         score = bleu([hypotheses[i] for i in indices], [pairs[i].target for i in indices])
         rows.append((label, len(indices), score))
     return rows
+
+
+def bleu_by_length(
+    model: nn.Module,
+    task: TranslationTask,
+    pairs: Sequence[Pair],
+    edges: Sequence[int],
+    **kwargs,
+) -> list[tuple[str, int, float]]:
+    """Translate `pairs`, then score BLEU per source-length bucket (see `bleu_by_buckets`)."""
+    return bleu_by_buckets(translate(model, task, pairs, **kwargs), pairs, edges)
