@@ -69,7 +69,7 @@ def test_verdicts_follow_the_numbers():
     m = {"bleu_greedy": 80.0, "bleu_beam2": 80.0, "bleu_beam4": 80.0, "bleu_beam8": 80.0}
     assert "does not fall" in seq2seq_numbers.verdict(m, flat, seq2seq_numbers.Config())
     assert "No beam size beats greedy" in seq2seq_numbers.verdict(m, flat, seq2seq_numbers.Config())
-    assert "training saw only 2," in seq2seq_numbers.short_sources(5, 2, 4)
+    assert "The 5 test sources shorter than 4 tokens (2 in training)" in seq2seq_numbers.short_sources(5, 2, 4)
     assert "at least 4 tokens" in seq2seq_numbers.short_sources(0, 0, 4)
 
 

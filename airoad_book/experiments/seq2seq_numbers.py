@@ -116,10 +116,13 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
     beams: list[list] = []
     outputs = {}
     for k in c.beam_sizes:
-        start = time.perf_counter()
-        hyps = translate(model, task, task.test, beam_size=k, reverse_source=c.reverse_source,
-                         **({"alpha": c.alpha} if k > 1 else {}))
-        ms = 1000 * (time.perf_counter() - start) / len(task.test)
+        seconds_per_pass = []
+        for _ in range(3):  # the fastest of three passes: one pass is at the mercy of the machine
+            start = time.perf_counter()
+            hyps = translate(model, task, task.test, beam_size=k, reverse_source=c.reverse_source,
+                             **({"alpha": c.alpha} if k > 1 else {}))
+            seconds_per_pass.append(time.perf_counter() - start)
+        ms = 1000 * min(seconds_per_pass) / len(task.test)
         outputs[k] = hyps
         exact = sum(h == r for h, r in zip(hyps, refs)) / len(refs)
         beams.append([k, bleu(hyps, refs), exact, ms])
@@ -165,10 +168,9 @@ def short_sources(test_n: int, train_n: int, shortest: int) -> str:
     """A sentence on the test sources below the first length bucket, and why they are left out."""
     if test_n == 0:
         return f"Every test source has at least {shortest} tokens."
-    return (f"The {test_n} test sources shorter than {shortest} tokens are left out of the buckets: "
-            f"there are few distinct ones (every number below 100, and round ones like *seven "
-            f"hundred*), the test and validation sets are drawn first and took most of them, and "
-            f"training saw only {train_n}, so their scores measure something else.")
+    return (f"The {test_n} test sources shorter than {shortest} tokens ({train_n} in training) are "
+            f"left out of the buckets: there are few distinct ones (the numbers below 100, and round "
+            f"ones like *seven hundred*), too few for a bucket's BLEU to mean much.")
 
 
 def verdict(m: dict, lengths: list[tuple[str, int, float]], config: Config) -> str:
