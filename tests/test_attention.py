@@ -196,6 +196,15 @@ def test_model_rejects_a_config_of_another_kind():
         AttentionSeq2Seq({"source_vocab": K_X, "target_vocab": K_Y})
 
 
+def test_a_source_longer_than_its_batch_or_of_floats_gets_a_clear_error():
+    model = model_for()
+    src, lengths, _ = padded_batch()
+    with pytest.raises(ValueError, match=r"src_lengths must lie in 1\.\.7"):
+        model.encode(src, lengths + 1)
+    with pytest.raises(ValueError, match=r"LongTensor of shape \(B, S\)"):
+        model.encode(src.float(), lengths)
+
+
 def test_attention_model_overfits_a_tiny_batch():
     torch.manual_seed(0)
     model = AttentionSeq2Seq(AttentionConfig(K_X, K_Y, embed_dim=16, hidden_dim=32, align_dim=16, maxout_dim=16))

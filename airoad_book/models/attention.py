@@ -35,6 +35,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from airoad_book.models.seq2seq import check_source  # the same batch format as chapter 9
+
 __all__ = [
     "SCORES",
     "SCORE_CLASSES",
@@ -201,6 +203,7 @@ class AttentionSeq2Seq(nn.Module):
         ``h`` (B, S, H), ``keys`` (B, S, A) for the additive score ((B, S, H) for the others),
         ``mask`` (B, S) bool and ``back`` (B, H/2), the backward state ←h_1.
         """
+        check_source(src, src_lengths)
         h, back = self.encoder(src, src_lengths)  # (B, S, H), (B, H/2)
         mask = torch.arange(src.shape[1], device=src.device) < src_lengths.to(src.device).unsqueeze(1)
         return {"h": h, "keys": self.score.keys(h), "mask": mask, "back": back}

@@ -34,7 +34,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-__all__ = ["CELLS", "Seq2SeqConfig", "Encoder", "Decoder", "Seq2Seq"]
+__all__ = ["CELLS", "Seq2SeqConfig", "Encoder", "Decoder", "Seq2Seq", "check_source"]
 
 CELLS = ("gru", "lstm")  # the recurrent cells the encoder and decoder can use
 _TORCH_LAYERS = {"gru": nn.GRU, "lstm": nn.LSTM}
@@ -177,7 +177,7 @@ class Seq2Seq(nn.Module):
 
     def encode(self, src: Tensor, src_lengths: Tensor) -> State:
         """src (B, S) ids, right-padded with 0; src_lengths (B,) in 1..S -> c, (B, layers, H)."""
-        _check_source(src, src_lengths)
+        check_source(src, src_lengths)
         return self.encoder(src, src_lengths)
 
     def init_state(self, memory: State) -> State:
@@ -210,7 +210,8 @@ class Seq2Seq(nn.Module):
 # --8<-- [end:model]
 
 
-def _check_source(src: Tensor, src_lengths: Tensor) -> None:
+def check_source(src: Tensor, src_lengths: Tensor) -> None:
+    """Raise ValueError unless src is a LongTensor (B, S) and src_lengths (B,) lie in 1..S."""
     if not isinstance(src, Tensor) or src.ndim != 2 or src.dtype != torch.long:
         got = f"{tuple(src.shape)} {src.dtype}" if isinstance(src, Tensor) else type(src).__name__
         raise ValueError(f"expected src, a LongTensor of shape (B, S); got {got}")
