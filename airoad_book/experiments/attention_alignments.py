@@ -89,7 +89,8 @@ def forced_alignments(model: AttentionSeq2Seq, task: TranslationTask, sources: l
     batch = make_batch(pairs, task)
     was_training = model.training
     model.eval()
-    alpha = model.alignments(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, S)
+    with torch.no_grad():  # read-only: no graph for 500 decodes
+        alpha = model.alignments(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, S)
     model.train(was_training)
     return [alpha[b, : len(o) + 1, : len(s)].cpu() for b, (s, o) in enumerate(zip(sources, outputs))]
 

@@ -71,11 +71,6 @@ CONFIGS = {
 }
 
 
-def num_parameters(model: nn.Module) -> int:
-    """The number of trainable scalars of `model`."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 def build_models(task, config: Config) -> dict[str, nn.Module]:
     """The two models of the comparison, sized by `config`, for `task`'s vocabularies."""
     K_x, K_y = len(task.source_vocab), len(task.target_vocab)
@@ -123,7 +118,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
         metrics |= {
             f"bleu_{key}": bleu(hypotheses, [p.target for p in task.test]),
             f"bleu_long_{key}": longest[2],
-            f"params_{key}": num_parameters(model),
+            f"params_{key}": model.num_parameters,
             f"valid_loss_{key}": history.eval_loss[-1],
             f"exact_{key}": sum(tuple(h) == p.target for h, p in zip(hypotheses, task.test)) / len(task.test),
         }
