@@ -1,0 +1,303 @@
+"""Claims about the Transformer of Vaswani et al. (2017): its attention against torch's, its masks, its protocol."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from airoad_book.decode import beam_search, greedy_translate, select_rows
+from airoad_book.models.transformer import (
+    MultiHeadAttention,
+    Transformer,
+    TransformerConfig,
+    causal_mask,
+    padding_mask,
+    scaled_dot_product_attention,
+    sinusoidal_positions,
+)
+
+K_X, K_Y = 11, 9
+
+
+def model_for(seed: int = 0, **sizes) -> Transformer:
+    torch.manual_seed(seed)
+    config = TransformerConfig(K_X, K_Y, **{"d_model": 8, "num_heads": 2, "d_ff": 16, "encoder_layers": 2,
+                                            "decoder_layers": 2, "dropout": 0.0, "max_len": 16, **sizes})
+    return Transformer(config).double().eval()
+
+
+def padded_batch(seed: int = 0):
+    """Three sources of lengths 5, 2 and 7, right-padded with 0 to S = 7, and targets of length 4."""
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.tensor([5, 2, 7])
+    src = torch.randint(4, K_X, (3, 7), generator=g)
+    src[torch.arange(7) >= lengths[:, None]] = 0
+    tgt_in = torch.randint(3, K_Y, (3, 4), generator=g)
+    tgt_in[:, 0] = 1  # <bos>
+    return src, lengths, tgt_in
+
+
+# --- scaled dot-product attention -------------------------------------------------------------
+
+@pytest.mark.parametrize("masked", ["none", "causal", "padding"])
+def test_attention_matches_torch_scaled_dot_product_attention(masked):
+    g = torch.Generator().manual_seed(0)
+    q = torch.randn(2, 3, 5, 4, generator=g, dtype=torch.double)  # (B, h, T_q, d_k)
+    k = torch.randn(2, 3, 6, 4, generator=g, dtype=torch.double)
+    v = torch.randn(2, 3, 6, 7, generator=g, dtype=torch.double)  # d_v need not equal d_k
+    mask = {"none": None,
+            "causal": torch.ones(5, 6, dtype=torch.bool).tril(),
+            "padding": padding_mask(torch.tensor([6, 2]), 6)[:, None, None, :]}[masked]
+    out, weights = scaled_dot_product_attention(q, k, v, mask)
+    assert torch.allclose(out, F.scaled_dot_product_attention(q, k, v, attn_mask=mask), atol=1e-12)
+    assert weights.shape == (2, 3, 5, 6)
+    assert torch.allclose(weights.sum(-1), torch.ones(2, 3, 5, dtype=torch.double), atol=1e-12)
+    if mask is not None:
+        assert bool((weights.masked_select(~mask.expand_as(weights)) == 0).all())  # exactly zero
+
+
+def test_attention_equals_the_formula_written_out_for_one_query():
+    g = torch.Generator().manual_seed(1)
+    q, k, v = (torch.randn(n, 3, generator=g, dtype=torch.double) for n in (1, 4, 4))
+    out, _ = scaled_dot_product_attention(q, k, v)
+    e = torch.stack([q[0] @ k[j] / math.sqrt(3) for j in range(4)])
+    a = torch.exp(e) / torch.exp(e).sum()
+    assert torch.allclose(out[0], sum(a[j] * v[j] for j in range(4)), atol=1e-12)
+
+
+# --- multi-head attention ---------------------------------------------------------------------
+
+def test_multihead_attention_matches_torch_multihead_attention_with_the_same_weights():
+    torch.manual_seed(0)
+    d, h = 12, 3
+    ours = MultiHeadAttention(d, h).double()
+    theirs = torch.nn.MultiheadAttention(d, h, batch_first=True).double()
+    with torch.no_grad():  # torch stacks [W_q; W_k; W_v] in one in_proj_weight
+        for i, lin in enumerate((ours.W_q, ours.W_k, ours.W_v)):
+            lin.weight.copy_(theirs.in_proj_weight[i * d : (i + 1) * d])
+            lin.bias.copy_(torch.randn(d))  # torch starts its biases at zero: make them count
+            theirs.in_proj_bias[i * d : (i + 1) * d] = lin.bias
+        ours.W_o.weight.copy_(theirs.out_proj.weight)
+        ours.W_o.bias.copy_(torch.randn(d))
+        theirs.out_proj.bias.copy_(ours.W_o.bias)
+    g = torch.Generator().manual_seed(2)
+    query = torch.randn(2, 4, d, generator=g, dtype=torch.double)
+    memory = torch.randn(2, 6, d, generator=g, dtype=torch.double)
+    real = padding_mask(torch.tensor([6, 3]), 6)  # (B, S) True at real positions
+    out, weights = ours(query, memory, memory, real[:, None, None, :])
+    # torch's key_padding_mask is True where a key is *ignored*
+    expected, expected_weights = theirs(query, memory, memory, key_padding_mask=~real,
+                                        average_attn_weights=False)
+    assert torch.allclose(out, expected, atol=1e-12)
+    assert torch.allclose(weights, expected_weights, atol=1e-12)  # (B, h, T_q, T_k), head by head
+
+
+def test_each_head_reads_only_its_own_slice_of_the_projections():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(8, 2).double()
+    x = torch.randn(1, 5, 8, dtype=torch.double)
+    _, weights = mha(x, x, x)
+    q, k = mha.W_q(x)[0, :, 4:], mha.W_k(x)[0, :, 4:]  # head 2: features 4..7
+    assert torch.allclose(weights[0, 1], torch.softmax(q @ k.T / 2.0, dim=-1), atol=1e-12)
+
+
+# --- positions and masks ----------------------------------------------------------------------
+
+def test_sinusoidal_positions_follow_the_paper_formula():
+    pe = sinusoidal_positions(50, 16)
+    assert pe.shape == (50, 16)
+    for pos, i in [(0, 0), (3, 0), (7, 2), (49, 7)]:
+        angle = pos / 10000 ** (2 * i / 16)
+        assert pe[pos, 2 * i].item() == pytest.approx(math.sin(angle), abs=1e-6)
+        assert pe[pos, 2 * i + 1].item() == pytest.approx(math.cos(angle), abs=1e-6)
+
+
+def test_a_shift_of_k_positions_is_the_same_rotation_at_every_position():
+    pe = sinusoidal_positions(40, 8).double()
+    k = 5
+    for i in range(4):  # each (sin, cos) pair turns by the angle k * w_i, whatever the position
+        w = 1 / 10000 ** (2 * i / 8)
+        c, s = math.cos(k * w), math.sin(k * w)
+        rotation = torch.tensor([[c, -s], [s, c]], dtype=torch.double)
+        pair = pe[:, 2 * i : 2 * i + 2]  # (40, 2) rows (sin, cos)
+        assert torch.allclose(pair[:-k] @ rotation, pair[k:], atol=1e-5)
+
+
+def test_masks_say_which_positions_may_be_read():
+    assert causal_mask(3).tolist() == [[True, False, False], [True, True, False], [True, True, True]]
+    assert padding_mask(torch.tensor([1, 3]), 4).tolist() == [[True, False, False, False], [True, True, True, False]]
+
+
+# --- the model ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("norm", ["post", "pre"])
+def test_model_gives_logits_memory_state_and_maps_of_the_protocol_shapes(norm):
+    model = model_for(norm=norm)
+    src, lengths, tgt_in = padded_batch()
+    assert model(src, lengths, tgt_in).shape == (3, 4, K_Y)
+    memory = model.encode(src, lengths)
+    assert memory["memory"].shape == (3, 7, 8) and memory["mask"].shape == (3, 7)
+    state = model.init_state(memory)
+    assert state.shape == (3, 0)
+    logits, state = model.step(tgt_in[:, 0], state, memory)
+    assert logits.shape == (3, K_Y) and state.tolist() == tgt_in[:, :1].tolist()
+    maps = model.attention_maps(src, lengths, tgt_in)
+    assert [w.shape for w in maps["encoder"]] == [(3, 2, 7, 7)] * 2
+    assert [w.shape for w in maps["decoder"]] == [(3, 2, 4, 4)] * 2
+    assert [w.shape for w in maps["cross"]] == [(3, 2, 4, 7)] * 2
+
+
+@pytest.mark.parametrize("norm", ["post", "pre"])
+def test_causal_mask_output_at_t_does_not_change_when_later_targets_change(norm):
+    model = model_for(norm=norm)
+    src, lengths, tgt_in = padded_batch()
+    before = model(src, lengths, tgt_in)
+    for t in range(3):
+        changed = tgt_in.clone()
+        changed[:, t + 1 :] = (changed[:, t + 1 :] + 1 - 3) % (K_Y - 3) + 3  # other real words after t
+        after = model(src, lengths, changed)
+        assert torch.allclose(before[:, : t + 1], after[:, : t + 1], atol=1e-12)
+        assert not torch.allclose(before[:, t + 1 :], after[:, t + 1 :])  # the later ones do change
+
+
+def test_padding_is_invisible_more_padding_or_other_pad_values_change_nothing():
+    model = model_for()
+    src, lengths, tgt_in = padded_batch()
+    before = model(src, lengths, tgt_in)
+    wider = torch.cat([src, torch.zeros(3, 4, dtype=torch.long)], dim=1)  # four more pad columns
+    assert torch.allclose(model(wider, lengths, tgt_in), before, atol=1e-12)
+    junk = src.clone()
+    junk[torch.arange(7) >= lengths[:, None]] = 5  # a real word id where the lengths say padding
+    assert torch.allclose(model(junk, lengths, tgt_in), before, atol=1e-12)
+    for b in range(3):  # and each sentence alone, unpadded, gives its row
+        n = int(lengths[b])
+        alone = model(src[b : b + 1, :n], lengths[b : b + 1], tgt_in[b : b + 1])
+        assert torch.allclose(alone, before[b : b + 1], atol=1e-12)
+    cross = model.attention_maps(src, lengths, tgt_in)["cross"][0]  # (B, h, T, S)
+    assert bool((cross[1, :, :, 2:] == 0).all())  # sentence 1 has 2 words: no weight past them
+
+
+@pytest.mark.parametrize("norm", ["post", "pre"])
+def test_forward_equals_decoding_one_step_at_a_time(norm):
+    model = model_for(norm=norm)
+    src, lengths, tgt_in = padded_batch()
+    forced = model(src, lengths, tgt_in)  # (B, T, K_y)
+    memory = model.encode(src, lengths)
+    state = model.init_state(memory)
+    for i in range(tgt_in.shape[1]):
+        logits, state = model.step(tgt_in[:, i], state, memory)
+        assert torch.allclose(forced[:, i], logits, atol=1e-12)
+
+
+def test_memory_and_state_keep_the_batch_on_dim_0_so_rows_can_be_reordered():
+    model = model_for()
+    src, lengths, tgt_in = padded_batch()
+    memory = model.encode(src, lengths)
+    _, state = model.step(tgt_in[:, 0], model.init_state(memory), memory)
+    order = torch.tensor([2, 0, 2])
+    logits, _ = model.step(tgt_in[order, 1], select_rows(state, order), select_rows(memory, order))
+    alone, _ = model.step(tgt_in[:, 1], state, memory)
+    assert torch.allclose(logits, alone[order], atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 7])
+def test_beam_of_one_equals_greedy_for_the_transformer(seed):
+    model = model_for(seed=seed)
+    src, lengths, _ = padded_batch(seed=seed)
+    args = dict(bos_id=1, eos_id=2, max_len=8)
+    greedy = greedy_translate(model, src, lengths, **args)
+    assert beam_search(model, src, lengths, beam_size=1, **args) == greedy
+    assert len(greedy) == 3 and all(len(r) <= 8 and 2 not in r for r in greedy)
+
+
+def test_post_ln_normalizes_every_layer_output_and_pre_ln_adds_one_final_norm():
+    src, lengths, _ = padded_batch()
+    post, pre = model_for(norm="post"), model_for(norm="pre")
+    x = post.encode(src, lengths)["memory"]  # the last LayerNorm's output (weight 1, bias 0)
+    assert torch.allclose(x.mean(-1), torch.zeros(3, 7, dtype=torch.double), atol=1e-9)
+    assert isinstance(post.encoder_norm, torch.nn.Identity) and isinstance(pre.encoder_norm, torch.nn.LayerNorm)
+    assert pre.num_parameters == post.num_parameters + 2 * 2 * 8  # two final norms, weight and bias
+
+
+def test_tied_output_shares_the_target_embedding_and_counts_it_once():
+    tied, untied = model_for(), model_for(tie_output=False)
+    assert tied.out.weight is tied.tgt_embed.E.weight
+    assert untied.num_parameters - tied.num_parameters == K_Y * 8
+
+
+def test_embeddings_are_scaled_by_sqrt_d_model_and_add_the_positions():
+    model = model_for()
+    ids = torch.tensor([[4, 5, 6]])
+    x = model.src_embed(ids)  # dropout is off
+    expected = model.src_embed.E.weight[ids] * math.sqrt(8) + sinusoidal_positions(3, 8).double()
+    assert torch.allclose(x, expected, atol=1e-12)
+
+
+def test_transformer_overfits_a_tiny_batch():
+    torch.manual_seed(0)
+    model = Transformer(TransformerConfig(K_X, K_Y, d_model=32, num_heads=4, d_ff=64, dropout=0.0))
+    g = torch.Generator().manual_seed(1)
+    lengths = torch.tensor([6, 3, 8, 5, 7, 4, 8, 2])
+    src = torch.randint(4, K_Y, (8, 8), generator=g)  # ids that exist on both sides
+    src[torch.arange(8) >= lengths[:, None]] = 0
+    tgt = src.flip(1)  # the target is the source reversed (padding then leads; strip it below)
+    tgt_out = torch.stack([torch.cat([r[r != 0], torch.tensor([2]), r[r == 0]]) for r in tgt])  # y <eos> pad
+    tgt_in = torch.cat([torch.ones(8, 1, dtype=torch.long), tgt_out[:, :-1]], dim=1)  # <bos> y
+    tgt_in[tgt_in == 2] = 0  # the <eos> is never an input
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(60):
+        loss = F.cross_entropy(model(src, lengths, tgt_in).flatten(0, 1), tgt_out.flatten(), ignore_index=0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[0] > 1.5 and losses[-1] < 0.05
+    model.eval()
+    out = greedy_translate(model, src, lengths, bos_id=1, eos_id=2, max_len=10)
+    assert out == [r[r != 0].tolist() for r in tgt]
+
+
+# --- errors at the edge -----------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(d_model=10, num_heads=4), "divisible by num_heads"),
+        (dict(d_model=9, num_heads=3), "even"),
+        (dict(norm="sandwich"), "norm"),
+        (dict(dropout=1.0), "dropout"),
+        (dict(encoder_layers=0), "encoder_layers"),
+        (dict(num_heads=True), "num_heads"),
+        (dict(target_vocab=3), "target_vocab"),
+    ],
+)
+def test_config_rejects_bad_sizes(change, message):
+    with pytest.raises(ValueError, match=message):
+        TransformerConfig(**{"source_vocab": K_X, "target_vocab": K_Y, **change})
+
+
+def test_multihead_attention_rejects_heads_that_do_not_divide_the_width():
+    with pytest.raises(ValueError, match="divisible"):
+        MultiHeadAttention(10, 3)
+
+
+def test_a_sequence_longer_than_max_len_gets_a_clear_error():
+    model = model_for(max_len=6)
+    src, lengths, tgt_in = padded_batch()  # S = 7 > 6
+    with pytest.raises(ValueError, match="longer than max_len=6"):
+        model(src, lengths, tgt_in)
+    with pytest.raises(ValueError, match="longer than max_len=6"):
+        model(src[:, :5], lengths.clamp(max=5), torch.ones(3, 7, dtype=torch.long))
+
+
+def test_bad_sources_and_configs_get_clear_errors():
+    model = model_for()
+    src, lengths, tgt_in = padded_batch()
+    with pytest.raises(ValueError, match=r"src_lengths must lie in 1\.\.7"):
+        model.encode(src, lengths + 1)
+    with pytest.raises(ValueError, match="TransformerConfig"):
+        Transformer({"source_vocab": K_X, "target_vocab": K_Y})
+    with pytest.raises(ValueError, match="even"):
+        sinusoidal_positions(4, 5)
