@@ -59,6 +59,7 @@ EXPERIMENTS: dict[str, str] = {
     "seq2seq-numbers": "airoad_book.experiments.seq2seq_numbers",
     "seq2seq-length": "airoad_book.experiments.seq2seq_length",
     "attention-alignments": "airoad_book.experiments.attention_alignments",
+    "gpt-shakespeare": "airoad_book.experiments.gpt_shakespeare",
 }
 
 
