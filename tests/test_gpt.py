@@ -141,7 +141,21 @@ def test_loss_falls_in_a_few_steps_on_a_repeating_text():
 
 def test_initial_loss_is_close_to_a_uniform_guess():
     model = small_model()
-    idx = torch.randint(0, 17, (8, 12))
+    idx, targets = torch.randint(0, 17, (2, 8, 12))
     logits = model(idx)
-    loss = F.cross_entropy(logits.reshape(-1, 17), idx.reshape(-1))
+    loss = F.cross_entropy(logits.reshape(-1, 17), targets.reshape(-1))
     assert abs(loss.item() - math.log(17)) < 0.1
+
+
+def test_attention_equals_chapter_11s_attention_function_with_its_causal_mask():
+    from airoad_book.models.transformer import causal_mask, scaled_dot_product_attention
+
+    torch.manual_seed(2)
+    attn = CausalSelfAttention(SMALL).eval()
+    x = torch.randn(3, 7, 24)  # (B, T, C)
+    q, k, v = attn.qkv(x).split(24, dim=2)
+    q, k, v = (t.view(3, 7, 3, 8).transpose(1, 2) for t in (q, k, v))  # (B, H, T, D)
+    out, weights = scaled_dot_product_attention(q, k, v, causal_mask(7))
+    expected = attn.proj(out.transpose(1, 2).reshape(3, 7, 24))
+    assert torch.allclose(attn(x), expected, atol=1e-5)
+    assert torch.all(weights.triu(diagonal=1) == 0)  # no weight on a later position

@@ -170,7 +170,7 @@ def train_for(model: nn.Module, batches, loss_fn, evaluate, seconds: float, conf
     Returns the History and the number of steps planned from the probe's step time.
     """
     per_step = _seconds_per_step(model, probe_batches or batches, loss_fn, config)
-    steps = max(2, min(config.max_steps, int(0.97 * seconds / per_step)))
+    steps = max(2, min(config.max_steps, int(seconds / per_step)))  # a slow end is cut by max_seconds, where the rate is near its minimum
     train = TrainConfig(
         max_steps=steps, max_seconds=seconds, lr=config.lr, optimizer="adamw",
         warmup_steps=max(1, round(config.warmup * steps)), schedule="cosine",
@@ -365,14 +365,16 @@ def verdict(m: dict) -> str:
     head = (f"After {m['seconds']:.0f} s of training each, the GPT reaches {m['val_loss']:.3f} nats "
             f"per character on the validation split and the LSTM of the same size "
             f"{m['lstm_val_loss']:.3f} (a uniform guess costs {m['uniform_nats']:.2f}).")
+    reads = (f"in the same time the LSTM read {m['lstm_train_tokens']:,.0f} characters and the GPT "
+             f"{m['train_tokens']:,.0f}")
     if gap > 0.02:
-        tail = (f"The Transformer decoder is ahead by {gap:.3f} nats per character, having read "
-                f"{m['train_tokens'] / m['lstm_train_tokens']:.1f} times as many characters.")
+        tail = (f"The Transformer decoder is ahead by {gap:.3f} nats per character ({reads}): the "
+                "paper's claim that it is the better language model holds here.")
     elif gap < -0.02:
-        tail = (f"At this budget the LSTM is ahead by {-gap:.3f} nats per character: the GPT has "
-                "not yet learned to use its context.")
+        tail = (f"The LSTM is ahead by {-gap:.3f} nats per character ({reads}): the paper's claim "
+                "that the Transformer is the better language model does not hold at this scale.")
     else:
-        tail = "At this budget the two are within 0.02 nats per character of each other."
+        tail = f"The two are within 0.02 nats per character of each other ({reads})."
     return f"{head} {tail}"
 
 
