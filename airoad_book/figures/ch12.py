@@ -37,7 +37,7 @@ def gpt_vs_lstm(result: Result) -> Figure:
     ax.set_xlabel("training seconds (evaluation excluded)")
     ax.set_ylabel("validation loss (nats per character)")
     ax.set_xlim(left=0)
-    ax.legend(loc="upper right")
+    ax.legend(loc="center right")
     right = ax.secondary_yaxis("right", functions=(lambda x: x / math.log(2), lambda b: b * math.log(2)))
     right.set_ylabel("bits per character")
     return fig
