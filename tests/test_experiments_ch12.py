@@ -84,3 +84,8 @@ def test_figures_draw_in_both_themes(result, name):
             fig = spec.draw(result)
         assert isinstance(fig, Figure)
         plt.close(fig)
+
+
+def test_a_sample_of_blanks_only_is_shown_as_a_count_not_an_empty_cell():
+    assert exp._cell_text("   ") == "␣ × 3 (blanks only)"
+    assert exp._cell_text("a|b\nc") == "a¦b ↵ c"

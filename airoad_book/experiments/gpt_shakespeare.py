@@ -251,7 +251,11 @@ def samples(model: GPT, vocab: Vocab, config: Config, seed: int) -> dict[str, st
 
 
 def _cell_text(s: str) -> str:
-    """A sample as one Markdown table cell: newlines as ↵, nothing that breaks the table."""
+    """A sample as one Markdown table cell: newlines as ↵, nothing that breaks the table; a
+    sample of blanks only (a model that has learned little more than that spaces are common)
+    is written as a count of them, which a table cell would otherwise show as nothing."""
+    if not s.strip():
+        return f"␣ × {len(s)} (blanks only)"
     return s.replace("|", "¦").replace("\n", " ↵ ").replace("*", "\\*").replace("_", "\\_")
 
 
