@@ -50,6 +50,7 @@ def sample_next(
     *,
     temperature: float = 1.0,
     top_k: int | None = None,
+    top_p: float | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Draw one next token per row from softmax(logits / temperature). (B, V) -> (B,).
@@ -58,6 +59,9 @@ def sample_next(
         above 1 flattens it (towards uniform). 0 is not allowed: use `greedy_next`.
     top_k: if given, only the k highest logits of each row can be drawn (ties with the
         k-th are kept); k larger than V means no restriction.
+    top_p: nucleus sampling (Holtzman et al. 2020): if given, in (0, 1], only the smallest
+        set of most probable tokens whose probabilities (after temperature and top_k) sum
+        to at least top_p can be drawn, renormalized; 1 means no restriction.
     generator: a seeded `torch.Generator` makes the draws reproducible.
     """
     _check_logits(logits)
@@ -72,11 +76,20 @@ def sample_next(
         )
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
         raise ValueError(f"top_k must be None or an int >= 1; got {top_k!r}")
+    if top_p is not None and (
+        isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0.0 < top_p <= 1.0
+    ):
+        raise ValueError(f"top_p must be None or a number in (0, 1]; got {top_p!r}")
     y = logits / temperature  # (B, V)
     if top_k is not None and top_k < y.shape[1]:
         kth = torch.topk(y, top_k, dim=-1).values[:, -1:]  # (B, 1) the k-th largest logit
         y = y.masked_fill(y < kth, float("-inf"))  # (B, V) all but the top k get p = 0
     p = torch.softmax(y, dim=-1)  # (B, V)
+    if top_p is not None and top_p < 1.0:
+        p_sorted, order = p.sort(dim=-1, descending=True)  # (B, V) most probable first
+        before = p_sorted.cumsum(dim=-1) - p_sorted  # (B, V) mass of the tokens ranked above
+        p_sorted = p_sorted.masked_fill(before >= top_p, 0.0)  # the nucleus reached top_p already
+        p = torch.zeros_like(p).scatter_(-1, order, p_sorted)  # (B, V) back in vocabulary order
     return torch.multinomial(p, num_samples=1, generator=generator).squeeze(1)  # (B,)
 # --8<-- [end:sample]
 
@@ -91,6 +104,7 @@ def generate(
     stop_id: int | None = None,
     temperature: float = 1.0,
     top_k: int | None = None,
+    top_p: float | None = None,
     generator: torch.Generator | None = None,
 ) -> list[int]:
     """Sample up to `steps` new tokens after `context`, one at a time.
@@ -104,7 +118,8 @@ def generate(
     and the caller makes the prompt at least n-1 ids long (pad it on the left with a
     start-of-text id). The ids are on the CPU; a step_fn for a model elsewhere moves
     them (`ids.to(device)`). Returns only the new ids; it stops early after producing
-    `stop_id`, which is then the last id returned. top_k=1 is greedy decoding.
+    `stop_id`, which is then the last id returned. temperature, top_k and top_p are
+    `sample_next`'s; top_k=1 is greedy decoding.
     """
     if len(context) < 1:
         raise ValueError("context must hold at least one id (e.g. a start-of-text id); got []")
@@ -117,7 +132,9 @@ def generate(
         if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or logits.shape[0] != 1:
             got = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits)
             raise ValueError(f"step_fn must return logits of shape (1, V); got {got}")
-        next_id = sample_next(logits, temperature=temperature, top_k=top_k, generator=generator)
+        next_id = sample_next(
+            logits, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
+        )
         new.append(int(next_id))
         ids = torch.cat([ids, next_id.view(1, 1).to(ids.device)], dim=1)  # (1, k+1)
         if stop_id is not None and new[-1] == stop_id:

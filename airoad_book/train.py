@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from airoad_book.progress import progress
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULES = ("constant", "cosine", "linear")
+SCHEDULES = ("constant", "cosine", "linear", "inverse_sqrt")
 STOP_REASONS = ("max_steps", "max_seconds", "early_stop", "end_of_data", "diverged")
 
 LossFn = Callable[[nn.Module, Any], Tensor]
@@ -47,7 +47,7 @@ class TrainConfig:
     momentum: float = 0.0  # sgd only
     weight_decay: float = 0.0  # L2 penalty for sgd/adam, decoupled decay for adamw
     warmup_steps: int = 0  # steps of linear warm-up from lr / warmup_steps to lr
-    schedule: str = "constant"  # "constant" | "cosine" | "linear": decay after warm-up to min_lr
+    schedule: str = "constant"  # "constant" | "cosine" | "linear" | "inverse_sqrt": after warm-up
     min_lr: float = 0.0  # learning rate of the last step under "cosine" and "linear"
     clip_norm: float | None = None  # clip the global gradient L2 norm to this; None = no clipping
     eval_every: int = 100  # steps between evaluations
@@ -110,10 +110,15 @@ def _check_schedule(c: TrainConfig) -> None:
         )
     if not 0.0 <= c.min_lr <= c.lr:
         raise ValueError(f"TrainConfig.min_lr must be in [0, lr={c.lr}]; got {c.min_lr!r}")
-    if c.min_lr and c.schedule == "constant":
+    if c.min_lr and c.schedule in ("constant", "inverse_sqrt"):
         raise ValueError(
             f"TrainConfig.min_lr applies to the 'cosine' and 'linear' schedules; "
-            f"got min_lr={c.min_lr!r} with schedule='constant'"
+            f"got min_lr={c.min_lr!r} with schedule={c.schedule!r}"
+        )
+    if c.schedule == "inverse_sqrt" and c.warmup_steps < 1:
+        raise ValueError(
+            "TrainConfig.schedule='inverse_sqrt' decays as sqrt(warmup_steps / step), so it "
+            f"needs warmup_steps >= 1; got {c.warmup_steps}"
         )
 
 
@@ -145,13 +150,16 @@ def lr_at(step: int, config: TrainConfig) -> float:
 
     Warm-up climbs linearly, ``lr * (step + 1) / warmup_steps``, reaching ``lr`` on its last
     step. Then "constant" holds ``lr``; "linear" and "cosine" decay from ``lr`` to ``min_lr``,
-    which the last step, ``max_steps - 1``, uses.
+    which the last step, ``max_steps - 1``, uses; "inverse_sqrt" is Vaswani et al.'s (2017)
+    schedule, ``lr * sqrt(warmup_steps / (step + 1))``, which never ends: it ignores max_steps.
     """
     c = config
     if step < c.warmup_steps:
         return c.lr * (step + 1) / c.warmup_steps
     if c.schedule == "constant":
         return c.lr
+    if c.schedule == "inverse_sqrt":
+        return c.lr * math.sqrt(c.warmup_steps / (step + 1))
     decay_steps = c.max_steps - 1 - c.warmup_steps
     done = min(1.0, (step - c.warmup_steps) / decay_steps) if decay_steps > 0 else 1.0
     if c.schedule == "linear":

@@ -1,13 +1,16 @@
 """Time the book's budgets as whole processes, several runs each, and print the medians.
 
-    uv run python benchmarks/build.py [--runs N] [--only clean,warm,pytest,experiments,labs]
+    uv run python benchmarks/build.py [--runs N] [--only clean,warm,pytest,experiments,labs,gpt]
 
 - clean build: `mkdocs build --strict` after deleting the figure/result cache (`.cache/`);
 - warm build: the same with the cache in place and nothing changed;
 - pytest: `pytest` as the README runs it (tests and every docs code block);
 - experiments: each experiment at the quick budget through the CLI (`airoad-book run NAME`);
 - labs: each lab notebook (`docs/labs/*.py`, jupytext) run top to bottom in a fresh Jupyter
-  kernel with nbclient, as a reader runs the downloaded `.ipynb`: budget 60 s each.
+  kernel with nbclient, as a reader runs the downloaded `.ipynb`: budget 60 s each;
+- gpt: chapter 12's performance goal, `airoad-book run gpt-shakespeare --seconds 120 --json`:
+  validation loss <= 1.80 nats/char after 120 s of training, at >= 50% of the fp32 matmul
+  peak that the same run measures.
 
 The budgets (DESIGN.md) are checked and a line says whether each held. Exit status 1 if one
 did not. Run it on an otherwise idle machine: the numbers are wall-clock.
@@ -16,6 +19,7 @@ did not. Run it on an otherwise idle machine: the numbers are wall-clock.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import subprocess
@@ -27,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BUDGETS = {"clean build": 600.0, "warm build": 20.0, "pytest": 300.0}  # seconds, DESIGN.md
 CHAPTER_BUDGET = 40.0  # seconds of quick-budget experiments per chapter
 LAB_BUDGET = 60.0  # seconds for one lab notebook, top to bottom in a fresh kernel
-ITEMS = ("experiments", "clean", "warm", "pytest", "labs")
+ITEMS = ("experiments", "clean", "warm", "pytest", "labs", "gpt")
+GPT_GOAL = {"seconds": 120, "val_loss": 1.80, "peak_share": 0.5}  # issue 6's performance goal
 
 
 def run_lab(path: Path) -> None:
@@ -40,15 +45,37 @@ def run_lab(path: Path) -> None:
                             resources={"metadata": {"path": str(path.parent)}}).execute()
 
 
-def timed(cmd: list[str], before=None) -> float:
+def timed(cmd: list[str], before=None, out: list[str] | None = None) -> float:
+    """Seconds `cmd` took; its stdout is appended to `out` when given. Exits if it fails."""
     if before:
         before()
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"benchmark: {' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    if out is not None:
+        out.append(proc.stdout)
     return seconds
+
+
+def gpt_goal(uv: str, runs: int) -> bool:
+    """Chapter 12's goal: loss and share of the matmul peak after a 120 s GPT run, per run."""
+    ok = True
+    for _ in range(runs):
+        out: list[str] = []
+        cmd = [uv, "run", "airoad-book", "run", "gpt-shakespeare", "--seconds", str(GPT_GOAL["seconds"]), "--json"]
+        seconds = timed(cmd, out=out)
+        m = json.loads(out[0])["metrics"]
+        share = m["achieved_gflops"] / m["matmul_peak_gflops"]
+        held = m["val_loss"] <= GPT_GOAL["val_loss"] and share >= GPT_GOAL["peak_share"]
+        print(f"gpt-shakespeare --seconds {GPT_GOAL['seconds']}: val_loss {m['val_loss']:.3f} nats/char "
+              f"(goal <= {GPT_GOAL['val_loss']}), {m['achieved_gflops']:.1f} of "
+              f"{m['matmul_peak_gflops']:.1f} GFLOP/s = {share:.0%} of peak (goal >= {GPT_GOAL['peak_share']:.0%}), "
+              f"{m['tokens_per_s']:.0f} tokens/s, {m['params']} parameters; process {seconds:.0f} s: "
+              + ("ok" if held else "MISSED"), flush=True)
+        ok &= held
+    return ok
 
 
 def clear_cache() -> None:
@@ -112,6 +139,8 @@ def main() -> int:
     if "pytest" in wanted:
         runs = [timed([uv, "run", "pytest", "-q", "-p", "no:cacheprovider"]) for _ in range(args.runs)]
         ok &= report("uv run pytest", runs, BUDGETS["pytest"])
+    if "gpt" in wanted:
+        ok &= gpt_goal(uv, args.runs)
     return 0 if ok else 1
 
 

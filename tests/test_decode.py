@@ -83,6 +83,34 @@ def test_bad_top_k_is_a_clear_error(top_k):
         sample_next(random_logits(), top_k=top_k)
 
 
+def test_nucleus_keeps_the_smallest_set_reaching_top_p_and_renormalizes():
+    # p = (0.5, 0.3, 0.15, 0.05): top_p = 0.7 needs the two most probable (0.8 >= 0.7),
+    # top_p = 0.45 only the first, top_p = 0.81 the first three
+    probs = torch.tensor([[0.15, 0.5, 0.05, 0.3]])
+    logits = probs.log()
+    for top_p, allowed in [(0.45, {1}), (0.7, {1, 3}), (0.81, {0, 1, 3})]:
+        g = torch.Generator().manual_seed(0)
+        drawn = sample_next(logits.expand(4000, 4), top_p=top_p, generator=g)  # (4000,)
+        assert set(drawn.tolist()) == allowed
+    g = torch.Generator().manual_seed(0)
+    drawn = sample_next(logits.expand(20000, 4), top_p=0.7, generator=g)
+    share = (drawn == 1).float().mean().item()
+    assert share == pytest.approx(0.5 / 0.8, abs=0.015)  # renormalized inside the nucleus
+
+
+def test_top_p_of_one_is_no_restriction():
+    logits = random_logits()
+    a = sample_next(logits, top_p=1.0, generator=torch.Generator().manual_seed(3))
+    b = sample_next(logits, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("top_p", [0.0, -0.1, 1.5, True, "0.9"])
+def test_bad_top_p_is_a_clear_error(top_p):
+    with pytest.raises(ValueError, match=r"top_p must be None or a number in \(0, 1\]"):
+        sample_next(random_logits(), top_p=top_p)
+
+
 def test_bad_logits_shape_is_a_clear_error():
     with pytest.raises(ValueError, match=r"shape \(B, V\).*got \(10,\)"):
         sample_next(torch.zeros(10))
@@ -119,6 +147,18 @@ def test_generate_stops_after_stop_id():
         table[i, (i + 1) % V] = 0.0
     step, _ = bigram_step(table)
     assert generate(step, [0], steps=10, stop_id=3, top_k=1) == [1, 2, 3]
+
+
+def test_generate_passes_top_p_to_the_sampler():
+    # two equally likely successors of every id; a nucleus of 0.4 keeps only the first of them
+    V = 6
+    table = torch.full((V, V), -1e9)
+    for i in range(V):
+        table[i, (i + 1) % V] = 0.01
+        table[i, (i + 2) % V] = 0.0
+    step, _ = bigram_step(table)
+    g = torch.Generator().manual_seed(0)
+    assert generate(step, [0], steps=7, top_p=0.4, generator=g) == [1, 2, 3, 4, 5, 0, 1]
 
 
 def test_generate_with_a_fixed_generator_is_reproducible():

@@ -305,6 +305,19 @@ def test_cosine_is_halfway_at_the_middle_of_the_decay():
     assert lr_at(100, config) == pytest.approx(0.0)  # past the end it stays at min_lr
 
 
+def test_inverse_sqrt_peaks_after_warmup_then_falls_as_one_over_root_step():
+    config = TrainConfig(max_steps=100, lr=0.4, warmup_steps=4, schedule="inverse_sqrt")
+    assert [lr_at(s, config) for s in range(4)] == pytest.approx([0.1, 0.2, 0.3, 0.4])
+    assert lr_at(15, config) == pytest.approx(0.4 * (4 / 16) ** 0.5)  # a quarter of the way: half lr
+    assert lr_at(399, config) == pytest.approx(0.4 * 0.1)  # 100x the warm-up: a tenth
+    # Vaswani et al.'s d_model**-0.5 * min(n**-0.5, n * warmup**-1.5), n = step + 1
+    d_model, warmup = 512, 4000
+    paper = TrainConfig(max_steps=100_000, lr=(d_model * warmup) ** -0.5, warmup_steps=warmup, schedule="inverse_sqrt")
+    for n in (1, 100, 3999, 4000, 4001, 20000):
+        expected = d_model**-0.5 * min(n**-0.5, n * warmup**-1.5)
+        assert lr_at(n - 1, paper) == pytest.approx(expected)
+
+
 def test_make_schedule_follows_lr_at():
     config = TrainConfig(max_steps=6, lr=0.2, warmup_steps=2, schedule="linear")
     optimizer = make_optimizer(nn.Linear(2, 2), config)
@@ -330,7 +343,9 @@ def test_make_schedule_follows_lr_at():
         ({"momentum": 0.9}, r"momentum applies to optimizer='sgd' only"),
         ({"optimizer": "sgd", "momentum": 1.0}, r"momentum must be in \[0, 1\); got 1.0"),
         ({"weight_decay": -1.0}, r"weight_decay must be >= 0; got -1.0"),
-        ({"schedule": "step"}, r"schedule must be one of \('constant', 'cosine', 'linear'\); got 'step'"),
+        ({"schedule": "step"}, r"schedule must be one of \('constant', 'cosine', 'linear', 'inverse_sqrt'\); got 'step'"),
+        ({"schedule": "inverse_sqrt"}, r"'inverse_sqrt' decays as sqrt\(warmup_steps / step\), so it needs warmup_steps >= 1; got 0"),
+        ({"schedule": "inverse_sqrt", "warmup_steps": 2, "min_lr": 1e-4}, r"min_lr applies to the 'cosine' and 'linear' schedules"),
         ({"warmup_steps": 20, "max_steps": 10}, r"warmup_steps must be <= max_steps=10; got 20"),
         ({"schedule": "cosine", "min_lr": 1.0}, r"min_lr must be in \[0, lr=0.001\]; got 1.0"),
         ({"min_lr": 1e-4}, r"min_lr applies to the 'cosine' and 'linear' schedules"),

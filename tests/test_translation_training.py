@@ -101,6 +101,22 @@ def test_teacher_forcing_loss_ignores_padding(task):
     assert validation_loss(model, task, pairs) == pytest.approx(expected, rel=1e-5)
 
 
+def test_label_smoothing_scores_against_the_smoothed_target(task):
+    torch.manual_seed(0)
+    model = TinyTranslator(len(task.source_vocab), len(task.target_vocab))
+    batch = make_batch(task.train[:5], task)
+    eps = 0.1
+    logits = model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
+    logp = torch.log_softmax(logits, dim=-1)
+    V = logits.shape[-1]
+    target = torch.full_like(logp, eps / V).scatter_(-1, batch.tgt_out[..., None], 1 - eps + eps / V)
+    keep = batch.tgt_out != 0
+    expected = -(target * logp).sum(-1)[keep].mean()
+    assert teacher_forcing_loss(model, batch, label_smoothing=eps).item() == pytest.approx(expected.item(), rel=1e-5)
+    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\); got 1.0"):
+        train_translator(model, task, TrainConfig(max_steps=1), batch_size=4, label_smoothing=1.0)
+
+
 def test_training_lowers_the_validation_loss_and_bleu_is_scored_per_bucket(task):
     torch.manual_seed(0)
     model = TinyTranslator(len(task.source_vocab), len(task.target_vocab))

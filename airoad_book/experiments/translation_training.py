@@ -43,15 +43,22 @@ __all__ = [
 
 
 # --8<-- [start:loss]
-def teacher_forcing_loss(model: nn.Module, batch: TranslationBatch) -> Tensor:
+def teacher_forcing_loss(
+    model: nn.Module, batch: TranslationBatch, label_smoothing: float = 0.0
+) -> Tensor:
     """Mean cross-entropy per target token in nats, padding left out (a `loss_fn` for `fit`).
 
     The model reads tgt_in (B, T) — the reference shifted right behind ``<bos>`` — and its
     logits (B, T, V) are scored against tgt_out (B, T), the reference followed by ``<eos>``.
+    label_smoothing ε in [0, 1) scores against (1 - ε)·one-hot + ε/V instead of the one-hot
+    (Szegedy et al. 2016; the Transformer trains with ε = 0.1).
     """
     logits = model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
     return F.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]), batch.tgt_out.reshape(-1), ignore_index=0
+        logits.reshape(-1, logits.shape[-1]),
+        batch.tgt_out.reshape(-1),
+        ignore_index=0,
+        label_smoothing=label_smoothing,
     )
 # --8<-- [end:loss]
 
@@ -87,12 +94,17 @@ def train_translator(
     reverse_source: bool = False,
     seed: int = 0,
     desc: str = "translate",
+    label_smoothing: float = 0.0,
 ) -> History:
     """Train `model` on task.train with teacher forcing; evaluate the loss on task.valid.
 
     The budget (steps, seconds), optimizer, schedule and clipping come from `train_config`;
-    `History.eval_loss` holds the validation losses in nats per target token.
+    `History.eval_loss` holds the validation losses in nats per target token. The training
+    loss smooths its targets by `label_smoothing`; the validation loss never does, so it
+    stays comparable between models trained with and without smoothing.
     """
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1); got {label_smoothing!r}")
     batches = translation_batches(
         task.train, task, batch_size, reverse_source=reverse_source, seed=seed
     )
@@ -106,7 +118,10 @@ def train_translator(
         total = sum(teacher_forcing_loss(m, b).item() * _target_tokens(b) for b in valid)
         return total / sum(_target_tokens(b) for b in valid)
 
-    return fit(model, batches, teacher_forcing_loss, train_config, evaluate=evaluate, desc=desc)
+    def loss_fn(m: nn.Module, batch: TranslationBatch) -> Tensor:
+        return teacher_forcing_loss(m, batch, label_smoothing)
+
+    return fit(model, batches, loss_fn, train_config, evaluate=evaluate, desc=desc)
 
 
 # --8<-- [start:translate]
