@@ -126,6 +126,8 @@ def test_a_shift_of_k_positions_is_the_same_rotation_at_every_position():
 
 def test_masks_say_which_positions_may_be_read():
     assert causal_mask(3).tolist() == [[True, False, False], [True, True, False], [True, True, True]]
+    assert causal_mask(1, past=3).tolist() == [[True, True, True, True]]  # the newest word reads them all
+    assert causal_mask(2, past=1).tolist() == [[True, True, False], [True, True, True]]
     assert padding_mask(torch.tensor([1, 3]), 4).tolist() == [[True, False, False, False], [True, True, True, False]]
 
 
@@ -138,10 +140,13 @@ def test_model_gives_logits_memory_state_and_maps_of_the_protocol_shapes(norm):
     assert model(src, lengths, tgt_in).shape == (3, 4, K_Y)
     memory = model.encode(src, lengths)
     assert memory["memory"].shape == (3, 7, 8) and memory["mask"].shape == (3, 7)
+    assert [k.shape for k in memory["keys"] + memory["values"]] == [(3, 2, 7, 4)] * 4  # (B, h, S, d_k) per layer
     state = model.init_state(memory)
-    assert state.shape == (3, 0)
-    logits, state = model.step(tgt_in[:, 0], state, memory)
-    assert logits.shape == (3, K_Y) and state.tolist() == tgt_in[:, :1].tolist()
+    assert [k.shape for k in state["keys"] + state["values"]] == [(3, 2, 0, 4)] * 4
+    for t in range(1, 3):
+        logits, state = model.step(tgt_in[:, t - 1], state, memory)
+        assert logits.shape == (3, K_Y)
+        assert [k.shape for k in state["keys"] + state["values"]] == [(3, 2, t, 4)] * 4  # one more word cached
     maps = model.attention_maps(src, lengths, tgt_in)
     assert [w.shape for w in maps["encoder"]] == [(3, 2, 7, 7)] * 2
     assert [w.shape for w in maps["decoder"]] == [(3, 2, 4, 4)] * 2
