@@ -245,7 +245,7 @@ class PreNorm(PostNorm):
     """The pre-LN residual connection: x + Dropout(Sublayer(LayerNorm(x))).
 
     The residual stream x is never normalized, so gradients reach the lower layers
-    undamped; a stack of these needs a final LayerNorm (the encoder's and decoder's `norm`).
+    undamped; a stack of these needs a final LayerNorm (the model's `encoder_norm`, `decoder_norm`).
     """
 
     def inputs(self, x: Tensor) -> Tensor:
