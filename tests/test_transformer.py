@@ -93,6 +93,21 @@ def test_multihead_attention_matches_torch_multihead_attention_with_the_same_wei
     assert torch.allclose(weights, expected_weights, atol=1e-12)  # (B, h, T_q, T_k), head by head
 
 
+def test_multihead_self_attention_with_a_causal_mask_matches_torch():
+    torch.manual_seed(1)
+    ours = MultiHeadAttention(8, 2).double()
+    theirs = torch.nn.MultiheadAttention(8, 2, batch_first=True).double()
+    with torch.no_grad():
+        theirs.in_proj_weight.copy_(torch.cat([ours.W_q.weight, ours.W_k.weight, ours.W_v.weight]))
+        theirs.in_proj_bias.copy_(torch.cat([ours.W_q.bias, ours.W_k.bias, ours.W_v.bias]))
+        theirs.out_proj.weight.copy_(ours.W_o.weight)
+        theirs.out_proj.bias.copy_(ours.W_o.bias)
+    x = torch.randn(2, 5, 8, dtype=torch.double)
+    out, _ = ours(x, x, x, causal_mask(5))
+    expected, _ = theirs(x, x, x, attn_mask=~causal_mask(5))  # torch's True means "may not attend"
+    assert torch.allclose(out, expected, atol=1e-12)
+
+
 def test_each_head_reads_only_its_own_slice_of_the_projections():
     torch.manual_seed(0)
     mha = MultiHeadAttention(8, 2).double()
