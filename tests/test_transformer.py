@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from airoad_book.decode import beam_search, greedy_translate, select_rows
+from airoad_book.decode import beam_hypotheses, beam_search, greedy_translate, select_rows
 from airoad_book.models.transformer import (
     MultiHeadAttention,
     Transformer,
@@ -229,6 +229,22 @@ def test_beam_of_one_equals_greedy_for_the_transformer(seed):
     greedy = greedy_translate(model, src, lengths, **args)
     assert beam_search(model, src, lengths, beam_size=1, **args) == greedy
     assert len(greedy) == 3 and all(len(r) <= 8 and 2 not in r for r in greedy)
+
+
+def test_beam_search_log_probs_equal_the_teacher_forced_log_probs_of_its_hypotheses():
+    """Beam search reorders the key-value caches at every step; a wrong reorder would score the
+    wrong prefix, so each hypothesis's log-probability must equal forward's for the same tokens."""
+    model = model_for(seed=5)
+    src, lengths, _ = padded_batch(seed=5)
+    found = beam_hypotheses(model, src, lengths, beam_size=3, bos_id=1, eos_id=2, max_len=6, alpha=0.0)
+    for b, hypotheses in enumerate(found):
+        assert hypotheses
+        for h in hypotheses:
+            target = h.tokens + [2] if len(h.tokens) < 6 else h.tokens  # finished ones end in <eos>
+            tgt_in = torch.tensor([[1] + target[:-1]])  # <bos> y_1 … y_{n-1}
+            logp = torch.log_softmax(model(src[b : b + 1], lengths[b : b + 1], tgt_in), -1)[0]  # (n, V)
+            forced = sum(logp[i, t].item() for i, t in enumerate(target))
+            assert forced == pytest.approx(h.log_prob, abs=1e-5)  # beam search scores in float32
 
 
 def test_post_ln_normalizes_every_layer_output_and_pre_ln_adds_one_final_norm():
