@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from airoad_book.decode import beam_search, greedy_translate, select_rows
+from airoad_book.decode import beam_hypotheses, beam_search, greedy_translate, select_rows
 from airoad_book.models.transformer import (
     MultiHeadAttention,
     Transformer,
@@ -93,6 +93,21 @@ def test_multihead_attention_matches_torch_multihead_attention_with_the_same_wei
     assert torch.allclose(weights, expected_weights, atol=1e-12)  # (B, h, T_q, T_k), head by head
 
 
+def test_multihead_self_attention_with_a_causal_mask_matches_torch():
+    torch.manual_seed(1)
+    ours = MultiHeadAttention(8, 2).double()
+    theirs = torch.nn.MultiheadAttention(8, 2, batch_first=True).double()
+    with torch.no_grad():
+        theirs.in_proj_weight.copy_(torch.cat([ours.W_q.weight, ours.W_k.weight, ours.W_v.weight]))
+        theirs.in_proj_bias.copy_(torch.cat([ours.W_q.bias, ours.W_k.bias, ours.W_v.bias]))
+        theirs.out_proj.weight.copy_(ours.W_o.weight)
+        theirs.out_proj.bias.copy_(ours.W_o.bias)
+    x = torch.randn(2, 5, 8, dtype=torch.double)
+    out, _ = ours(x, x, x, causal_mask(5))
+    expected, _ = theirs(x, x, x, attn_mask=~causal_mask(5))  # torch's True means "may not attend"
+    assert torch.allclose(out, expected, atol=1e-12)
+
+
 def test_each_head_reads_only_its_own_slice_of_the_projections():
     torch.manual_seed(0)
     mha = MultiHeadAttention(8, 2).double()
@@ -126,6 +141,8 @@ def test_a_shift_of_k_positions_is_the_same_rotation_at_every_position():
 
 def test_masks_say_which_positions_may_be_read():
     assert causal_mask(3).tolist() == [[True, False, False], [True, True, False], [True, True, True]]
+    assert causal_mask(1, past=3).tolist() == [[True, True, True, True]]  # the newest word reads them all
+    assert causal_mask(2, past=1).tolist() == [[True, True, False], [True, True, True]]
     assert padding_mask(torch.tensor([1, 3]), 4).tolist() == [[True, False, False, False], [True, True, True, False]]
 
 
@@ -138,10 +155,13 @@ def test_model_gives_logits_memory_state_and_maps_of_the_protocol_shapes(norm):
     assert model(src, lengths, tgt_in).shape == (3, 4, K_Y)
     memory = model.encode(src, lengths)
     assert memory["memory"].shape == (3, 7, 8) and memory["mask"].shape == (3, 7)
+    assert [k.shape for k in memory["keys"] + memory["values"]] == [(3, 2, 7, 4)] * 4  # (B, h, S, d_k) per layer
     state = model.init_state(memory)
-    assert state.shape == (3, 0)
-    logits, state = model.step(tgt_in[:, 0], state, memory)
-    assert logits.shape == (3, K_Y) and state.tolist() == tgt_in[:, :1].tolist()
+    assert [k.shape for k in state["keys"] + state["values"]] == [(3, 2, 0, 4)] * 4
+    for t in range(1, 3):
+        logits, state = model.step(tgt_in[:, t - 1], state, memory)
+        assert logits.shape == (3, K_Y)
+        assert [k.shape for k in state["keys"] + state["values"]] == [(3, 2, t, 4)] * 4  # one more word cached
     maps = model.attention_maps(src, lengths, tgt_in)
     assert [w.shape for w in maps["encoder"]] == [(3, 2, 7, 7)] * 2
     assert [w.shape for w in maps["decoder"]] == [(3, 2, 4, 4)] * 2
@@ -209,6 +229,22 @@ def test_beam_of_one_equals_greedy_for_the_transformer(seed):
     greedy = greedy_translate(model, src, lengths, **args)
     assert beam_search(model, src, lengths, beam_size=1, **args) == greedy
     assert len(greedy) == 3 and all(len(r) <= 8 and 2 not in r for r in greedy)
+
+
+def test_beam_search_log_probs_equal_the_teacher_forced_log_probs_of_its_hypotheses():
+    """Beam search reorders the key-value caches at every step; a wrong reorder would score the
+    wrong prefix, so each hypothesis's log-probability must equal forward's for the same tokens."""
+    model = model_for(seed=5)
+    src, lengths, _ = padded_batch(seed=5)
+    found = beam_hypotheses(model, src, lengths, beam_size=3, bos_id=1, eos_id=2, max_len=6, alpha=0.0)
+    for b, hypotheses in enumerate(found):
+        assert hypotheses
+        for h in hypotheses:
+            target = h.tokens + [2] if len(h.tokens) < 6 else h.tokens  # finished ones end in <eos>
+            tgt_in = torch.tensor([[1] + target[:-1]])  # <bos> y_1 … y_{n-1}
+            logp = torch.log_softmax(model(src[b : b + 1], lengths[b : b + 1], tgt_in), -1)[0]  # (n, V)
+            forced = sum(logp[i, t].item() for i, t in enumerate(target))
+            assert forced == pytest.approx(h.log_prob, abs=1e-5)  # beam search scores in float32
 
 
 def test_post_ln_normalizes_every_layer_output_and_pre_ln_adds_one_final_norm():

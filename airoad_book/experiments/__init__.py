@@ -59,6 +59,8 @@ EXPERIMENTS: dict[str, str] = {
     "seq2seq-numbers": "airoad_book.experiments.seq2seq_numbers",
     "seq2seq-length": "airoad_book.experiments.seq2seq_length",
     "attention-alignments": "airoad_book.experiments.attention_alignments",
+    "transformer-vs-rnn": "airoad_book.experiments.transformer_vs_rnn",
+    "attention-scaling": "airoad_book.experiments.attention_scaling",
     "gpt-shakespeare": "airoad_book.experiments.gpt_shakespeare",
 }
 

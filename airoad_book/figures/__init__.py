@@ -22,6 +22,7 @@ FIGURE_MODULES = (
     "airoad_book.figures.ch08",
     "airoad_book.figures.ch09",
     "airoad_book.figures.ch10",
+    "airoad_book.figures.ch11",
     "airoad_book.figures.ch12",
 )
 

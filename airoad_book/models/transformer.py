@@ -139,6 +139,21 @@ class MultiHeadAttention(nn.Module):
         """(B, T, d_model) -> (B, h, T, d_k): one slice of the features per head."""
         return x.unflatten(-1, (self.h, self.d_k)).transpose(1, 2)
 
+    def keys_values(self, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor]:
+        """key, value (B, T_k, d_model) -> K W^K and V W^V split into heads, each (B, h, T_k, d_k)."""
+        return self.split(self.W_k(key)), self.split(self.W_v(value))
+
+    def attend(self, query: Tensor, k: Tensor, v: Tensor,
+               mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """query (B, T_q, d_model) reads keys and values already projected, (B, h, T_k, d_k).
+
+        Returns the output (B, T_q, d_model) and every head's weights (B, h, T_q, T_k).
+        """
+        q = self.split(self.W_q(query))  # (B, h, T_q, d_k)
+        heads, weights = scaled_dot_product_attention(q, k, v, mask)  # (B, h, T_q, d_v)
+        concat = heads.transpose(1, 2).flatten(2)  # (B, T_q, h d_v) Concat(head_1, …, head_h)
+        return self.W_o(concat), weights  # (B, T_q, d_model), (B, h, T_q, T_k)
+
     def forward(self, query: Tensor, key: Tensor, value: Tensor,
                 mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """query (B, T_q, d_model), key and value (B, T_k, d_model); mask broadcastable to
@@ -146,12 +161,7 @@ class MultiHeadAttention(nn.Module):
 
         Returns the output (B, T_q, d_model) and every head's weights (B, h, T_q, T_k).
         """
-        q = self.split(self.W_q(query))  # (B, h, T_q, d_k)
-        k = self.split(self.W_k(key))  # (B, h, T_k, d_k)
-        v = self.split(self.W_v(value))  # (B, h, T_k, d_v)
-        heads, weights = scaled_dot_product_attention(q, k, v, mask)  # (B, h, T_q, d_v)
-        concat = heads.transpose(1, 2).flatten(2)  # (B, T_q, h d_v) Concat(head_1, …, head_h)
-        return self.W_o(concat), weights  # (B, T_q, d_model), (B, h, T_q, T_k)
+        return self.attend(query, *self.keys_values(key, value), mask)
 # --8<-- [end:multihead]
 
 
@@ -184,9 +194,13 @@ def padding_mask(lengths: Tensor, width: int) -> Tensor:
     return torch.arange(width, device=lengths.device) < lengths.unsqueeze(1)  # (B, width)
 
 
-def causal_mask(length: int, device: torch.device | str | None = None) -> Tensor:
-    """(length, length) bool, True on and below the diagonal: position t may read only 0 … t."""
-    return torch.ones(length, length, dtype=torch.bool, device=device).tril()
+def causal_mask(length: int, past: int = 0, device: torch.device | str | None = None) -> Tensor:
+    """(length, past + length) bool: query i, at position past + i, may read keys 0 … past + i.
+
+    With past = 0 it is the lower triangle: position t reads only 0 … t. With past > 0 the
+    queries are the newest `length` positions of a sequence whose first `past` keys are cached.
+    """
+    return torch.ones(length, past + length, dtype=torch.bool, device=device).tril(diagonal=past)
 # --8<-- [end:masks]
 
 
@@ -231,7 +245,7 @@ class PreNorm(PostNorm):
     """The pre-LN residual connection: x + Dropout(Sublayer(LayerNorm(x))).
 
     The residual stream x is never normalized, so gradients reach the lower layers
-    undamped; a stack of these needs a final LayerNorm (the encoder's and decoder's `norm`).
+    undamped; a stack of these needs a final LayerNorm (the model's `encoder_norm`, `decoder_norm`).
     """
 
     def inputs(self, x: Tensor) -> Tensor:
@@ -270,8 +284,16 @@ class EncoderLayer(nn.Module):
 
 
 # --8<-- [start:decoder_layer]
+KeysValues = tuple[Tensor, Tensor]  # K and V of one attention, each (B, h, T, d_k)
+
+
 class DecoderLayer(nn.Module):
-    """Masked self-attention, attention over the encoder's output, feed-forward; each in a residual."""
+    """Masked self-attention, attention over the encoder's output, feed-forward; each in a residual.
+
+    The layer reads T new target positions and the keys and values of the positions before
+    them (none in training, where all T positions come at once; all but the newest when
+    decoding one word at a time), so both uses run the same code.
+    """
 
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
@@ -283,22 +305,27 @@ class DecoderLayer(nn.Module):
         self.res_cross = residual(d, config.dropout)
         self.res_ffn = residual(d, config.dropout)
 
-    def forward(self, y: Tensor, memory: Tensor, self_mask: Tensor,
-                memory_mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """y (B, T, d_model) the target so far, memory (B, S, d_model) the encoder's output;
-        self_mask (T, T) causal, memory_mask (B, 1, 1, S) True at real source words.
+    def forward(self, y: Tensor, past: KeysValues, memory: KeysValues,
+                memory_mask: Tensor) -> tuple[Tensor, KeysValues, Tensor, Tensor]:
+        """y (B, T, d_model) the new positions; past, the self-attention's K and V of the
+        t0 positions before them, (B, h, t0, d_k); memory, the cross-attention's K and V of
+        the source, (B, h, S, d_k); memory_mask (B, 1, 1, S), True at real source words.
 
-        Returns y (B, T, d_model), self-attention weights (B, h, T, T) and cross-attention
-        weights (B, h, T, S).
+        Returns y (B, T, d_model), the K and V of all t0 + T positions (B, h, t0 + T, d_k),
+        and the weights of the self-attention (B, h, T, t0 + T) and of the cross-attention
+        (B, h, T, S).
         """
+        t0, T = past[0].shape[2], y.shape[1]
         z = self.res_self.inputs(y)
-        a, self_weights = self.self_attn(z, z, z, self_mask)  # t reads targets 0 … t only
+        k, v = self.self_attn.keys_values(z, z)  # (B, h, T, d_k): the new positions' keys and values
+        k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)  # (B, h, t0 + T, d_k)
+        a, self_weights = self.self_attn.attend(z, k, v, causal_mask(T, t0, y.device))  # t reads 0 … t
         y = self.res_self.add(y, a)
         z = self.res_cross.inputs(y)
-        a, cross_weights = self.cross_attn(z, memory, memory, memory_mask)  # queries from the target,
+        a, cross_weights = self.cross_attn.attend(z, *memory, memory_mask)  # queries from the target,
         y = self.res_cross.add(y, a)  # keys and values from the source
         y = self.res_ffn.add(y, self.ffn(self.res_ffn.inputs(y)))
-        return y, self_weights, cross_weights
+        return y, (k, v), self_weights, cross_weights
 # --8<-- [end:decoder_layer]
 
 
@@ -321,13 +348,17 @@ class Embeddings(nn.Module):
         self.register_buffer("pe", sinusoidal_positions(config.max_len, config.d_model), persistent=False)
         self.drop = nn.Dropout(config.dropout)
 
-    def forward(self, ids: Tensor) -> Tensor:
-        """ids (B, T) -> (B, T, d_model). A ValueError if T is longer than the config's max_len."""
-        if ids.shape[1] > self.max_len:
-            raise ValueError(f"a sequence of {ids.shape[1]} tokens is longer than max_len={self.max_len}; "
+    def forward(self, ids: Tensor, start: int = 0) -> Tensor:
+        """ids (B, T) at positions start … start + T - 1 -> (B, T, d_model).
+
+        A ValueError if the sequence would run past the config's max_len.
+        """
+        end = start + ids.shape[1]
+        if end > self.max_len:
+            raise ValueError(f"a sequence of {end} tokens is longer than max_len={self.max_len}; "
                              "build the model with a larger TransformerConfig.max_len")
         x = self.E(ids) * math.sqrt(self.d_model)  # (B, T, d_model)
-        return self.drop(x + self.pe[: ids.shape[1]])  # (B, T, d_model)
+        return self.drop(x + self.pe[start:end])  # (B, T, d_model)
 # --8<-- [end:embeddings]
 
 
@@ -336,9 +367,12 @@ class Transformer(nn.Module):
 
     - `forward(src, src_lengths, tgt_in)` -> logits (B, T, V_tgt), with teacher forcing;
     - `encode(src, src_lengths)` -> memory, a dict with ``memory`` the encoder's output
-      (B, S, d_model) and ``mask`` (B, S), True at real source words;
-    - `init_state(memory)` -> the target ids so far, (B, 0) at the start;
-    - `step(prev, state, memory)` -> logits (B, V_tgt) of the next word and the ids (B, t + 1).
+      (B, S, d_model), ``mask`` (B, S) True at real source words, and ``keys`` and
+      ``values``, one (B, h, S, d_k) tensor per decoder layer: the source as each
+      cross-attention reads it, projected once per sentence;
+    - `init_state(memory)` -> the decoder's self-attention cache, a dict with ``keys`` and
+      ``values``, one (B, h, t, d_k) tensor per decoder layer, t = 0 at the start;
+    - `step(prev, state, memory)` -> logits (B, V_tgt) of the next word and the cache, t + 1.
 
     `attention_maps(src, src_lengths, tgt_in)` gives every head's weights in every layer.
     """
@@ -365,12 +399,13 @@ class Transformer(nn.Module):
     # --8<-- [end:init]
 
     # --8<-- [start:encode]
-    def encode(self, src: Tensor, src_lengths: Tensor) -> dict[str, Tensor]:
-        """src (B, S) ids right-padded with 0, src_lengths (B,) in 1..S -> memory with
-        ``memory`` (B, S, d_model), the encoder's output, and ``mask`` (B, S) bool."""
+    def encode(self, src: Tensor, src_lengths: Tensor) -> dict:
+        """src (B, S) ids right-padded with 0, src_lengths (B,) in 1..S -> the memory: the
+        encoder's output ``memory`` (B, S, d_model), ``mask`` (B, S) bool, and the
+        cross-attentions' ``keys`` and ``values``, lists of (B, h, S, d_k), one per decoder layer."""
         return self._encode(src, src_lengths)[0]
 
-    def _encode(self, src: Tensor, src_lengths: Tensor) -> tuple[dict[str, Tensor], list[Tensor]]:
+    def _encode(self, src: Tensor, src_lengths: Tensor) -> tuple[dict, list[Tensor]]:
         check_source(src, src_lengths)
         mask = padding_mask(src_lengths.to(src.device), src.shape[1])  # (B, S)
         x = self.src_embed(src)  # (B, S, d_model)
@@ -378,51 +413,60 @@ class Transformer(nn.Module):
         for layer in self.encoder:
             x, w = layer(x, mask[:, None, None, :])  # the mask broadcasts over heads and queries
             weights.append(w)  # (B, h, S, S)
-        return {"memory": self.encoder_norm(x), "mask": mask}, weights
+        x = self.encoder_norm(x)  # (B, S, d_model)
+        kv = [layer.cross_attn.keys_values(x, x) for layer in self.decoder]  # once per sentence
+        return {"memory": x, "mask": mask, "keys": [k for k, _ in kv], "values": [v for _, v in kv]}, weights
     # --8<-- [end:encode]
 
     # --8<-- [start:decode]
-    def decode(self, tgt_in: Tensor, memory: dict[str, Tensor]) -> Tensor:
-        """Logits (B, T, V_tgt) of every next word, given the target so far tgt_in (B, T) and the memory."""
-        return self._decode(tgt_in, memory)[0]
+    def init_state(self, memory: dict) -> dict:
+        """The decoder's self-attention cache before any target word: ``keys`` and ``values``,
+        one empty (B, h, 0, d_k) tensor per decoder layer."""
+        empty = memory["keys"][0][:, :, :0]  # (B, h, 0, d_k)
+        return {"keys": [empty] * len(self.decoder), "values": [empty] * len(self.decoder)}
 
-    def _decode(self, tgt_in: Tensor, memory: dict[str, Tensor]) -> tuple[Tensor, list[Tensor], list[Tensor]]:
-        y = self.tgt_embed(tgt_in)  # (B, T, d_model)
-        self_mask = causal_mask(tgt_in.shape[1], tgt_in.device)  # (T, T)
+    def decode(self, tgt: Tensor, state: dict, memory: dict) -> tuple[Tensor, dict]:
+        """Logits (B, T, V_tgt) of the word after each of tgt (B, T), the new target words
+        that follow the t0 cached in `state`; and the cache, now t0 + T long."""
+        logits, state, _, _ = self._decode(tgt, state, memory)
+        return logits, state
+
+    def _decode(self, tgt: Tensor, state: dict, memory: dict) -> tuple[Tensor, dict, list, list]:
+        t0 = state["keys"][0].shape[2]  # target words already read
+        y = self.tgt_embed(tgt, start=t0)  # (B, T, d_model) at positions t0 … t0 + T - 1
         memory_mask = memory["mask"][:, None, None, :]  # (B, 1, 1, S)
+        cache = {"keys": [], "values": []}
         self_weights, cross_weights = [], []
-        for layer in self.decoder:
-            y, ws, wc = layer(y, memory["memory"], self_mask, memory_mask)
-            self_weights.append(ws)  # (B, h, T, T)
+        for i, layer in enumerate(self.decoder):
+            past = (state["keys"][i], state["values"][i])
+            y, (k, v), ws, wc = layer(y, past, (memory["keys"][i], memory["values"][i]), memory_mask)
+            cache["keys"].append(k)  # (B, h, t0 + T, d_k)
+            cache["values"].append(v)
+            self_weights.append(ws)  # (B, h, T, t0 + T)
             cross_weights.append(wc)  # (B, h, T, S)
-        return self.out(self.decoder_norm(y)), self_weights, cross_weights  # (B, T, V_tgt)
+        return self.out(self.decoder_norm(y)), cache, self_weights, cross_weights  # (B, T, V_tgt)
 
     def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tensor:
         """Teacher-forced logits (B, T, V_tgt) of tgt_in (B, T) = <bos> y_1 … given src (B, S).
 
-        Every target position is computed at once: the causal mask, not a loop, keeps
-        position t from reading the words after it.
+        Every target position is computed at once, from an empty cache: the causal mask,
+        not a loop, keeps position t from reading the words after it.
         """
         if tgt_in.ndim != 2 or tgt_in.shape[0] != src.shape[0]:
             raise ValueError(f"expected tgt_in of shape (B, T) with B = {src.shape[0]}; got {tuple(tgt_in.shape)}")
-        return self.decode(tgt_in, self.encode(src, src_lengths))
-    # --8<-- [end:decode]
+        memory = self.encode(src, src_lengths)
+        return self.decode(tgt_in, self.init_state(memory), memory)[0]
 
-    # --8<-- [start:step]
-    def init_state(self, memory: dict[str, Tensor]) -> Tensor:
-        """The target ids so far: none yet, (B, 0)."""
-        return torch.empty(memory["mask"].shape[0], 0, dtype=torch.long, device=memory["mask"].device)
+    def step(self, prev: Tensor, state: dict, memory: dict) -> tuple[Tensor, dict]:
+        """prev (B,) the last target ids, state the cache of the t words before ->
+        logits (B, V_tgt) of the next word, and the cache of t + 1 words.
 
-    def step(self, prev: Tensor, state: Tensor, memory: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        """prev (B,) the last ids, state (B, t) the ids before -> logits (B, V_tgt), ids (B, t + 1).
-
-        The decoder runs again over the whole prefix and keeps the last position's logits:
-        simple, and exactly `forward`'s numbers. (Chapter 12 caches the keys and values
-        instead of recomputing them.)
+        One new position runs through the decoder; the earlier ones are not recomputed,
+        their keys and values are read from the cache.
         """
-        ids = torch.cat([state, prev.unsqueeze(1)], dim=1)  # (B, t + 1)
-        return self.decode(ids, memory)[:, -1], ids  # (B, V_tgt)
-    # --8<-- [end:step]
+        logits, state = self.decode(prev.unsqueeze(1), state, memory)  # (B, 1, V_tgt)
+        return logits.squeeze(1), state  # (B, V_tgt)
+    # --8<-- [end:decode]
 
     @torch.no_grad()
     def attention_maps(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> dict[str, list[Tensor]]:
@@ -433,7 +477,7 @@ class Transformer(nn.Module):
         in eval mode for maps without dropout.
         """
         memory, encoder = self._encode(src, src_lengths)
-        _, decoder, cross = self._decode(tgt_in, memory)
+        _, _, decoder, cross = self._decode(tgt_in, self.init_state(memory), memory)
         return {"encoder": encoder, "decoder": decoder, "cross": cross}
 
     @property
