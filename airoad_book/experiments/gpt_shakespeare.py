@@ -75,7 +75,8 @@ class Config:
     num_heads: int = 4  # H (head size D = 32)
     num_layers: int = 4  # L
     batch_size: int = 16  # GPT blocks per step: 16 × 128 = 2,048 tokens, the rows of every matmul
-    lr: float = 3e-3  # the GPT's peak learning rate (AdamW); 5e-3 is as good late, worse early
+    lr: float = 5e-3  # the GPT's peak learning rate (AdamW); 3e-3 leaves the first plateau
+    # sooner in a few seconds, but ends two minutes 0.06 nats/char worse
     lstm_lr: float = 5e-3  # the LSTM's peak learning rate (chapter 8's)
     warmup: float = 0.05  # share of the steps spent warming up (at least one step)
     clip_norm: float = 1.0  # global gradient-norm clip
