@@ -72,7 +72,7 @@ def gpt_goal(uv: str, runs: int) -> bool:
         print(f"gpt-shakespeare --seconds {GPT_GOAL['seconds']}: val_loss {m['val_loss']:.3f} nats/char "
               f"(goal <= {GPT_GOAL['val_loss']}), {m['achieved_gflops']:.1f} of "
               f"{m['matmul_peak_gflops']:.1f} GFLOP/s = {share:.0%} of peak (goal >= {GPT_GOAL['peak_share']:.0%}), "
-              f"{m['tokens_per_s']:.0f} tokens/s, {m['params']} parameters; process {seconds:.0f} s: "
+              f"{m['tokens_per_s']:.0f} tokens/s, {int(m['params']):,} parameters; process {seconds:.0f} s: "
               + ("ok" if held else "MISSED"), flush=True)
         ok &= held
     return ok
