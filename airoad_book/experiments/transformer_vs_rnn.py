@@ -328,7 +328,7 @@ def verdict(m: dict) -> str:
                      f"loss was {lt:.3f} nats per word against the attention RNN's {la:.3f}.")
     if speed < 2:
         parts.append(f"And a Transformer step was only {speed:.1f} times as fast per token: its advantage is "
-                     "parallelism across the positions of a sentence, which a CPU core running one thread has "
+                     "parallelism across the positions of a sentence, which a CPU of a core or two has "
                      "little of to offer.")
     return " ".join(parts)
 
