@@ -95,6 +95,19 @@ def test_verdict_follows_the_numbers(bleu_t, held):
     assert "1.5 times as many" in text and "0.100" in text
 
 
+@pytest.mark.parametrize("exact_t, expected", [
+    (0.98, "the two are level"),  # BLEU and exact match both close
+    (0.90, "did not hold"),  # BLEU close, but the RNN got far more numbers exactly right
+    (1.00, "on that measure Vaswani et al.'s claim of more quality for the same compute held"),
+])
+def test_a_bleu_tie_near_the_ceiling_is_broken_by_exact_match(exact_t, expected):
+    m = {"bleu_transformer": 98.0, "bleu_attn_rnn": 99.0, "exact_transformer": exact_t, "exact_attn_rnn": 0.96,
+         "speedup": 1.9, "tokens_per_s_transformer": 47000.0, "tokens_per_s_attn_rnn": 25000.0,
+         "seconds_budget": 20.0, "same_step": 400, "same_step_loss_transformer": 0.15,
+         "same_step_loss_attn_rnn": 0.01}
+    assert expected in transformer_vs_rnn.verdict(m)
+
+
 def test_raw_scores_spread_as_sqrt_d_k_and_scaled_ones_stay_at_one(scaling):
     s = scaling.series
     for d_k, raw, scaled in zip(s["d_k"], s["std_raw"], s["std_scaled"]):
