@@ -10,10 +10,8 @@ the scaling-out appendix use the same helpers.
   convention of Kaplan et al. (2020), *Scaling Laws for Neural Language Models*, Table 1,
   <https://arxiv.org/abs/2001.08361>. A matrix-vector product with an (m, n) matrix costs
   2mn FLOPs (a multiply and an add per weight), so the forward pass costs 2N for the N
-  non-embedding weights, plus the attention itself, plus the output layer ("de-embed"):
-
-  $$C_\text{forward} = 2N + 2\,n_\text{layer}\, n_\text{ctx}\, d_\text{model} + 2\, d_\text{model}\, n_\text{vocab},$$
-
+  non-embedding weights, plus the attention itself, plus the output layer ("de-embed"),
+  $C_\text{forward} = 2N + 2\,n_\text{layer}\, n_\text{ctx}\, d_\text{model} + 2\, d_\text{model}\, n_\text{vocab}$;
   and the backward pass costs about twice the forward (a gradient for the input and one for
   the weights), so training costs $C = 3 C_\text{forward} \approx 6N + 6\,n_\text{layer}\,
   n_\text{ctx}\, d_\text{model}$ per token. The attention term counts Q Kᵀ and the
