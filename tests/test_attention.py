@@ -205,17 +205,10 @@ def test_a_source_longer_than_its_batch_or_of_floats_gets_a_clear_error():
         model.encode(src.float(), lengths)
 
 
-def test_attention_model_overfits_a_tiny_batch():
+def test_attention_model_overfits_a_tiny_batch(tiny_reversal_batch):
     torch.manual_seed(0)
     model = AttentionSeq2Seq(AttentionConfig(K_X, K_Y, embed_dim=16, hidden_dim=32, align_dim=16, maxout_dim=16))
-    g = torch.Generator().manual_seed(1)
-    lengths = torch.tensor([6, 3, 8, 5, 7, 4, 8, 2])
-    src = torch.randint(4, K_Y, (8, 8), generator=g)  # ids that exist on both sides
-    src[torch.arange(8) >= lengths[:, None]] = 0
-    tgt = src.flip(1)  # the target is the source reversed (padding then leads; strip it below)
-    tgt_out = torch.stack([torch.cat([r[r != 0], torch.tensor([2]), r[r == 0]]) for r in tgt])  # y <eos> pad
-    tgt_in = torch.cat([torch.ones(8, 1, dtype=torch.long), tgt_out[:, :-1]], dim=1)  # <bos> y
-    tgt_in[tgt_in == 2] = 0  # the <eos> is never an input
+    src, lengths, tgt_in, tgt_out = tiny_reversal_batch
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     losses = []
     for _ in range(60):

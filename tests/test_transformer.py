@@ -270,17 +270,10 @@ def test_embeddings_are_scaled_by_sqrt_d_model_and_add_the_positions():
     assert torch.allclose(x, expected, atol=1e-12)
 
 
-def test_transformer_overfits_a_tiny_batch():
+def test_transformer_overfits_a_tiny_batch(tiny_reversal_batch):
     torch.manual_seed(0)
     model = Transformer(TransformerConfig(K_X, K_Y, d_model=32, num_heads=4, d_ff=64, dropout=0.0))
-    g = torch.Generator().manual_seed(1)
-    lengths = torch.tensor([6, 3, 8, 5, 7, 4, 8, 2])
-    src = torch.randint(4, K_Y, (8, 8), generator=g)  # ids that exist on both sides
-    src[torch.arange(8) >= lengths[:, None]] = 0
-    tgt = src.flip(1)  # the target is the source reversed (padding then leads; strip it below)
-    tgt_out = torch.stack([torch.cat([r[r != 0], torch.tensor([2]), r[r == 0]]) for r in tgt])  # y <eos> pad
-    tgt_in = torch.cat([torch.ones(8, 1, dtype=torch.long), tgt_out[:, :-1]], dim=1)  # <bos> y
-    tgt_in[tgt_in == 2] = 0  # the <eos> is never an input
+    src, lengths, tgt_in, tgt_out = tiny_reversal_batch
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
     for _ in range(60):
@@ -292,7 +285,7 @@ def test_transformer_overfits_a_tiny_batch():
     assert losses[0] > 1.5 and losses[-1] < 0.05
     model.eval()
     out = greedy_translate(model, src, lengths, bos_id=1, eos_id=2, max_len=10)
-    assert out == [r[r != 0].tolist() for r in tgt]
+    assert out == [r[r != 0].tolist() for r in src.flip(1)]
 
 
 # --- errors at the edge -----------------------------------------------------------------------

@@ -33,20 +33,29 @@ MARKERS = {"encdec": "o", "attn": "s"}
 )
 def bleu_by_length(result: Result) -> Figure:
     """BLEU per source-length bucket, one line per model, from a seq2seq-length Result."""
-    b = result.series["buckets"]
-    keep = [i for i, n in enumerate(b["counts"]) if n > 0]
+    lines = {key: (f"{LABELS[key]} ({int(result.metrics[f'params_{key}']):,} parameters)",
+                   COLORS[COLOR_KEYS[key]], MARKERS[key]) for key in ("encdec", "attn")}
+    return bleu_by_length_chart(result.series["buckets"], lines)
+
+
+def bleu_by_length_chart(buckets: dict, lines: dict[str, tuple[str, str, str]]) -> Figure:
+    """Test BLEU against source-length bucket, one line per model (chapters 10 and 11).
+
+    buckets: a Result's "buckets" series — "labels" and "counts" per bucket, and each model's
+    BLEU per bucket (0–100, NaN for an empty bucket) under its key. lines: key -> (legend
+    label, colour, marker), in drawing order. Empty buckets are left out; each point is
+    labelled with its bucket's number of test pairs.
+    """
+    keep = [i for i, n in enumerate(buckets["counts"]) if n > 0]
     x = list(range(len(keep)))
     fig, ax = plt.subplots()
-    for key in ("encdec", "attn"):
-        values = [b[key][i] for i in keep]
-        params = int(result.metrics[f"params_{key}"])
-        ax.plot(x, values, color=COLORS[COLOR_KEYS[key]], marker=MARKERS[key],
-                label=f"{LABELS[key]} ({params:,} parameters)")
+    for key, (label, color, marker) in lines.items():
+        ax.plot(x, [buckets[key][i] for i in keep], color=color, marker=marker, label=label)
     for xi, i in zip(x, keep):
-        top = max(v for v in (b["encdec"][i], b["attn"][i]) if not math.isnan(v))
-        ax.annotate(f"n={b['counts'][i]}", (xi, top), textcoords="offset points", xytext=(0, 6),
+        top = max((buckets[key][i] for key in lines if not math.isnan(buckets[key][i])), default=0.0)
+        ax.annotate(f"n={buckets['counts'][i]}", (xi, top), textcoords="offset points", xytext=(0, 6),
                     ha="center", fontsize=8)
-    ax.set_xticks(x, labels=[b["labels"][i] for i in keep])
+    ax.set_xticks(x, labels=[buckets["labels"][i] for i in keep])
     ax.set_ylim(0, 110)
     ax.set_xlabel("source length (English words)")
     ax.set_ylabel("test BLEU")

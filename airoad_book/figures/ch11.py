@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from airoad_book.figures.ch10 import bleu_by_length_chart  # the same chart as chapter 10's Figure 2
 from airoad_book.figures.registry import figure
 from airoad_book.figures.style import CMAP, CMAP_DIVERGING, COLORS, SEQUENCE
 from airoad_book.results import Result
@@ -153,22 +154,8 @@ def curves(result: Result) -> Figure:
 )
 def bleu_by_length(result: Result) -> Figure:
     """BLEU per source-length bucket, one line per model."""
-    b = result.series["buckets"]
-    keep = [i for i, n in enumerate(b["counts"]) if n > 0]
-    x = list(range(len(keep)))
-    fig, ax = plt.subplots()
-    for key in ("transformer", "attn_rnn"):
-        ax.plot(x, [b[key][i] for i in keep], color=COLORS[COLOR_KEYS[key]], marker=MARKERS[key], label=LABELS[key])
-    for xi, i in zip(x, keep):
-        top = max(v for v in (b["transformer"][i], b["attn_rnn"][i]) if not math.isnan(v))
-        ax.annotate(f"n={b['counts'][i]}", (xi, top), textcoords="offset points", xytext=(0, 6), ha="center",
-                    fontsize=8)
-    ax.set_xticks(x, labels=[b["labels"][i] for i in keep])
-    ax.set_ylim(0, 110)
-    ax.set_xlabel("source length (English words)")
-    ax.set_ylabel("test BLEU")
-    ax.legend(loc="lower left")
-    return fig
+    lines = {key: (LABELS[key], COLORS[COLOR_KEYS[key]], MARKERS[key]) for key in ("transformer", "attn_rnn")}
+    return bleu_by_length_chart(result.series["buckets"], lines)
 
 
 def _map(ax, weights: np.ndarray, rows: list[str], cols: list[str], title: str) -> object:
