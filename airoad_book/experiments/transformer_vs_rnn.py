@@ -32,7 +32,13 @@ from airoad_book.data import Pair, TranslationTask, make_batch, numbers_task, tr
 from airoad_book.data.translation import TranslationBatch
 from airoad_book.device import device, seed_everything
 from airoad_book.experiments.budget import config_for
-from airoad_book.experiments.translation_training import bleu_by_buckets, teacher_forcing_loss, translate
+from airoad_book.experiments.translation_training import (
+    bleu_by_buckets,
+    target_tokens,
+    teacher_forcing_loss,
+    translate,
+    valid_evaluator,
+)
 from airoad_book.metrics import bleu
 from airoad_book.models.attention import AttentionConfig, AttentionSeq2Seq
 from airoad_book.models.transformer import Transformer, TransformerConfig
@@ -125,10 +131,6 @@ def train_config(config: Config, key: str, seconds: float) -> TrainConfig:
                        restore_best=False)
 
 
-def _target_tokens(batch: TranslationBatch) -> int:
-    return int((batch.tgt_out != 0).sum())
-
-
 def train_timed(model: nn.Module, task: TranslationTask, tc: TrainConfig, *, batch_size: int,
                 label_smoothing: float, seed: int, desc: str) -> tuple[History, dict]:
     """Train like `train_translator`, and also record when each validation loss was taken.
@@ -138,20 +140,19 @@ def train_timed(model: nn.Module, task: TranslationTask, tc: TrainConfig, *, bat
     ``tokens``, the target tokens trained on.
     """
     batches = translation_batches(task.train, task, batch_size, seed=seed)
-    valid = list(translation_batches(task.valid, task, 256, shuffle=False, epochs=1))
+    valid_loss = valid_evaluator(task)
     log = {"seconds": [], "valid_loss": [], "tokens": 0}
     clock = {"start": None, "evaluating": 0.0}
 
     def loss_fn(m: nn.Module, batch: TranslationBatch) -> Tensor:
         if clock["start"] is None:  # the clock starts with the first step, as fit's does
             clock["start"] = time.perf_counter()
-        log["tokens"] += _target_tokens(batch)
+        log["tokens"] += target_tokens(batch)
         return teacher_forcing_loss(m, batch, label_smoothing)
 
     def evaluate(m: nn.Module) -> float:
         begun = time.perf_counter()
-        loss = sum(teacher_forcing_loss(m, b).item() * _target_tokens(b) for b in valid)
-        loss /= sum(_target_tokens(b) for b in valid)
+        loss = valid_loss(m)
         log["seconds"].append(begun - clock["start"] - clock["evaluating"])
         log["valid_loss"].append(loss)
         clock["evaluating"] += time.perf_counter() - begun

@@ -13,7 +13,7 @@ functions trains and scores them all:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +33,8 @@ from airoad_book.train import History, TrainConfig, evaluate_loss, fit
 
 __all__ = [
     "teacher_forcing_loss",
+    "target_tokens",
+    "valid_evaluator",
     "validation_loss",
     "train_translator",
     "translate",
@@ -63,8 +65,22 @@ def teacher_forcing_loss(
 # --8<-- [end:loss]
 
 
-def _target_tokens(batch: TranslationBatch) -> int:
+def target_tokens(batch: TranslationBatch) -> int:
+    """The target tokens of a batch that the loss scores: tgt_out's non-padding entries."""
     return int((batch.tgt_out != 0).sum())
+
+
+def valid_evaluator(
+    task: TranslationTask, *, reverse_source: bool = False, batch_size: int = 256
+) -> Callable[[nn.Module], float]:
+    """An `evaluate` for `fit`: teacher-forced cross-entropy in nats per target token on
+    task.valid, never smoothed. The validation batches are built once, here."""
+    batches = list(
+        translation_batches(
+            task.valid, task, batch_size, shuffle=False, epochs=1, reverse_source=reverse_source
+        )
+    )
+    return lambda model: evaluate_loss(model, batches, teacher_forcing_loss, weight_fn=target_tokens)
 
 
 def validation_loss(
@@ -82,7 +98,7 @@ def validation_loss(
             pairs, task, batch_size, shuffle=False, epochs=1, reverse_source=reverse_source
         )
     )
-    return evaluate_loss(model, batches, teacher_forcing_loss, weight_fn=_target_tokens)
+    return evaluate_loss(model, batches, teacher_forcing_loss, weight_fn=target_tokens)
 
 
 def train_translator(
@@ -108,15 +124,7 @@ def train_translator(
     batches = translation_batches(
         task.train, task, batch_size, reverse_source=reverse_source, seed=seed
     )
-    valid = list(
-        translation_batches(
-            task.valid, task, 256, shuffle=False, epochs=1, reverse_source=reverse_source
-        )
-    )
-
-    def evaluate(m: nn.Module) -> float:
-        total = sum(teacher_forcing_loss(m, b).item() * _target_tokens(b) for b in valid)
-        return total / sum(_target_tokens(b) for b in valid)
+    evaluate = valid_evaluator(task, reverse_source=reverse_source)
 
     def loss_fn(m: nn.Module, batch: TranslationBatch) -> Tensor:
         return teacher_forcing_loss(m, batch, label_smoothing)
