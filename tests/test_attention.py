@@ -2,10 +2,11 @@
 
 import pytest
 import torch
-import torch.nn.functional as F
 
-from airoad_book.decode import beam_search, greedy_translate, select_rows
+from airoad_book.decode import beam_search, greedy_translate
 from airoad_book.models.attention import SCORES, AttentionConfig, AttentionSeq2Seq
+
+import translation_protocol as protocol  # tests/translation_protocol.py
 
 K_X, K_Y = 11, 9
 
@@ -23,14 +24,8 @@ def model_for(score: str = "additive", seed: int = 0, **sizes) -> AttentionSeq2S
 
 
 def padded_batch(seed: int = 0):
-    """Three sources of lengths 5, 2 and 7, right-padded with 0 to S = 7, and targets of length 4."""
-    g = torch.Generator().manual_seed(seed)
-    lengths = torch.tensor([5, 2, 7])
-    src = torch.randint(4, K_X, (3, 7), generator=g)
-    src[torch.arange(7) >= lengths[:, None]] = 0
-    tgt_in = torch.randint(3, K_Y, (3, 4), generator=g)
-    tgt_in[:, 0] = 1  # <bos>
-    return src, lengths, tgt_in
+    """See translation_protocol.padded_batch: src (3, 7), lengths (3,), tgt_in (3, 4)."""
+    return protocol.padded_batch(K_X, K_Y, seed)
 
 
 @pytest.mark.parametrize("score", SCORES)
@@ -140,24 +135,11 @@ def test_output_layer_is_a_maxout_over_pairs_of_linear_pieces():
 @pytest.mark.parametrize("score", SCORES)
 def test_forward_equals_decoding_one_step_at_a_time(score):
     model = model_for(score)
-    src, lengths, tgt_in = padded_batch()
-    forced = model(src, lengths, tgt_in)  # (B, T, K_y)
-    memory = model.encode(src, lengths)
-    state = model.init_state(memory)
-    for i in range(tgt_in.shape[1]):
-        logits, state = model.step(tgt_in[:, i], state, memory)
-        assert torch.allclose(forced[:, i], logits, atol=1e-12)
+    protocol.assert_forward_equals_stepping(model, *padded_batch())
 
 
 def test_memory_and_state_keep_the_batch_on_dim_0_so_rows_can_be_reordered():
-    model = model_for()
-    src, lengths, tgt_in = padded_batch()
-    memory = model.encode(src, lengths)
-    state = model.init_state(memory)
-    order = torch.tensor([2, 0, 2])
-    logits, _ = model.step(tgt_in[order, 0], select_rows(state, order), select_rows(memory, order))
-    alone, _ = model.step(tgt_in[:, 0], state, memory)
-    assert torch.allclose(logits, alone[order], atol=1e-12)
+    protocol.assert_rows_reorder(model_for(), *padded_batch())
 
 
 def test_greedy_translation_stops_at_eos_and_returns_ids_of_the_target_side():
@@ -205,16 +187,9 @@ def test_a_source_longer_than_its_batch_or_of_floats_gets_a_clear_error():
         model.encode(src.float(), lengths)
 
 
-def test_attention_model_overfits_a_tiny_batch(tiny_reversal_batch):
+def test_attention_model_overfits_a_tiny_batch():
     torch.manual_seed(0)
     model = AttentionSeq2Seq(AttentionConfig(K_X, K_Y, embed_dim=16, hidden_dim=32, align_dim=16, maxout_dim=16))
-    src, lengths, tgt_in, tgt_out = tiny_reversal_batch
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(60):
-        loss = F.cross_entropy(model(src, lengths, tgt_in).flatten(0, 1), tgt_out.flatten(), ignore_index=0)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    batch = protocol.reversal_batch()
+    losses = protocol.overfit(model, batch, lr=1e-2)
     assert losses[0] > 1.5 and losses[-1] < 0.01

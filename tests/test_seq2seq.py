@@ -6,6 +6,8 @@ import torch.nn.functional as F
 
 from airoad_book.models.seq2seq import Seq2Seq, Seq2SeqConfig
 
+import translation_protocol as protocol  # tests/translation_protocol.py
+
 
 def _model(cell: str = "gru", layers: int = 2, **kw) -> Seq2Seq:
     torch.manual_seed(0)
@@ -27,15 +29,12 @@ def _batch():
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_forward_equals_decoding_step_by_step(cell):
     model = _model(cell)
-    src, lengths, tgt_in = _batch()
-    expected = model(src, lengths, tgt_in)  # (B, T, V)
-    memory = model.encode(src, lengths)
-    state = model.init_state(memory)
-    steps = []
-    for t in range(tgt_in.shape[1]):
-        logits, state = model.step(tgt_in[:, t], state, memory)
-        steps.append(logits)
-    torch.testing.assert_close(torch.stack(steps, dim=1), expected, rtol=1e-10, atol=1e-12)
+    protocol.assert_forward_equals_stepping(model, *_batch())
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_memory_and_state_keep_the_batch_on_dim_0_so_rows_can_be_reordered(cell):
+    protocol.assert_rows_reorder(_model(cell), *_batch())
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from airoad_book.decode import beam_hypotheses, beam_search, greedy_translate, select_rows
+from airoad_book.decode import beam_hypotheses, beam_search, greedy_translate
 from airoad_book.models.transformer import (
     MultiHeadAttention,
     Transformer,
@@ -16,6 +16,8 @@ from airoad_book.models.transformer import (
     scaled_dot_product_attention,
     sinusoidal_positions,
 )
+
+import translation_protocol as protocol  # tests/translation_protocol.py
 
 K_X, K_Y = 11, 9
 
@@ -28,14 +30,8 @@ def model_for(seed: int = 0, **sizes) -> Transformer:
 
 
 def padded_batch(seed: int = 0):
-    """Three sources of lengths 5, 2 and 7, right-padded with 0 to S = 7, and targets of length 4."""
-    g = torch.Generator().manual_seed(seed)
-    lengths = torch.tensor([5, 2, 7])
-    src = torch.randint(4, K_X, (3, 7), generator=g)
-    src[torch.arange(7) >= lengths[:, None]] = 0
-    tgt_in = torch.randint(3, K_Y, (3, 4), generator=g)
-    tgt_in[:, 0] = 1  # <bos>
-    return src, lengths, tgt_in
+    """See translation_protocol.padded_batch: src (3, 7), lengths (3,), tgt_in (3, 4)."""
+    return protocol.padded_batch(K_X, K_Y, seed)
 
 
 # --- scaled dot-product attention -------------------------------------------------------------
@@ -201,24 +197,11 @@ def test_padding_is_invisible_more_padding_or_other_pad_values_change_nothing():
 @pytest.mark.parametrize("norm", ["post", "pre"])
 def test_forward_equals_decoding_one_step_at_a_time(norm):
     model = model_for(norm=norm)
-    src, lengths, tgt_in = padded_batch()
-    forced = model(src, lengths, tgt_in)  # (B, T, K_y)
-    memory = model.encode(src, lengths)
-    state = model.init_state(memory)
-    for i in range(tgt_in.shape[1]):
-        logits, state = model.step(tgt_in[:, i], state, memory)
-        assert torch.allclose(forced[:, i], logits, atol=1e-12)
+    protocol.assert_forward_equals_stepping(model, *padded_batch())
 
 
 def test_memory_and_state_keep_the_batch_on_dim_0_so_rows_can_be_reordered():
-    model = model_for()
-    src, lengths, tgt_in = padded_batch()
-    memory = model.encode(src, lengths)
-    _, state = model.step(tgt_in[:, 0], model.init_state(memory), memory)
-    order = torch.tensor([2, 0, 2])
-    logits, _ = model.step(tgt_in[order, 1], select_rows(state, order), select_rows(memory, order))
-    alone, _ = model.step(tgt_in[:, 1], state, memory)
-    assert torch.allclose(logits, alone[order], atol=1e-12)
+    protocol.assert_rows_reorder(model_for(), *padded_batch())
 
 
 @pytest.mark.parametrize("seed", [0, 3, 7])
@@ -270,18 +253,12 @@ def test_embeddings_are_scaled_by_sqrt_d_model_and_add_the_positions():
     assert torch.allclose(x, expected, atol=1e-12)
 
 
-def test_transformer_overfits_a_tiny_batch(tiny_reversal_batch):
+def test_transformer_overfits_a_tiny_batch():
     torch.manual_seed(0)
     model = Transformer(TransformerConfig(K_X, K_Y, d_model=32, num_heads=4, d_ff=64, dropout=0.0))
-    src, lengths, tgt_in, tgt_out = tiny_reversal_batch
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(60):
-        loss = F.cross_entropy(model(src, lengths, tgt_in).flatten(0, 1), tgt_out.flatten(), ignore_index=0)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    batch = protocol.reversal_batch()
+    src, lengths = batch[0], batch[1]
+    losses = protocol.overfit(model, batch, lr=3e-3)
     assert losses[0] > 1.5 and losses[-1] < 0.05
     model.eval()
     out = greedy_translate(model, src, lengths, bos_id=1, eos_id=2, max_len=10)
