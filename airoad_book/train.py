@@ -197,6 +197,7 @@ class History:
     lr: list[float] = field(default_factory=list)  # learning rate each step used
     eval_step: list[int] = field(default_factory=list)  # steps done at each evaluation
     eval_loss: list[float] = field(default_factory=list)  # what evaluate() returned
+    eval_seconds_at: list[float] = field(default_factory=list)  # training seconds done at each evaluation
     best_eval_loss: float | None = None
     best_step: int | None = None
     seconds: float = 0.0  # training wall-clock (s), evaluation excluded
@@ -233,7 +234,7 @@ def _json_floats(value: Any) -> Any:
 
 
 def _nan_floats(data: dict) -> dict:
-    float_lists = ("train_loss", "grad_norm", "lr", "eval_loss")
+    float_lists = ("train_loss", "grad_norm", "lr", "eval_loss", "eval_seconds_at")
     return {
         k: [math.nan if x is None else x for x in v] if k in float_lists else v
         for k, v in data.items()
@@ -318,6 +319,7 @@ class _Evaluator:
         started = time.perf_counter()
         loss = float(_run_in_eval_mode(self.model, self.evaluate))
         history.eval_step.append(history.steps_done)
+        history.eval_seconds_at.append(history.seconds)
         history.eval_loss.append(loss)
         if history.best_eval_loss is None or loss < history.best_eval_loss:
             self._improved(history, loss)
@@ -551,9 +553,9 @@ def fit(
             history.log_step(loss, grad_norm, lr)
             bar.set_postfix(loss=loss)
             bar.update()
+            history.seconds = time.perf_counter() - started - history.eval_seconds
             if history.steps_done % config.eval_every == 0:
                 evaluator(history)
-            history.seconds = time.perf_counter() - started - history.eval_seconds
             reason = _stop_reason(history, config, evaluator.since_best)
             if reason:
                 history.stop_reason = reason
