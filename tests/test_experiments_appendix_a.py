@@ -1,5 +1,6 @@
 """Appendix A's experiment and figures, run at a tiny size: their contracts and their claims."""
 
+import json
 import math
 from dataclasses import replace
 
@@ -12,6 +13,7 @@ from airoad_book.data import random_batches
 from airoad_book.experiments import toolkit
 from airoad_book.figures import registry
 from airoad_book.figures.style import themed
+from airoad_book.results import Result
 
 TINY = toolkit.Config(
     train_chars=20_000, valid_chars=512, block=16, batch_size=4, embed_dim=8, hidden=16,
@@ -32,7 +34,7 @@ def test_toolkit_reports_every_section_with_finite_numbers(result):
                 "accum_micro_ms", "accum_small_ms", "fp32_ms", "bf16_ms", "bf16_speedup", "seed_spread",
                 "seed_std", "params"):
         assert math.isfinite(m[key]), key
-    assert set(result.text) == {"schedule", "decay", "clipping", "accumulation", "bf16", "seeds"}
+    assert set(result.text) == {"setup", "schedule", "decay", "clipping", "accumulation", "bf16", "seeds"}
     sections = ("schedule", "decay", "clipping", "accumulation", "bf16", "seeds")
     assert [len(result.series[s]) for s in sections] == [3, 3, 2, 3, 2, len(TINY.seeds)]
     assert len(result.tables["runs"].rows) == 3 + 3 + 2 + 3 + 2 + len(TINY.seeds)
@@ -42,7 +44,7 @@ def test_accumulated_micro_batches_give_the_big_batch_updates(result):
     m = result.metrics
     assert m["accum_max_weight_diff"] < 1e-5
     assert m["accum_small_weight_diff"] > 100 * max(m["accum_max_weight_diff"], 1e-9)  # the check can tell
-    big, accumulated, _ = result.series["accumulation"].values()
+    big, accumulated, _ = result.series["accumulation"]
     assert accumulated["train_loss"] == pytest.approx(big["train_loss"], abs=1e-5)
     assert len(accumulated["step"]) == TINY.accumulate_steps  # steps count optimizer steps
 
@@ -63,12 +65,12 @@ def test_seed_zero_again_under_deterministic_algorithms_is_bit_identical(result)
     assert m["repeat_max_loss_diff"] == 0.0 and m["repeat_max_weight_diff"] == 0.0
     assert m["deterministic_warnings"] == 0.0  # no op of this CPU run lacks a deterministic kernel
     assert not torch.are_deterministic_algorithms_enabled()  # the global flag is put back
-    seeds = result.series["seeds"]
+    seeds = {c["name"]: c for c in result.series["seeds"]}
     assert seeds["seed 0"]["val_loss"] != seeds["seed 1"]["val_loss"]
 
 
 def test_each_schedule_run_used_its_schedule(result):
-    runs = result.series["schedule"]
+    runs = {c["name"]: c for c in result.series["schedule"]}
     lr, w = TINY.high_lr, TINY.warmup_steps
     assert runs["constant"]["lr"] == pytest.approx([lr] * TINY.steps)
     assert runs["warm-up + constant"]["lr"][:w] == pytest.approx([lr * (s + 1) / w for s in range(w)])
@@ -95,7 +97,8 @@ def test_verdicts_quote_the_metrics(result):
     assert f"{m['schedule_cosine_val']:.3f}" in t["schedule"]
     assert f"{m['decay_adam_l2_norm']:.1f}" in t["decay"]
     assert f"{m['clip_on_val']:.3f}" in t["clipping"]
-    assert f"{m['accum_max_weight_diff']:.1e}" in t["accumulation"]
+    diff = m["accum_max_weight_diff"]
+    assert ("bit-identical" if diff == 0 else f"{diff:.1e}") in t["accumulation"]
     assert f"{m['bf16_speedup']:.2f}" in t["bf16"] and "pay" in t["bf16"]
     assert "bit-identical" in t["seeds"]
 
@@ -105,12 +108,14 @@ def test_a_validation_slice_shorter_than_a_block_is_a_clear_error():
         toolkit.load_data(replace(TINY, valid_chars=16))
 
 
-def test_every_appendix_a_figure_draws_from_the_result(result):
+def test_every_appendix_a_figure_draws_from_the_cached_result_in_run_order(result):
+    cached = Result.from_dict(json.loads(json.dumps(result.to_dict(), sort_keys=True)))  # as the build caches it
+    assert [c["name"] for c in cached.series["accumulation"]] == ["one batch of 8", "2 × 4, accumulated", "batches of 4"]
     specs = [s for s in registry().values() if s.experiment == toolkit.NAME]
     assert {s.name for s in specs} == {"toolkit-schedule", "toolkit-weight-decay", "toolkit-clipping",
                                        "toolkit-accumulation", "toolkit-bf16", "toolkit-seeds"}
     for spec in specs:
         with themed("dark"):
-            fig = spec.draw(result)
+            fig = spec.draw(cached)
         assert isinstance(fig, Figure) and fig.axes, spec.name
         plt.close(fig)

@@ -304,8 +304,10 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
     m["params"] = float(sum(p.numel() for p in make_model(len(data.vocab), c).parameters()))
     m["train_blocks"] = float(len(data.x))
     m["seconds_total"] = time.perf_counter() - started
-    series = {name: {run_name: _curve(run) for run_name, run in runs.items()} for name, runs in sections.items()}
-    series["repeat"] = _curve(repeat)
+    # each section's runs as a list, in the order they ran (a JSON cache may sort a dict's keys)
+    series = {name: [{"name": run_name, **_curve(run)} for run_name, run in runs.items()]
+              for name, runs in sections.items()}
+    series["repeat"] = {"name": f"seed {seeds[0]} again, deterministic", **_curve(repeat)}
     series["config"] = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(c).items()}
     series["device"] = str(device())
     return Result(metrics=m, tables={"runs": runs_table(sections)}, series=series,
@@ -386,10 +388,10 @@ def sentences(m: dict, c: Config) -> dict[str, str]:
     const, warm, cos = m["schedule_constant_val"], m["schedule_warmup_val"], m["schedule_cosine_val"]
     warm_gain, decay_gain = const - warm, warm - cos
     schedule = (
-        f"At a peak rate of {c.high_lr:g}, warm-up alone took the final validation loss from "
-        f"{const:.3f} to {warm:.3f} nats/char ({'a gain' if warm_gain > 0 else 'a loss'} of "
+        f"At a peak rate of {c.high_lr:g}, warm-up alone moved the final validation loss from "
+        f"{const:.3f} to {warm:.3f} nats/char ({'better' if warm_gain > 0 else 'worse'} by "
         f"{abs(warm_gain):.3f}, {_against_noise(warm_gain, spread)}), and the cosine decay after it "
-        f"to {cos:.3f} ({'a gain' if decay_gain > 0 else 'a loss'} of {abs(decay_gain):.3f}, "
+        f"moved it to {cos:.3f} ({'better' if decay_gain > 0 else 'worse'} by {abs(decay_gain):.3f}, "
         f"{_against_noise(decay_gain, spread)})."
     )
     none, l2, adamw = m["decay_none_val"], m["decay_adam_l2_val"], m["decay_adamw_val"]
@@ -412,14 +414,17 @@ def sentences(m: dict, c: Config) -> dict[str, str]:
            "clipping changed little here.")
     )
     k, B = c.accumulate, c.batch_size
+    diff, ratio = m["accum_max_weight_diff"], m["accum_micro_ms"] / m["accum_big_ms"]
+    agree = (f"are bit-identical to those trained on one batch of {k * B}" if diff == 0.0 else
+             f"differ from those trained on one batch of {k * B} by at most {diff:.1e} (float rounding)")
+    cost = (f"and pays for it in time: {ratio:.1f}× the big batch's step" if ratio > 1.05 else
+            "at about the big batch's time per step")
     accumulation = (
         f"After {c.accumulate_steps} steps, the weights trained on {k} accumulated micro-batches of {B} "
-        f"differ from those trained on one batch of {k * B} by at most {m['accum_max_weight_diff']:.1e} "
-        f"(float rounding: the same updates; batches of {B} alone end up to "
-        f"{m['accum_small_weight_diff']:.1e} away). Each accumulated step took {m['accum_micro_ms']:.1f} ms, "
+        f"{agree}: the same updates, where batches of {B} alone end up as much as "
+        f"{m['accum_small_weight_diff']:.2f} away. Each accumulated step took {m['accum_micro_ms']:.1f} ms, "
         f"against {m['accum_big_ms']:.1f} ms for the one big batch and {m['accum_small_ms']:.1f} ms for "
-        f"a batch of {B}: accumulation buys a large batch's gradient in memory for a small one, and "
-        f"pays for it in time ({m['accum_micro_ms'] / m['accum_big_ms']:.1f}× the big batch's step)."
+        f"a batch of {B}: accumulation gets a large batch's gradient with a small batch's memory, {cost}."
     )
     speedup, loss_gap = m["bf16_speedup"], m["bf16_val"] - m["fp32_val"]
     if speedup > 1.1:
@@ -447,7 +452,15 @@ def sentences(m: dict, c: Config) -> dict[str, str]:
            f"{m['repeat_max_loss_diff']:.1e} in the loss")
         + f", and the flag flagged {int(m['deterministic_warnings'])} non-deterministic operations."
     )
-    return {"schedule": schedule, "decay": decay, "clipping": clipping, "accumulation": accumulation,
+    setup = (
+        f"The testbed is chapter 8's one-layer LSTM with E = {c.embed_dim} and H = {c.hidden} "
+        f"({int(m['params']):,} parameters), on random blocks of {c.block} characters, {c.batch_size} "
+        f"blocks per step, drawn from the first {int(m['train_blocks']) * c.block:,} characters of "
+        f"the training plays; the validation loss is measured on the first {c.valid_chars:,} characters "
+        f"of the validation plays. The base recipe is AdamW at a peak rate of {c.lr:g}, {c.warmup_steps} "
+        f"steps of warm-up and a cosine decay to zero over {c.steps} steps."
+    )
+    return {"setup": setup, "schedule": schedule, "decay": decay, "clipping": clipping, "accumulation": accumulation,
             "bf16": bf16, "seeds": seeds}
 
 

@@ -8,7 +8,10 @@ colours come from the theme, so each figure works in the light and the dark vari
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import textwrap
+
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 
 from airoad_book.figures.registry import figure
 from airoad_book.figures.style import SEQUENCE
@@ -18,10 +21,10 @@ EXPERIMENT = "training-toolkit"
 WIDE = (9.0, 3.4)  # two panels side by side
 
 
-def _val_panel(ax, runs: dict, title: str = "validation loss") -> None:
-    """Each run's validation loss against step, one colour per run."""
-    for color, (name, c) in zip(SEQUENCE, runs.items()):
-        ax.plot(c["eval_step"], c["val_loss"], color=color, marker="o", markersize=3, label=name)
+def _val_panel(ax, runs: list[dict], title: str = "validation loss") -> None:
+    """Each run's validation loss against step, one colour per run (in the order they ran)."""
+    for color, c in zip(SEQUENCE, runs):
+        ax.plot(c["eval_step"], c["val_loss"], color=color, marker="o", markersize=3, label=c["name"])
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("nats per character")
     ax.set_title(title, fontsize=10)
@@ -41,8 +44,8 @@ def schedule(result: Result) -> Figure:
     """Learning rate and validation loss against step for constant, warm-up + constant, warm-up + cosine."""
     runs = result.series["schedule"]
     fig, (left, right) = plt.subplots(1, 2, figsize=WIDE)
-    for color, (name, c) in zip(SEQUENCE, runs.items()):
-        left.plot(c["step"], c["lr"], color=color, label=name)
+    for color, c in zip(SEQUENCE, runs):
+        left.plot(c["step"], c["lr"], color=color, label=c["name"])
     left.set_xlabel("optimizer step")
     left.set_ylabel("learning rate")
     left.set_title("the schedule", fontsize=10)
@@ -67,8 +70,8 @@ def weight_decay(result: Result) -> Figure:
     """Weight norm and validation loss against step for no decay, Adam + L2 and AdamW."""
     runs = result.series["decay"]
     fig, (left, right) = plt.subplots(1, 2, figsize=WIDE)
-    for color, (name, c) in zip(SEQUENCE, runs.items()):
-        left.plot(c["norm_step"], c["weight_norm"], color=color, marker="o", markersize=3, label=name)
+    for color, c in zip(SEQUENCE, runs):
+        left.plot(c["norm_step"], c["weight_norm"], color=color, marker="o", markersize=3, label=c["name"])
     left.set_xlabel("optimizer step")
     left.set_ylabel("‖w‖, all weights")
     left.set_title("the weights' norm", fontsize=10)
@@ -94,8 +97,8 @@ def clipping(result: Result) -> Figure:
     runs = result.series["clipping"]
     cap = result.series["config"]["clip_norm"]
     fig, (left, right) = plt.subplots(1, 2, figsize=WIDE)
-    for color, (name, c) in zip(SEQUENCE, runs.items()):
-        left.plot(c["step"], c["grad_norm"], color=color, linewidth=1.0, label=name)
+    for color, c in zip(SEQUENCE, runs):
+        left.plot(c["step"], c["grad_norm"], color=color, linewidth=1.0, label=c["name"])
     left.axhline(cap, color=SEQUENCE[-1], linestyle="--", linewidth=1.0, label=f"cap = {cap:g}")
     left.set_yscale("log")
     left.set_xlabel("optimizer step")
@@ -105,13 +108,18 @@ def clipping(result: Result) -> Figure:
     left.legend(loc="upper right")
     _val_panel(right, runs)
     right.set_yscale("log")
+    low, high = right.get_ylim()
+    ticks = [t for t in (2, 2.5, 3, 4, 5, 7, 10, 15, 20, 30, 50, 100, 200) if low <= t <= high]
+    right.yaxis.set_major_locator(FixedLocator(ticks))
+    right.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    right.yaxis.set_minor_formatter(NullFormatter())
     return fig
 
 
 def _bars(ax, names: list[str], values: list[float], ylabel: str, title: str) -> None:
     bars = ax.bar(range(len(names)), values, color=SEQUENCE[: len(names)])
     ax.bar_label(bars, labels=[f"{v:.1f}" for v in values], fontsize=9)
-    ax.set_xticks(range(len(names)), names, fontsize=9)
+    ax.set_xticks(range(len(names)), [textwrap.fill(n, 12) for n in names], fontsize=9)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(axis="x", visible=False)
@@ -132,13 +140,13 @@ def accumulation(result: Result) -> Figure:
     runs = result.series["accumulation"]
     fig, (left, right) = plt.subplots(1, 2, figsize=WIDE)
     styles = ("-", "--", "-")
-    for color, style, (name, c) in zip(SEQUENCE, styles, runs.items()):
-        left.plot(c["step"], c["train_loss"], color=color, linestyle=style, label=name)
+    for color, style, c in zip(SEQUENCE, styles, runs):
+        left.plot(c["step"], c["train_loss"], color=color, linestyle=style, label=c["name"])
     left.set_xlabel("optimizer step")
     left.set_ylabel("training loss (nats per character)")
     left.set_title("the same updates", fontsize=10)
     left.legend(loc="upper right")
-    _bars(right, list(runs), [c["ms_per_step"] for c in runs.values()], "ms per optimizer step",
+    _bars(right, [c["name"] for c in runs], [c["ms_per_step"] for c in runs], "ms per optimizer step",
           "what a step costs")
     return fig
 
@@ -155,13 +163,13 @@ def bf16(result: Result) -> Figure:
     """Training loss against step and ms per step, float32 against bf16 autocast."""
     runs = result.series["bf16"]
     fig, (left, right) = plt.subplots(1, 2, figsize=WIDE)
-    for color, style, (name, c) in zip(SEQUENCE, ("-", "--"), runs.items()):
-        left.plot(c["step"], c["train_loss"], color=color, linestyle=style, label=name)
+    for color, style, c in zip(SEQUENCE, ("-", "--"), runs):
+        left.plot(c["step"], c["train_loss"], color=color, linestyle=style, label=c["name"])
     left.set_xlabel("optimizer step")
     left.set_ylabel("training loss (nats per character)")
     left.set_title("the loss", fontsize=10)
     left.legend(loc="upper right")
-    _bars(right, list(runs), [c["ms_per_step"] for c in runs.values()], "ms per optimizer step",
+    _bars(right, [c["name"] for c in runs], [c["ms_per_step"] for c in runs], "ms per optimizer step",
           f"what a step costs ({result.series['device']})")
     return fig
 
@@ -180,14 +188,13 @@ def seeds(result: Result) -> Figure:
     """Validation loss against step for each seed, with the deterministic repeat of the first; zoomed on the end."""
     runs = result.series["seeds"]
     repeat = result.series["repeat"]
-    first = next(iter(runs))
     fig, axes = plt.subplots(1, 2, figsize=WIDE)
     for ax, title in zip(axes, ("validation loss", "the second half, zoomed")):
         _val_panel(ax, runs, title=title)
         ax.plot(repeat["eval_step"], repeat["val_loss"], color=SEQUENCE[-1], linestyle="--",
-                label=f"{first} again, deterministic algorithms")
+                label=repeat["name"])
     half = max(repeat["eval_step"]) / 2
-    late = [v for c in runs.values() for s, v in zip(c["eval_step"], c["val_loss"]) if s >= half]
+    late = [v for c in runs for s, v in zip(c["eval_step"], c["val_loss"]) if s >= half]
     pad = 0.1 * (max(late) - min(late)) + 1e-3
     axes[1].set_xlim(half, max(repeat["eval_step"]) * 1.02)
     axes[1].set_ylim(min(late) - pad, max(late) + pad)
