@@ -18,7 +18,7 @@ from airoad_book.results import Result
 TINY = toolkit.Config(
     train_chars=20_000, valid_chars=512, block=16, batch_size=4, embed_dim=8, hidden=16,
     steps=8, eval_every=4, warmup_steps=2, accumulate=2, accumulate_steps=3, bf16_steps=4,
-    seeds=(0, 1),
+    timed_steps=3, seeds=(0, 1),
 )
 
 
