@@ -163,3 +163,12 @@ def test_a_model_worse_than_a_uniform_guess_is_named_as_such():
     assert "RNN LM scores worse than the uniform guess" in exp.ranking_sentence(m)
     assert "worse than the uniform" not in exp.ranking_sentence(_metrics() | {"uniform_nats": 4.45,
                                                                               "valid_chars_scored": 4096.0})
+
+
+def test_the_whole_table_sentence_names_the_leader():
+    counts_win = _metrics(kn=1.5, nplm=2.0, rnn=2.2, lstm=1.8, gru=1.7, transformer=2.5)
+    assert "hardest to beat" in exp.whole_sentence(counts_win)
+    assert "both gated recurrent models are ahead" in exp.whole_sentence(counts_win)
+    assert "ranks 5 of 5" in exp.whole_sentence(counts_win)
+    net_wins = _metrics(kn=1.5, transformer=1.2)
+    assert "Transformer decoder (GPT) is the best model" in exp.whole_sentence(net_wins)

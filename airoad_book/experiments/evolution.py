@@ -345,6 +345,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
                                        "tokens": len(train)},
               "labels": {k: rows[k]["label"] for k in MODELS}, "config": asdict(c)}
     text = {"ranking": ranking_sentence(metrics), "budget": budget_sentence(metrics),
+            "whole": whole_sentence(metrics),
             **{name: fn(metrics) for name, fn in CLAIMS.items()}}
     return Result(metrics=metrics, tables={"race": table, "claims": claims_table(metrics)},
                   series=series, text=text)
@@ -459,6 +460,28 @@ def claims_table(m: dict) -> Table:
          held(beats(m, "transformer", recurrent))],
     ]
     return Table(columns=["paper", "claim", "valid nats/char (or characters/s)", "held here"], rows=rows)
+
+
+def whole_sentence(m: dict) -> str:
+    """The table taken whole: do the counts or a network lead, and how the networks order."""
+    nets = sorted(NEURAL, key=lambda k: m[f"{k}_val_loss"])
+    best = nets[0]
+    if beats(m, "kn", best):
+        head = (f"The oldest model in the table is the hardest to beat: Kneser–Ney's counts are "
+                f"{m[f'{best}_val_loss'] - m['kn_val_loss']:.3f} nats per character ahead of the best "
+                f"network, the {PAPERS[best][0]}.")
+    elif beats(m, best, "kn"):
+        head = (f"The {PAPERS[best][0]} is the best model in the table, "
+                f"{m['kn_val_loss'] - m[f'{best}_val_loss']:.3f} nats per character ahead of Kneser–Ney.")
+    else:
+        head = f"The best network, the {PAPERS[best][0]}, and Kneser–Ney are tied."
+    gated = beats(m, "lstm", "rnn") and beats(m, "gru", "rnn")
+    tail = (" Among the networks, both gated recurrent models are ahead of the plain RNN"
+            if gated else " Among the networks, the gates do not set the LSTM and the GRU clear of the plain RNN")
+    tail += (", and the Transformer decoder is the best of them." if best == "transformer" else
+             f", and the Transformer decoder is not the best of them (it ranks {nets.index('transformer') + 1} "
+             f"of {len(nets)}).")
+    return head + tail
 
 
 def ranking_sentence(m: dict) -> str:
