@@ -101,7 +101,7 @@ for key in NEURAL:
     entry = contestant(key, model, train, vocab.eos_id, config, gen, torch.Generator().manual_seed(SEED + 1))
     history = train_timed(entry, lambda m, e=entry: e.score(m, valid), config.seconds, config, key)
     runs[key] = {"history": history, "per_step": entry.recipe.tokens_per_step, "params": model.num_parameters,
-                 "label": shape_label(key, model)}
+                 "label": shape_label(key, model), "model": model}
 
 print(f"{'model':36s} {'params':>8s} {'chars/s':>8s} {'chars seen':>11s} {'nats/char':>9s}")
 print(f"{'Kneser–Ney ' + str(config.kn_order) + '-gram':36s} {'—':>8s} {len(train) / kn_seconds:>8,.0f} "
@@ -110,6 +110,24 @@ for key, r in runs.items():
     h = r["history"]
     seen = h.steps_done * r["per_step"]
     print(f"{r['label']:36s} {r['params']:>8,} {seen / h.seconds:>8,.0f} {seen:>11,} {h.eval_loss[-1]:>9.3f}")
+
+# %% [markdown]
+# ## How long a state can the RNN LM carry?
+#
+# Chapter 7 scores the RNN LM as it reads: one stream, the state carried from the first
+# character to the last. After a few seconds of SGD at rate 1 its state can drift, over
+# thousands of characters, into a regime it never met in its training windows. Cut the same
+# validation text into more and more pieces, each read from a fresh state, and watch the
+# loss (each piece's first character is not scored, so the counts differ slightly).
+
+# %%
+from airoad_book.data import batchify
+from airoad_book.experiments.recurrent_training import evaluate_streams
+
+for key in ("rnn", "lstm"):
+    for pieces in (1, 4, 16, 64):
+        nats = evaluate_streams(runs[key]["model"], batchify(valid, pieces), 64)
+        print(f"{key:5s} {pieces:3d} pieces of {(len(valid) - 1) // pieces:5,} characters: {nats:.3f} nats/char")
 
 # %% [markdown]
 # ## The two curves
@@ -152,3 +170,5 @@ plt.show()
 #   `replace(config, recurrent_lr=1e-2)`, and rerun the race. How much of a row's place in
 #   the table is the model, and how much its learning rate?
 # - Raise `KN_ORDER` to 7 or 8 and watch both the loss and the number of n-grams.
+# - Train the RNN LM for longer (`SECONDS = 10`) and rerun the pieces cell: does the carried
+#   state still hurt?
