@@ -141,8 +141,9 @@ import math
 
 import matplotlib.pyplot as plt
 
-from airoad_book.figures.palette import COLORS
+from airoad_book.figures.palette import COLORS, use_book_colors
 
+use_book_colors()  # the book's colour-blind-safe palette for the plots below
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
 for key, r in runs.items():
     h = r["history"]
