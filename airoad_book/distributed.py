@@ -209,7 +209,7 @@ def train(config: DDPConfig, replica: Replica | None = None) -> tuple[GPT, Histo
     mine = (tuple(t.to(r.device) for t in shard(b, r.rank, r.world_size)) for b in batches)
     history = fit(net, mine, mean_loss_over_ranks, TrainConfig(
         max_steps=config.steps, lr=config.lr, optimizer="adamw", clip_norm=config.clip_norm,
-        eval_every=config.steps, restore_best=False), desc=f"rank {r.rank}")
+        eval_every=config.steps, restore_best=False), desc=f"rank {r.rank} of {r.world_size}")
     return model, history, {"start_identical": start_identical, "end_identical": replicas_agree(model)}
 # --8<-- [end:train]
 
