@@ -137,6 +137,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None, *,
         "allreduce_grad_napkin_s": cost.allreduce_seconds(4 * N, p, bandwidth, latency),
         "allreduce_scalar_s": times[0], "latency_s": latency, "bandwidth_bytes_per_s": bandwidth,
         "step_seconds_2": step_two, "comm_share_2": (grad_measured + times[0]) / step_two,
+        "nvlink_over_measured": cost.DATASHEETS["H100"].link_bytes_per_s / bandwidth,
     }
     m |= _gpt2_metrics(c)
     metrics = {k: float(v) for k, v in m.items()}
@@ -271,7 +272,9 @@ def comm_sentence(m: dict) -> str:
             f"takes {1e3 * m['allreduce_grad_s']:.2f} ms (the ring formula, from a latency of "
             f"{1e6 * m['latency_s']:.0f} µs and {m['bandwidth_bytes_per_s'] / 1e9:.2f} GB/s, says "
             f"{1e3 * m['allreduce_grad_napkin_s']:.2f} ms); with the loss's own all-reduce that is "
-            f"{m['comm_share_2']:.0%} of a {1e3 * m['step_seconds_2']:.0f} ms data-parallel step.")
+            f"{m['comm_share_2']:.0%} of a {1e3 * m['step_seconds_2']:.0f} ms data-parallel step. "
+            f"An H100's NVLink moves {m['nvlink_over_measured']:,.0f} times as many bytes per second "
+            "by its datasheet.")
 
 
 def napkin_sentence(m: dict) -> str:
