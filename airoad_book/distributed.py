@@ -13,7 +13,7 @@ cheap enough. ``DistributedDataParallel`` (DDP) does the averaging inside ``back
 buckets of gradients that are sent while the rest of the backward pass is still running.
 
 Run it with ``torchrun`` (one process per device; torchrun sets RANK, WORLD_SIZE,
-LOCAL_RANK, MASTER_ADDR and MASTER_PORT for each)::
+LOCAL_RANK, MASTER_ADDR and MASTER_PORT for each):
 
     uv run torchrun --nproc-per-node 2 -m airoad_book.distributed --steps 20
 

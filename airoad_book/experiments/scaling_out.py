@@ -211,7 +211,7 @@ def allreduce_table(sizes: list[int], measured: list[float], napkin: list[float]
 def napkin_table(m: dict, c: Config, gcfg: GPTConfig) -> Table:
     """Memory and time to train N parameters on D tokens, on this CPU and on datasheet GPUs."""
     mem = cost.training_memory_bytes(gcfg, batch=c.ddp.global_batch, context=c.ddp.context)["total"]
-    rows = [[f"this run's GPT, this CPU ({int(m['threads'])} threads, {m['matmul_peak_gflops']:.0f} GFLOP/s measured)",
+    rows = [[f"this run's GPT, this CPU ({int(m['threads'])} thread{'s' if m['threads'] > 1 else ''}, {m['matmul_peak_gflops']:.0f} GFLOP/s measured)",
              f"{int(m['parameters']):,}", f"{m['tokens']:,.0f}", f"{m['train_flops']:.2e}",
              f"{mem / 2**20:,.0f} MiB", f"{m['predicted_seconds_1']:.2f} s",
              f"{m['seconds_1']:.2f} s measured ({m['utilisation_1']:.0%} of the peak)"]]
@@ -259,10 +259,15 @@ def speed_sentence(m: dict) -> str:
         what = f"only {gain:.2f} times the single process's tokens per second: it is slower"
     else:
         what = f"{gain:.2f} times the single process's tokens per second: no gain"
-    verdict = ("On one machine the processes share its cores: data parallelism here only moves the work "
-               "around, and adds the all-reduces." if same_cores else
-               "The gain comes from the extra cores, not from parallelism itself: a fair comparison gives "
-               "both runs the same cores.")
+    if same_cores:
+        verdict = ("Even on the same cores the processes gain: one process did not keep its threads busy."
+                   if gain > 1.1 else "On one machine the processes share its cores: data parallelism "
+                   "here only moves the work around, and adds the all-reduces.")
+    else:
+        verdict = ("The gain comes from the extra threads, not from parallelism itself: a fair comparison "
+                   "gives both runs the same cores." if gain > 1.1 else
+                   "It had more threads and still did not gain: the all-reduces, and whatever else the "
+                   "machine was running, took the difference.")
     return f"With {cores}, the data-parallel run trains on {what}. {verdict}"
 
 
@@ -281,7 +286,7 @@ def napkin_sentence(m: dict) -> str:
     """The worked example's conclusions, from the numbers."""
     return (f"GPT-2 small ({m['gpt2_parameters'] / 1e6:.0f} M parameters) on {m['gpt2_tokens'] / 1e9:.1f} "
             f"billion tokens is {m['gpt2_flops']:.1e} FLOPs: {m['gpt2_h100_hours']:.1f} hours on one H100 "
-            f"at PaLM's utilisation, {m['gpt2_ddp_hours']:.2f} on eight with DDP, where the all-reduce over "
+            f"at PaLM's utilisation, {m['gpt2_ddp_hours']:.2f} hours on eight with DDP, where the all-reduce over "
             f"NVLink is {m['gpt2_ddp_comm_share']:.1%} of a step. This CPU reached "
             f"{m['utilisation_1']:.0%} of its own matmul peak on the small GPT.")
 
