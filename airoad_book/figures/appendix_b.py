@@ -88,5 +88,7 @@ def throughput(result: Result) -> Figure:
     for x, v in enumerate(values):
         ax.annotate(f"{v:,.0f}", (x, v), ha="center", va="bottom")
     ax.set_ylabel("characters trained on per second")
+    ax.set_ylim(0, 1.2 * max(p * values[0], values[1]))  # room for the legend above the line
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
     ax.legend(loc="upper left")
     return fig
