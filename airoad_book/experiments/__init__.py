@@ -64,6 +64,7 @@ EXPERIMENTS: dict[str, str] = {
     "gpt-shakespeare": "airoad_book.experiments.gpt_shakespeare",
     "evolution": "airoad_book.experiments.evolution",
     "training-toolkit": "airoad_book.experiments.toolkit",
+    "scaling-out": "airoad_book.experiments.scaling_out",
 }
 
 
