@@ -49,6 +49,7 @@ session.remove()
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import signal
@@ -174,10 +175,10 @@ class RunSession:
         """Write the manifest (the run's identity, provenance and elapsed time) atomically."""
         self.manifest["elapsed_seconds"] = self.elapsed()
         self.directory.mkdir(parents=True, exist_ok=True)
-        from airoad_book.figures.build import write_atomically
-
-        data = json.dumps(self.manifest, indent=1, sort_keys=True) + "\n"
-        write_atomically(self.directory / MANIFEST, data.encode())
+        path = self.directory / MANIFEST
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(self.manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(tmp, path)  # atomic: a crash leaves the old manifest or the new one, whole
 
     def path(self, index: int) -> Path:
         """The checkpoint file of phase `index` (1 for the run's first `fit` call)."""

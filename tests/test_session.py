@@ -228,3 +228,37 @@ def test_the_eta_total_is_reestimated_from_the_time_left_when_the_time_cap_binds
             assert bar.total == 50
     finally:
         set_progress(previous)
+
+
+# ----------------------------------------------------------------------------- appendix C's table
+
+
+def test_published_tables_reads_recorded_files_and_says_not_recorded_yet_for_the_rest(tmp_path):
+    from airoad_book.experiments import published_tables as pt
+
+    (tmp_path / "ptb-lstm-full.json").write_text(json.dumps({
+        "metrics": {"test_ppl": 120.0}, "seconds": 7200.0,
+        "provenance": {"command": "airoad-book run ptb-lstm --budget full --record", "commit": "abc1234",
+                       "date": "2026-11-21 15:30 UTC", "machine": "2 CPU cores"}}))
+    result = pt.run_config(pt.Config(results_dir=str(tmp_path)))
+    rows = {row[0]: row for row in result.tables["runs"].rows}
+    lstm = rows["small LSTM, no dropout (ch. 8)"]
+    assert lstm[1] == "114.5" and lstm[3] == "120.0" and lstm[4] == "2.0 h"
+    assert rows["RNN LM (ch. 7)"][3] == "not recorded yet"
+    assert "uv run airoad-book run rnn-lm --budget full --record" in rows["RNN LM (ch. 7)"][5]
+    assert result.metrics == {"ptb_lstm_test_ppl": 120.0, "ptb_lstm_seconds": 7200.0, "recorded_runs": 1.0}
+    assert "commit `abc1234`" in result.text["provenance"] and "+4.8%, within 5%" in result.text["verdict"]
+
+
+def test_the_cache_key_of_an_experiment_that_reads_files_follows_their_bytes(tmp_path):
+    from airoad_book.figures import cache
+
+    sources = {"pkg": "", "pkg.exp": 'READS = ("results/x.json",)\n', "pkg.plain": "X = 1\n"}
+    absent = cache.experiment_key("pkg.exp", "quick", 0, sources, root=tmp_path)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "x.json").write_text("{}")
+    recorded = cache.experiment_key("pkg.exp", "quick", 0, sources, root=tmp_path)
+    (tmp_path / "results" / "x.json").write_text('{"a": 1}')
+    assert len({absent, recorded, cache.experiment_key("pkg.exp", "quick", 0, sources, root=tmp_path)}) == 3
+    plain = cache.experiment_key("pkg.plain", "quick", 0, sources, root=tmp_path)
+    assert plain == cache._digest({"pkg.plain"}, sources, "quick", "0", cache.environment())  # as before
