@@ -14,11 +14,12 @@ budget get the same training time however often, and however expensively, they a
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from airoad_book.progress import progress
 from airoad_book.session import begin_phase
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
+AUTOCASTS = ("bf16",)  # TrainConfig.autocast's choices besides None
 SCHEDULES = ("constant", "cosine", "linear", "inverse_sqrt")
 STOP_REASONS = ("max_steps", "max_seconds", "early_stop", "end_of_data", "diverged")
 
@@ -51,6 +53,9 @@ class TrainConfig:
     schedule: str = "constant"  # "constant" | "cosine" | "linear" | "inverse_sqrt": after warm-up
     min_lr: float = 0.0  # learning rate of the last step under "cosine" and "linear"
     clip_norm: float | None = None  # clip the global gradient L2 norm to this; None = no clipping
+    betas: tuple[float, float] = (0.9, 0.999)  # adam/adamw: decay rates of the moment estimates
+    accumulate: int = 1  # batches per optimizer step; the gradient is that of their mean loss
+    autocast: str | None = None  # "bf16": loss_fn runs under bfloat16 autocast; None = fp32
     eval_every: int = 100  # steps between evaluations
     patience: int | None = None  # early stop after this many evaluations without improvement
     restore_best: bool = True  # reload the best-evaluated weights at the end
@@ -62,6 +67,7 @@ class TrainConfig:
         _check_optimizer(self)
         _check_schedule(self)
         _check_evaluation(self)
+        _check_toolkit(self)
 
 
 def _positive(value: float | None, name: str, *, allow_none: bool = False) -> None:
@@ -128,12 +134,41 @@ def _check_evaluation(c: TrainConfig) -> None:
     _whole(c.patience, "patience", minimum=1, allow_none=True)
 
 
+def _check_toolkit(c: TrainConfig) -> None:
+    betas = c.betas
+    if (
+        not isinstance(betas, tuple)
+        or len(betas) != 2
+        or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in betas)
+        or not all(0.0 <= b < 1.0 for b in betas)
+    ):
+        raise ValueError(
+            f"TrainConfig.betas must be a tuple of two numbers in [0, 1); got {betas!r}"
+        )
+    if c.optimizer == "sgd" and betas != (0.9, 0.999):
+        raise ValueError(
+            f"TrainConfig.betas applies to optimizer='adam' or 'adamw' only; got betas={betas!r} "
+            "with optimizer='sgd' (SGD's momentum is TrainConfig.momentum)"
+        )
+    _whole(c.accumulate, "accumulate", minimum=1)
+    if c.autocast is not None and c.autocast not in AUTOCASTS:
+        raise ValueError(
+            f"TrainConfig.autocast must be None or one of {AUTOCASTS}; got {c.autocast!r}"
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # Optimizer and learning-rate schedule
 
 
+# --8<-- [start:optimizer]
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """The optimizer ``config.optimizer`` over the model's trainable parameters."""
+    """The optimizer ``config.optimizer`` over the model's trainable parameters.
+
+    "adam" with ``weight_decay`` adds ``weight_decay * w`` to the gradient (an L2 penalty,
+    which Adam then rescales per coordinate); "adamw" shrinks the weights directly,
+    ``w -= lr * weight_decay * w``, outside Adam's rescaling (Loshchilov & Hutter, 2019).
+    """
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError(f"{type(model).__name__} has no trainable parameters to optimize")
@@ -141,8 +176,11 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     if c.optimizer == "sgd":
         return torch.optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
     if c.optimizer == "adam":
-        return torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay)
-    return torch.optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay)
+        return torch.optim.Adam(params, lr=c.lr, betas=c.betas, weight_decay=c.weight_decay)
+    return torch.optim.AdamW(params, lr=c.lr, betas=c.betas, weight_decay=c.weight_decay)
+
+
+# --8<-- [end:optimizer]
 
 
 # --8<-- [start:schedule]
@@ -257,20 +295,29 @@ def train_step(
 ) -> tuple[float, float]:
     """One update: zero the gradients, loss, backward, clip, step, schedule step.
 
-    Returns (loss, gradient norm before clipping). A loss that is not finite is returned
-    without an update (the weights stay finite), and ``fit`` stops with
-    ``stop_reason="diverged"``.
+    With ``config.accumulate = k > 1``, ``batch`` is a list of up to k micro-batches (as
+    ``group_batches`` makes them): each one's loss, divided by their number, is
+    back-propagated in turn, so the gradients add up to that of their mean loss, and one
+    update follows. Returns (loss, gradient norm before clipping); the loss is the mean over
+    the micro-batches. A loss that is not finite is returned without an update (the weights
+    stay finite), and ``fit`` stops with ``stop_reason="diverged"``.
     """
     optimizer.zero_grad(set_to_none=True)
-    loss = loss_fn(model, batch)
-    _check_scalar(loss)
-    if not torch.isfinite(loss):
-        return loss.item(), math.nan
-    loss.backward()
+    micro_batches = batch if config.accumulate > 1 else [batch]
+    total = 0.0
+    for micro in micro_batches:
+        loss = forward_loss(model, micro, loss_fn, config.autocast)
+        _check_scalar(loss)
+        if not torch.isfinite(loss):
+            return loss.item(), math.nan
+        if len(micro_batches) > 1:
+            loss = loss / len(micro_batches)  # sum of k backward passes = grad of the mean
+        loss.backward()
+        total += loss.item()
     grad_norm = clip_gradients(model, config.clip_norm)
     optimizer.step()
     schedule.step()
-    return loss.item(), grad_norm
+    return total, grad_norm
 
 
 def clip_gradients(model: nn.Module, clip_norm: float | None) -> float:
@@ -285,6 +332,46 @@ def clip_gradients(model: nn.Module, clip_norm: float | None) -> float:
 
 
 # --8<-- [end:step]
+
+
+# --8<-- [start:autocast]
+def forward_loss(model: nn.Module, batch: Any, loss_fn: LossFn, autocast: str | None) -> Tensor:
+    """``loss_fn(model, batch)``, under bfloat16 autocast when ``autocast == "bf16"``.
+
+    Autocast runs matrix products (and the other ops torch lists as safe) in bfloat16 on the
+    model's device type, keeps reductions such as softmax and the loss in float32, and leaves
+    the weights and their gradients in float32: only the forward's arithmetic is cheaper.
+    """
+    if autocast is None:
+        return loss_fn(model, batch)
+    device_type = next(model.parameters()).device.type
+    with torch.autocast(device_type=device_type, dtype=torch.bfloat16):
+        return loss_fn(model, batch)
+
+
+# --8<-- [end:autocast]
+
+
+# --8<-- [start:accumulate]
+def group_batches(batches: Iterable, accumulate: int) -> Iterable:
+    """``batches`` unchanged when ``accumulate == 1``; else lists of ``accumulate`` batches.
+
+    One optimizer step consumes one item of the result. A finite ``batches`` whose length is
+    not a multiple of ``accumulate`` ends with a shorter list (its mean loss is still a mean).
+    """
+    if accumulate == 1:
+        return batches
+    if isinstance(accumulate, bool) or not isinstance(accumulate, int) or accumulate < 1:
+        raise ValueError(f"group_batches needs an integer accumulate >= 1; got {accumulate!r}")
+    return _groups(iter(batches), accumulate)
+
+
+def _groups(it: Iterator, k: int) -> Iterator[list]:
+    while group := list(itertools.islice(it, k)):
+        yield group
+
+
+# --8<-- [end:accumulate]
 
 
 def _check_scalar(loss: Any) -> None:
@@ -531,6 +618,10 @@ def fit(
     ``model_name`` (default: the class name), ``config`` (the model's, a plain dict) and
     ``extra``; the step, best loss and this ``TrainConfig`` are added to ``extra``.
 
+    With ``config.accumulate = k > 1`` each optimizer step consumes k batches (see
+    ``group_batches``); ``max_steps``, ``eval_every`` and ``History.steps_done`` count
+    optimizer steps.
+
     The run stops with ``History.stop_reason`` set to "max_steps", "max_seconds",
     "early_stop", "end_of_data" (a finite ``batches`` ran out) or "diverged" (a loss that
     is not finite; that step makes no update).
@@ -543,6 +634,7 @@ def fit(
     if config.patience is not None and evaluate is None:
         raise ValueError("TrainConfig.patience needs an evaluate function; got evaluate=None")
     phase = begin_phase(model, loss_fn, config, desc)  # a no-op unless a run session is active
+    batches = group_batches(batches, config.accumulate)  # one item per optimizer step
     with phase:  # in a run session, Ctrl-C asks for a checkpoint at the end of the step
         if phase.finished:  # done in an earlier session of this run: its end state, at once
             return phase.finished_history(batches, History)

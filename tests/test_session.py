@@ -56,7 +56,7 @@ def same_weights(a: nn.Module, b: nn.Module) -> None:
 # ----------------------------------------------------------------------------- a plain fit
 
 
-def noisy_mlp_run(interrupt_at: int | None = None, max_steps: int = 30):
+def noisy_mlp_run(interrupt_at: int | None = None, max_steps: int = 30, accumulate: int = 1):
     """An MLP with dropout; batches from a seeded generator plus noise from the global RNGs."""
     torch.manual_seed(0)
     np.random.seed(0)
@@ -75,7 +75,7 @@ def noisy_mlp_run(interrupt_at: int | None = None, max_steps: int = 30):
     if interrupt_at:
         loss_fn = ctrl_c_at(loss_fn, interrupt_at)
     config = TrainConfig(max_steps=max_steps, lr=1e-2, optimizer="adamw", weight_decay=0.1,
-                         schedule="cosine", warmup_steps=3, clip_norm=0.5, eval_every=4)
+                         schedule="cosine", warmup_steps=3, clip_norm=0.5, eval_every=4, accumulate=accumulate)
     history = fit(model, batches(), loss_fn, config, evaluate=lambda m: F.mse_loss(m(X), Y).item(),
                   desc="mlp")
     return model, history
@@ -103,6 +103,17 @@ def test_ctrl_c_saves_and_raises_then_resume_ends_with_the_same_history_and_weig
         model, history = noisy_mlp_run()
     same_history(history, plain[1])
     same_weights(model, plain[0])
+
+
+def test_resume_is_exact_with_gradient_accumulation_too(tmp_path):
+    straight_model, straight = noisy_mlp_run(max_steps=12, accumulate=3)
+    with using(session(tmp_path)), pytest.raises(RunInterrupted) as info:
+        noisy_mlp_run(interrupt_at=20, max_steps=12, accumulate=3)  # the 20th micro-batch: step 7
+    assert info.value.step == 7
+    with using(session(tmp_path, resume=True)):
+        model, history = noisy_mlp_run(max_steps=12, accumulate=3)
+    same_history(history, straight)
+    same_weights(model, straight_model)
 
 
 def test_a_periodic_checkpoint_survives_an_abrupt_stop_and_resumes_exactly(tmp_path, plain):

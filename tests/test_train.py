@@ -533,3 +533,153 @@ def test_fit_is_silent_by_default(progress_mode, monkeypatch, capsys):
     fit_regression(TrainConfig(max_steps=3))
     assert capsys.readouterr() == ("", "")
 
+
+
+# -- the toolkit: betas, gradient accumulation, bf16 autocast --------------------------------
+
+
+def _old_train_step_weights(config, n_steps, seed=0):
+    """The loop as train.py ran it before betas/accumulate/autocast existed, written out by hand."""
+    gen = seed_everything(seed)
+    model = nn.Linear(4, 1)
+    batches = regression_batches(gen)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    schedule = make_schedule(optimizer, config)
+    losses = []
+    for _ in range(n_steps):
+        optimizer.zero_grad(set_to_none=True)
+        loss = mse(model, next(batches))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
+        optimizer.step()
+        schedule.step()
+        losses.append(loss.item())
+    return model, losses
+
+
+def test_the_default_config_trains_bit_for_bit_as_the_plain_adam_loop():
+    config = TrainConfig(max_steps=25, lr=0.05, warmup_steps=5, schedule="cosine", clip_norm=1.0)
+    model, history = fit_regression(config)
+    reference, losses = _old_train_step_weights(config, 25)
+    assert history.train_loss == losses  # exactly, not approximately
+    assert torch.equal(model.weight, reference.weight) and torch.equal(model.bias, reference.bias)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_betas_reach_adam_and_adamw(optimizer):
+    default = make_optimizer(nn.Linear(2, 2), TrainConfig(optimizer=optimizer))
+    assert default.param_groups[0]["betas"] == (0.9, 0.999)  # torch's own default, unchanged
+    vaswani = make_optimizer(nn.Linear(2, 2), TrainConfig(optimizer=optimizer, betas=(0.9, 0.98)))
+    assert vaswani.param_groups[0]["betas"] == (0.9, 0.98)
+
+
+def test_adamw_decay_is_decoupled_and_adam_decay_is_an_l2_gradient():
+    """With a zero loss gradient, AdamW shrinks w by lr*wd*w; Adam's L2 step is lr*sign(w)."""
+    w0 = torch.tensor([[2.0, -0.5]])
+    zero_loss = lambda m, b: 0.0 * m(b).sum()  # noqa: E731
+    steps = {}
+    for name in ("adam", "adamw"):
+        model = nn.Linear(2, 1, bias=False)
+        with torch.no_grad():
+            model.weight.copy_(w0)
+        fit(model, [torch.zeros(1, 2)], zero_loss, TrainConfig(max_steps=1, optimizer=name, lr=0.1, weight_decay=0.01))
+        steps[name] = (w0 - model.weight.detach())[0].tolist()
+    assert steps["adamw"] == pytest.approx((0.1 * 0.01 * w0)[0].tolist(), rel=1e-4)  # proportional to w
+    assert steps["adam"] == pytest.approx([0.1, -0.1], rel=1e-4)  # Adam normalizes g = wd*w to its sign
+
+
+def _one_sgd_step(batches, accumulate, lr=0.1):
+    seed_everything(0)
+    model = nn.Linear(4, 1)
+    config = TrainConfig(max_steps=1, optimizer="sgd", lr=lr, accumulate=accumulate)
+    history = fit(model, batches, mse, config)
+    return model, history
+
+
+def test_k_micro_batches_give_the_same_step_as_one_batch_of_k_times_b():
+    micro = fixed_set(n_batches=4)  # 4 batches of 16
+    whole = [(torch.cat([x for x, _ in micro]), torch.cat([y for _, y in micro]))]  # 1 batch of 64
+    accumulated, h_acc = _one_sgd_step(micro, accumulate=4)
+    single, h_one = _one_sgd_step(whole, accumulate=1)
+    assert h_acc.steps_done == h_one.steps_done == 1
+    assert h_acc.train_loss[0] == pytest.approx(h_one.train_loss[0], rel=1e-6)  # the mean loss
+    assert h_acc.grad_norm[0] == pytest.approx(h_one.grad_norm[0], rel=1e-6)
+    assert torch.allclose(accumulated.weight, single.weight, atol=1e-6)
+    assert torch.allclose(accumulated.bias, single.bias, atol=1e-6)
+    first_only, _ = _one_sgd_step(micro[:1], accumulate=1)
+    assert not torch.allclose(first_only.weight, single.weight, atol=1e-4)  # the test can tell
+
+
+def test_accumulate_consumes_k_batches_per_optimizer_step():
+    taken = []
+
+    def counted(gen):
+        for b in regression_batches(gen):
+            taken.append(b)
+            yield b
+
+    config = TrainConfig(max_steps=3, accumulate=4, eval_every=2)
+    history = fit(nn.Linear(4, 1), counted(seed_everything(0)), mse, config, evaluate=lambda m: 1.0)
+    assert len(taken) == 12
+    assert history.steps_done == 3 and history.step == [1, 2, 3]
+    assert history.eval_step == [2, 3]
+
+
+def test_accumulate_on_finite_data_ends_with_a_shorter_group():
+    config = TrainConfig(max_steps=10, accumulate=4)
+    history = fit(nn.Linear(4, 1), fixed_set(n_batches=10), mse, config)
+    assert (history.steps_done, history.stop_reason) == (3, "end_of_data")  # 4 + 4 + 2
+
+
+def test_a_non_finite_micro_batch_loss_stops_without_an_update():
+    model = nn.Linear(4, 1)
+    before = model.weight.detach().clone()
+    calls = iter([1.0, float("nan")])
+    loss_fn = lambda m, b: mse(m, b) * next(calls)  # noqa: E731
+    history = fit(model, fixed_set(n_batches=2), loss_fn, TrainConfig(max_steps=5, accumulate=2))
+    assert (history.steps_done, history.stop_reason) == (1, "diverged")
+    assert torch.equal(model.weight, before)
+
+
+def test_group_batches_leaves_the_iterable_alone_at_one_and_groups_otherwise():
+    from airoad_book.train import group_batches
+
+    items = [1, 2, 3, 4, 5]
+    assert group_batches(items, 1) is items
+    assert list(group_batches(items, 2)) == [[1, 2], [3, 4], [5]]
+    with pytest.raises(ValueError, match=r"accumulate >= 1; got 0"):
+        group_batches(items, 0)
+
+
+def test_bf16_autocast_runs_the_forward_in_bfloat16_and_keeps_fp32_weights():
+    seen = []
+
+    def loss_fn(model, batch):
+        x, y = batch
+        out = model(x)
+        seen.append(out.dtype)
+        return nn.functional.mse_loss(out.float(), y)
+
+    seed_everything(0)
+    model = nn.Linear(4, 1)
+    history = fit(model, regression_batches(seed_everything(0)), loss_fn, TrainConfig(max_steps=100, lr=0.05, autocast="bf16"))
+    assert set(seen) == {torch.bfloat16}
+    assert model.weight.dtype == torch.float32
+    assert history.train_loss[-1] < 0.05 * history.train_loss[0]
+    fit(nn.Linear(4, 1), fixed_set(n_batches=1), loss_fn, TrainConfig(max_steps=1))
+    assert seen[-1] == torch.float32  # without autocast the forward stays fp32
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"betas": (0.9, 1.0)}, r"betas must be a tuple of two numbers in \[0, 1\); got \(0.9, 1.0\)"),
+        ({"betas": [0.9, 0.98]}, r"betas must be a tuple of two numbers in \[0, 1\); got \[0.9, 0.98\]"),
+        ({"optimizer": "sgd", "betas": (0.9, 0.98)}, r"betas applies to optimizer='adam' or 'adamw' only"),
+        ({"accumulate": 0}, r"accumulate must be an integer >= 1; got 0"),
+        ({"autocast": "fp16"}, r"autocast must be None or one of \('bf16',\); got 'fp16'"),
+    ],
+)
+def test_bad_toolkit_values_are_clear_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kwargs)
