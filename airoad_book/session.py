@@ -225,6 +225,7 @@ def _describe(manifest: dict) -> str:
 # ---------------------------------------------------------------------------- random states
 
 
+# --8<-- [start:rng]
 def rng_states() -> dict:
     """The torch, CUDA, NumPy and Python random states, as tensors and lists (weights_only-safe)."""
     kind, keys, pos, has_gauss, cached = np.random.get_state()
@@ -247,6 +248,7 @@ def set_rng_states(states: dict) -> None:
     np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
     p = states["python"]
     random.setstate((p["version"], tuple(p["internal"]), p["gauss_next"]))
+# --8<-- [end:rng]
 
 
 # ---------------------------------------------------------------------------- one phase
@@ -310,7 +312,8 @@ class Phase:
         self.model, self.loss_fn, self.config = model, loss_fn, config
         self.saved: dict | None = None
         self.stop_requested = False
-        self._previous_handler = None
+        self._previous_handler: Any = None
+        self._installed = False
         self._last_save = time.monotonic()
         self._loop: dict = {}
 
@@ -355,17 +358,20 @@ class Phase:
     def __enter__(self) -> Phase:
         if threading.current_thread() is threading.main_thread():
             self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+            self._installed = True
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self._previous_handler is not None:
+        if self._installed:
             signal.signal(signal.SIGINT, self._previous_handler)
-            self._previous_handler = None
+            self._installed = False
 
+# --8<-- [start:sigint]
     def _on_sigint(self, signum: int, frame: Any) -> None:
         if self.stop_requested:  # the second Ctrl-C: stop now, keep the last checkpoint
             raise KeyboardInterrupt
         self.stop_requested = True
+# --8<-- [end:sigint]
 
     # -- resuming
 
@@ -378,6 +384,7 @@ class Phase:
         set_rng_states(s["rng"])
         return history_type(**s["history"])
 
+# --8<-- [start:resume]
     def start(self, batches: Iterable, optimizer: Any, schedule: Any, evaluator: Any, history: Any) -> _Counted:
         """Bind the loop's objects; on resume, fast-forward the batches and restore every state."""
         counted = _Counted(batches)
@@ -398,6 +405,7 @@ class Phase:
         self._load_loss_state(s["loss_fn"])
         set_rng_states(s["rng"])
         return counted
+# --8<-- [end:resume]
 
     def _load_loss_state(self, state: Any) -> None:
         if state is not None and hasattr(self.loss_fn, "load_state_dict"):
@@ -438,6 +446,7 @@ class Phase:
         self._last_save = time.monotonic()
         return time.perf_counter() - started
 
+# --8<-- [start:save]
     def step_done(self, history: Any) -> float:
         """After a step: save on Ctrl-C (then raise RunInterrupted) or when `every` seconds have passed.
 
@@ -455,6 +464,7 @@ class Phase:
         self.save(finished=True)
         if self.stop_requested:
             raise RunInterrupted(self.session.path(self.index), history.steps_done, self.desc)
+# --8<-- [end:save]
 
 
 class NoPhase:
