@@ -126,11 +126,10 @@ def resume_command(argv: list[str]) -> str:
     return "uv run airoad-book " + shlex.join([*argv, *([] if "--resume" in argv else ["--resume"])])
 
 
-def _open_session(args: argparse.Namespace, argv: list[str]):
+def _open_session(args: argparse.Namespace, origin: dict[str, str]):
     from airoad_book.session import CHECKPOINT_EVERY, RunSession
 
     folder = args.checkpoint_dir or CHECKPOINTS_DIR / f"{args.name}-{args.budget}"
-    origin = provenance([a for a in argv if a != "--resume"]) if args.record else {}
     return RunSession(folder, experiment=args.name, budget=args.budget, seed=args.seed,
                       config=run_config(args.name, args.budget), resume=args.resume,
                       every=args.checkpoint_every or CHECKPOINT_EVERY, provenance=origin)
@@ -139,7 +138,8 @@ def _open_session(args: argparse.Namespace, argv: list[str]):
 def _interrupted(session, error: KeyboardInterrupt, argv: list[str]) -> int:
     from airoad_book.session import RunInterrupted
 
-    session.write_manifest()
+    if session.pending:  # finished phases held in memory: write them, they are done work
+        session.flush()
     if session.remove_if_empty():
         print("\ninterrupted before anything was checkpointed; run the same command again to start over",
               file=sys.stderr)
@@ -157,11 +157,16 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     from airoad_book.session import using
 
     set_progress("bar")
+    now = provenance([a for a in argv if a != "--resume"])  # the code as it is when this session begins
     try:
-        session = _open_session(args, argv)
+        session = _open_session(args, now)
     except ValueError as error:
         print(f"airoad-book run: error: {error}", file=sys.stderr)
         return 2
+    started_at = session.manifest["provenance"].get("commit")
+    if session.resumed and started_at != now["commit"]:
+        print(f"note: this run began at commit {started_at}; the code has changed since, so the "
+              "resumed run may not end where an uninterrupted one would", file=sys.stderr)
     try:
         with using(session):
             result = experiments.run_experiment(args.name, budget=args.budget, seed=args.seed,
@@ -171,11 +176,9 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     result.seconds += session.previous_elapsed  # a resumed run's wall-clock counts every session's
     if args.record:
         # the code as it was when the run began, and the command without --resume
-        now = provenance([a for a in argv if a != "--resume"])
-        origin = dict(session.manifest["provenance"] or now)
-        commit = now["commit"]
-        if commit != origin["commit"]:
-            origin["commit"] += f" (resumed at {commit})"
+        origin = dict(session.manifest["provenance"])
+        if now["commit"] != origin["commit"]:
+            origin["commit"] += f" (resumed at {now['commit']})"
         data = {**result.to_dict(), "provenance": origin}
         path = RESULTS_DIR / f"{args.name}-{args.budget}.json"
         write_atomically(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())

@@ -14,7 +14,9 @@ and letting each `fit` pick up where the checkpoint left it repeats the run exac
   model's carried hidden state), how many batches the loop drew, and the torch, NumPy and
   Python random states.
 - A finished phase saves its final weights, `History`, loss state, batches drawn and random
-  states. On resume, `fit` returns it at once.
+  states. On resume, `fit` returns it at once. Until the run is `every` seconds old, finished
+  phases wait in memory for the first checkpoint that is due (or for Ctrl-C): a short run
+  writes nothing.
 - On resume, `fit` draws (and drops) as many batches as the checkpoint's phase had drawn, so
   the data pipeline, seeded and deterministic, stands where it stood; then it restores the
   random states, so dropout and any later sampling continue the same streams.
@@ -51,7 +53,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import signal
 import threading
 import time
@@ -126,6 +127,8 @@ class RunSession:
         self.phases_begun = 0
         self.previous_elapsed = 0.0  # wall-clock seconds of the run's earlier sessions
         self.last_saved: Path | None = None  # the latest checkpoint this session wrote
+        self.pending: dict[int, dict] = {}  # finished phases not written yet: index -> checkpoint
+        self.on_disk = False  # whether this session has written its folder yet
         self._opened = time.monotonic()
         manifest = self.directory / MANIFEST
         if resume:
@@ -145,7 +148,8 @@ class RunSession:
         self.manifest["sessions"] = self.manifest.get("sessions", 0) + 1
         self.previous_elapsed = float(self.manifest.get("elapsed_seconds", 0.0))
         self.resumed = resume
-        self.write_manifest()
+        if resume:
+            self.flush()
 
     # ---------------------------------------------------------------- the folder
 
@@ -170,6 +174,26 @@ class RunSession:
     def elapsed(self) -> float:
         """Wall-clock seconds of this run over all its sessions so far."""
         return self.previous_elapsed + time.monotonic() - self._opened
+
+    def flush(self) -> None:
+        """Write the manifest and the finished phases held in memory: the folder is now the run's."""
+        self.on_disk = True
+        self.write_manifest()
+        for index in sorted(self.pending):
+            _atomic_save(self.pending.pop(index), self.path(index))
+
+    def keep(self, index: int, payload: dict, finished: bool) -> None:
+        """Store a phase's checkpoint. A finished phase of a run younger than `every` seconds
+        is held in memory until the first checkpoint is due (a short run writes nothing);
+        anything else is written at once, with what was held."""
+        if finished and not self.on_disk and time.monotonic() - self._opened < self.every:
+            self.pending[index] = payload
+            return
+        if not self.on_disk:
+            self.flush()
+        _atomic_save(payload, self.path(index))
+        self.last_saved = self.path(index)
+        self.write_manifest()
 
     def write_manifest(self) -> None:
         """Write the manifest (the run's identity, provenance and elapsed time) atomically."""
@@ -197,10 +221,10 @@ class RunSession:
             self.directory.rmdir()
 
     def remove_if_empty(self) -> bool:
-        """Delete the folder if no phase was saved (nothing to resume); return whether it was."""
+        """Delete the manifest (and the folder, if empty) when no phase was saved: nothing to resume."""
         if self.saved_phases():
             return False
-        shutil.rmtree(self.directory, ignore_errors=True)
+        self.remove()
         return True
 
     # ---------------------------------------------------------------- phases
@@ -215,6 +239,13 @@ class RunSession:
             phase.saved = torch.load(path, map_location="cpu", weights_only=True)
             phase.check(path)
         return phase
+
+
+def _atomic_save(payload: dict, path: Path) -> None:
+    from airoad_book.train import _atomic_torch_save  # temporary file, fsync, os.replace
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_torch_save(payload, path)
 
 
 def _describe(manifest: dict) -> str:
@@ -278,13 +309,13 @@ class _Counted:
                                  "drawn; the data is not the data of the checkpointed run") from None
 
 
-def _to(value: Any, device: torch.device) -> Any:
+def _to(value: Any, device: torch.device | str, copy: bool = False) -> Any:
     if isinstance(value, torch.Tensor):
-        return value.to(device)
+        return value.to(device, copy=copy)
     if isinstance(value, (tuple, list)):
-        return type(value)(_to(v, device) for v in value)
+        return type(value)(_to(v, device, copy) for v in value)
     if isinstance(value, dict):
-        return {k: _to(v, device) for k, v in value.items()}
+        return {k: _to(v, device, copy) for k, v in value.items()}
     return value
 
 
@@ -422,7 +453,7 @@ class Phase:
             "model_class": type(self.model).__name__, "shapes": _shapes(self.model),
             "train_config": _train_config(self.config), "model": _cpu_state(self.model),
             "history": asdict(history), "batches_drawn": loop["batches"].drawn,
-            "loss_fn": self.loss_fn.state_dict() if hasattr(self.loss_fn, "state_dict") else None,
+            "loss_fn": _to(self.loss_fn.state_dict(), "cpu", copy=True) if hasattr(self.loss_fn, "state_dict") else None,
             "rng": rng_states(),
         }
         if not finished:
@@ -434,15 +465,9 @@ class Phase:
         return payload
 
     def save(self, finished: bool) -> float:
-        """Write the phase's checkpoint atomically and the manifest; return the seconds it took."""
-        from airoad_book.train import _atomic_torch_save
-
+        """Store the phase's checkpoint (see `RunSession.keep`); return the seconds it took."""
         started = time.perf_counter()
-        path = self.session.path(self.index)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_torch_save(self._payload(finished), path)
-        self.session.last_saved = path
-        self.session.write_manifest()
+        self.session.keep(self.index, self._payload(finished), finished)
         self._last_save = time.monotonic()
         return time.perf_counter() - started
 

@@ -192,7 +192,7 @@ def test_a_finished_phase_is_returned_at_once_and_the_next_resumes_exactly(tmp_p
 
 
 def test_resuming_another_experiment_or_config_names_what_was_expected_and_found(tmp_path):
-    session(tmp_path, config={"hidden": 200, "epochs": 13})
+    session(tmp_path, config={"hidden": 200, "epochs": 13}).flush()
     with pytest.raises(ValueError, match=r"config\['hidden'\]: expected 100, found 200"):
         session(tmp_path, resume=True, config={"hidden": 100, "epochs": 13})
     with pytest.raises(ValueError, match="experiment: expected 'other', found 'toy'"):
@@ -202,6 +202,13 @@ def test_resuming_another_experiment_or_config_names_what_was_expected_and_found
         session(tmp_path)  # a fresh start never overwrites an unfinished run
     with pytest.raises(ValueError, match="nothing to resume"):
         session(tmp_path / "empty", resume=True)
+
+
+def test_a_run_shorter_than_the_checkpoint_interval_writes_nothing(tmp_path):
+    with using(session(tmp_path / "run")):
+        fit(nn.Linear(2, 1), [(torch.ones(1, 2), torch.ones(1, 1))] * 3,
+            lambda m, b: F.mse_loss(m(b[0]), b[1]), TrainConfig(max_steps=3), desc="short")
+    assert not (tmp_path / "run").exists()  # the finished phase waits in memory for a checkpoint
 
 
 def test_resuming_a_phase_with_another_model_shape_is_a_clear_error(tmp_path):
@@ -216,8 +223,10 @@ def test_resuming_a_phase_with_another_model_shape_is_a_clear_error(tmp_path):
         fit(nn.Linear(3, 1), batches, loss, TrainConfig(max_steps=4, lr=0.5), desc="fit")
 
 
-def test_the_manifest_names_the_run_and_a_finished_run_removes_its_checkpoints(tmp_path):
+def test_the_manifest_names_the_run_and_removing_it_leaves_no_folder(tmp_path):
     s = session(tmp_path / "run", config={"sizes": (1, 2)})
+    assert not (tmp_path / "run").exists()  # nothing is written before there is something to keep
+    s.flush()
     manifest = json.loads((tmp_path / "run" / MANIFEST).read_text())
     assert manifest["experiment"] == "toy" and manifest["config"] == {"sizes": [1, 2]}
     s.remove()
