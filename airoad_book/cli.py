@@ -49,7 +49,8 @@ def _positive_float(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
-    """The `airoad-book` argument parser: `list`, and `run NAME [--budget] [--seconds] [--seed] [--json] [--record]`."""
+    """The `airoad-book` argument parser: `list`, and `run NAME [--budget] [--seconds] [--seed] [--json] [--record]
+    [--resume] [--checkpoint-dir DIR] [--checkpoint-every SECONDS]`."""
     top = argparse.ArgumentParser(prog="airoad-book", description="Run the experiments of the book "
                                   "'From Bengio to the Transformer'.")
     sub = top.add_subparsers(dest="command", required=True, metavar="{list,run}")
@@ -163,6 +164,9 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     except ValueError as error:
         print(f"airoad-book run: error: {error}", file=sys.stderr)
         return 2
+    if session.resumed:
+        print(f"resuming the run in {session.directory}: {len(session.saved_phases())} phase(s) saved",
+              file=sys.stderr)
     started_at = session.manifest["provenance"].get("commit")
     if session.resumed and started_at != now["commit"]:
         print(f"note: this run began at commit {started_at}; the code has changed since, so the "
