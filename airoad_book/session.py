@@ -130,6 +130,7 @@ class RunSession:
         self.pending: dict[int, dict] = {}  # finished phases not written yet: index -> checkpoint
         self.on_disk = False  # whether this session has written its folder yet
         self._opened = time.monotonic()
+        self._pid = os.getpid()  # a forked child process (a DDP worker, say) does not checkpoint
         manifest = self.directory / MANIFEST
         if resume:
             if not manifest.is_file():
@@ -519,7 +520,8 @@ NO_PHASE = NoPhase()
 
 
 def begin_phase(model: nn.Module, loss_fn: Any, config: Any, desc: str) -> Phase | NoPhase:
-    """The next phase of the active session, or `NO_PHASE` when there is none (what `fit` calls)."""
-    if _active is None:
+    """The next phase of the active session, or `NO_PHASE` when there is none, or when this is a
+    process forked from the one that opened it (what `fit` calls)."""
+    if _active is None or _active._pid != os.getpid():
         return NO_PHASE
     return _active.begin_phase(model, loss_fn, config, desc)
