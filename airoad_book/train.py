@@ -302,6 +302,11 @@ def train_step(
     the micro-batches. A loss that is not finite is returned without an update (the weights
     stay finite), and ``fit`` stops with ``stop_reason="diverged"``.
     """
+    if config.accumulate > 1 and not isinstance(batch, list):
+        raise ValueError(
+            f"with TrainConfig.accumulate={config.accumulate}, train_step takes a list of "
+            f"micro-batches (as group_batches makes them); got {type(batch).__name__}"
+        )
     optimizer.zero_grad(set_to_none=True)
     micro_batches = batch if config.accumulate > 1 else [batch]
     total = 0.0

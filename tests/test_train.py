@@ -641,6 +641,15 @@ def test_a_non_finite_micro_batch_loss_stops_without_an_update():
     assert torch.equal(model.weight, before)
 
 
+def test_train_step_with_accumulate_refuses_a_single_batch():
+    from airoad_book.train import train_step
+
+    model, config = nn.Linear(4, 1), TrainConfig(accumulate=2)
+    optimizer = make_optimizer(model, config)
+    with pytest.raises(ValueError, match=r"accumulate=2, train_step takes a list of micro-batches.*got tuple"):
+        train_step(model, fixed_set()[0], mse, optimizer, make_schedule(optimizer, config), config)
+
+
 def test_group_batches_leaves_the_iterable_alone_at_one_and_groups_otherwise():
     from airoad_book.train import group_batches
 

@@ -62,6 +62,7 @@ EXPERIMENTS: dict[str, str] = {
     "transformer-vs-rnn": "airoad_book.experiments.transformer_vs_rnn",
     "attention-scaling": "airoad_book.experiments.attention_scaling",
     "gpt-shakespeare": "airoad_book.experiments.gpt_shakespeare",
+    "training-toolkit": "airoad_book.experiments.toolkit",
     "published-tables": "airoad_book.experiments.published_tables",
 }
 
