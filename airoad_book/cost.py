@@ -24,11 +24,17 @@ the scaling-out appendix use the same helpers.
 - **Peak** (`matmul_peak_gflops`): the fp32 matmul throughput this machine reaches on one
   big square product, the yardstick for "achieved FLOP/s": a training run's counted FLOPs
   divided by its seconds, as a share of this peak, is its model FLOPs utilisation.
+- **Time on a device** (`Accelerator`, `DATASHEETS`, `training_seconds`): FLOPs over a
+  device's peak FLOP/s times the share of it a run achieves; peaks from vendors' datasheets.
+- **Data-parallel communication** (`allreduce_bytes`, `allreduce_seconds`,
+  `data_parallel_step_seconds`): what the ring all-reduce of DDP sends per step,
+  2(p − 1)/p × the gradient's bytes per process, and what that costs in time.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import torch
 
@@ -36,7 +42,9 @@ from airoad_book.models.gpt import GPTConfig
 
 __all__ = ["parameter_counts", "parameter_count", "non_embedding_parameters",
            "forward_flops_per_token", "training_flops_per_token", "dense_training_flops",
-           "activation_floats_per_token", "training_memory_bytes", "matmul_peak_gflops"]
+           "activation_floats_per_token", "training_memory_bytes", "matmul_peak_gflops",
+           "Accelerator", "DATASHEETS", "PALM_MFU", "training_seconds", "allreduce_bytes",
+           "allreduce_seconds", "data_parallel_step_seconds"]
 
 
 def _check_config(config: GPTConfig) -> None:
@@ -172,3 +180,76 @@ def matmul_peak_gflops(size: int = 2048, repeats: int = 5, dtype: torch.dtype = 
         best = min(best, time.perf_counter() - started)
     return 2.0 * size**3 / best / 1e9
 # --8<-- [end:peak]
+
+
+# --8<-- [start:devices]
+@dataclass(frozen=True)
+class Accelerator:
+    """A device as its datasheet describes it: dense peak FLOP/s at a precision, memory in
+    bytes, and the bandwidth (bytes/s, one direction) of its link to the other devices."""
+
+    name: str
+    peak_flops: float  # FLOP/s, dense (no 2:4 sparsity), at `precision`
+    precision: str
+    memory_bytes: float
+    link_bytes_per_s: float  # one direction: NVLink's datasheet figure counts both, so half of it
+    source: str
+
+
+DATASHEETS = {
+    "A100": Accelerator(
+        "NVIDIA A100 SXM 80GB", 312e12, "bf16", 80e9, 600e9 / 2,
+        "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/"
+        "nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf"),
+    "H100": Accelerator(
+        "NVIDIA H100 SXM", 989e12, "bf16", 80e9, 900e9 / 2,
+        "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet"),
+}
+
+# The model FLOPs utilisation PaLM 540B reached in training, 46.2% (Chowdhery et al. 2022,
+# Table 3, <https://arxiv.org/abs/2204.02311>): a well-tuned large run, not a promise.
+PALM_MFU = 0.462
+
+
+def training_seconds(flops: float, flops_per_second: float, utilisation: float = 1.0) -> float:
+    """Seconds to do ``flops`` FLOPs on a device of peak ``flops_per_second`` (FLOP/s) that
+    a run uses at ``utilisation`` (its model FLOPs utilisation, in (0, 1])."""
+    if flops < 0 or flops_per_second <= 0 or not 0 < utilisation <= 1:
+        raise ValueError(f"need flops >= 0, flops_per_second > 0 and utilisation in (0, 1]; "
+                         f"got {flops}, {flops_per_second}, {utilisation}")
+    return flops / (flops_per_second * utilisation)
+# --8<-- [end:devices]
+
+
+# --8<-- [start:allreduce]
+def allreduce_bytes(gradient_bytes: float, world_size: int) -> float:
+    """Bytes each of ``world_size`` processes sends in a ring all-reduce of ``gradient_bytes``:
+    2(p − 1)/p × the gradient (p − 1 rounds of reduce-scatter, p − 1 of all-gather, each a
+    1/p chunk). 0 alone; the gradient's size at p = 2; approaching twice it as p grows."""
+    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
+        raise ValueError(f"world_size must be an int >= 1; got {world_size!r}")
+    if gradient_bytes < 0:
+        raise ValueError(f"gradient_bytes must be >= 0; got {gradient_bytes}")
+    return 2 * (world_size - 1) / world_size * gradient_bytes
+
+
+def allreduce_seconds(gradient_bytes: float, world_size: int, bytes_per_second: float,
+                      latency_s: float = 0.0) -> float:
+    """Seconds of a ring all-reduce: 2(p − 1) messages, each paying ``latency_s``, and
+    `allreduce_bytes` sent at ``bytes_per_second`` (every link busy at once)."""
+    if bytes_per_second <= 0 or latency_s < 0:
+        raise ValueError(f"need bytes_per_second > 0 and latency_s >= 0; got {bytes_per_second}, {latency_s}")
+    return 2 * (world_size - 1) * latency_s + allreduce_bytes(gradient_bytes, world_size) / bytes_per_second
+
+
+def data_parallel_step_seconds(compute_seconds: float, world_size: int, comm_seconds: float,
+                               overlap: bool = False) -> float:
+    """One data-parallel step: the global batch's ``compute_seconds`` (on one device) split
+    over ``world_size`` devices, plus the all-reduce's ``comm_seconds``; with ``overlap``
+    (DDP sends buckets while backward runs) the longer of the two instead of their sum."""
+    if compute_seconds < 0 or comm_seconds < 0:
+        raise ValueError(f"seconds must be >= 0; got {compute_seconds}, {comm_seconds}")
+    allreduce_bytes(0, world_size)  # the same check of world_size
+    share = compute_seconds / world_size
+    return max(share, comm_seconds) if overlap else share + comm_seconds
+# --8<-- [end:allreduce]

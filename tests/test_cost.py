@@ -120,3 +120,53 @@ def test_gpt2_small_has_the_124_million_parameters_it_is_known_by():
     gpt2 = GPTConfig(vocab_size=50_257, context=1024, d_model=768, num_heads=12, num_layers=12)
     assert cost.parameter_count(gpt2) == 124_439_808  # nanoGPT's count of the Hugging Face weights
     assert cost.non_embedding_parameters(gpt2) == 12 * 12 * 768**2
+
+
+# --------------------------------------------------------------------------- appendix B's napkin
+
+
+def test_ring_allreduce_sends_two_p_minus_one_over_p_of_the_gradient():
+    assert cost.allreduce_bytes(1000, 1) == 0
+    assert cost.allreduce_bytes(1000, 2) == 1000  # two ranks: each sends its half, then its half back
+    assert cost.allreduce_bytes(1000, 8) == pytest.approx(1750)
+    assert cost.allreduce_bytes(1000, 1024) < 2000 < cost.allreduce_bytes(1000, 1024) + 2
+
+
+def test_simulated_ring_allreduce_sums_and_sends_what_the_formula_says():
+    from airoad_book.distributed import ring_allreduce
+
+    torch.manual_seed(0)
+    for p, n in ((2, 8), (3, 12), (4, 1000)):
+        grads = [torch.randn(n, dtype=torch.float64) for _ in range(p)]
+        results, sent = ring_allreduce(grads)
+        for r in results:  # every rank ends with the same sum
+            torch.testing.assert_close(r, torch.stack(grads).sum(0))
+        assert sent == cost.allreduce_bytes(n, p)  # floats per rank, as the formula counts bytes
+
+
+def test_allreduce_seconds_add_latency_per_message_and_bytes_over_bandwidth():
+    assert cost.allreduce_seconds(1e9, 2, 1e9) == pytest.approx(1.0)
+    assert cost.allreduce_seconds(0, 4, 1e9, latency_s=1e-3) == pytest.approx(6e-3)
+    with pytest.raises(ValueError, match="bytes_per_second"):
+        cost.allreduce_seconds(1e9, 2, 0)
+
+
+def test_data_parallel_step_splits_compute_and_adds_or_overlaps_the_allreduce():
+    assert cost.data_parallel_step_seconds(1.0, 4, 0.1) == pytest.approx(0.35)
+    assert cost.data_parallel_step_seconds(1.0, 4, 0.1, overlap=True) == pytest.approx(0.25)
+    assert cost.data_parallel_step_seconds(1.0, 4, 0.5, overlap=True) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="world_size"):
+        cost.data_parallel_step_seconds(1.0, 0, 0.1)
+
+
+def test_gpt2_small_on_an_h100_takes_hours_at_the_datasheet_peak():
+    gpt2 = GPTConfig(vocab_size=50_257, context=1024, d_model=768, num_heads=12, num_layers=12)
+    tokens = 20 * cost.parameter_count(gpt2)  # about Chinchilla's 20 tokens per parameter
+    flops = cost.training_flops_per_token(gpt2) * tokens
+    h100 = cost.DATASHEETS["H100"]
+    seconds = cost.training_seconds(flops, h100.peak_flops)
+    assert seconds == pytest.approx(flops / 989e12)
+    assert 0.5 < seconds / 3600 < 1.0  # ~2.1e18 FLOPs at ~1e15 FLOP/s: about 35 minutes
+    assert cost.training_seconds(flops, h100.peak_flops, cost.PALM_MFU) == pytest.approx(seconds / 0.462)
+    with pytest.raises(ValueError, match="utilisation"):
+        cost.training_seconds(flops, h100.peak_flops, 0.0)

@@ -62,7 +62,9 @@ EXPERIMENTS: dict[str, str] = {
     "transformer-vs-rnn": "airoad_book.experiments.transformer_vs_rnn",
     "attention-scaling": "airoad_book.experiments.attention_scaling",
     "gpt-shakespeare": "airoad_book.experiments.gpt_shakespeare",
+    "evolution": "airoad_book.experiments.evolution",
     "training-toolkit": "airoad_book.experiments.toolkit",
+    "scaling-out": "airoad_book.experiments.scaling_out",
     "published-tables": "airoad_book.experiments.published_tables",
 }
 

@@ -150,12 +150,18 @@ def gpt_loss(model: nn.Module, batch: tuple[Tensor, Tensor]) -> Tensor:
 # --------------------------------------------------------------------------- training
 
 
-def _seconds_per_step(model: nn.Module, batches, loss_fn, config: Config) -> float:
-    """Time a few AdamW steps of a copy of ``model`` (the first, a warm-up, not counted)."""
+def seconds_per_step(model: nn.Module, batches, loss_fn, probe_steps: int = 3) -> float:
+    """Seconds one AdamW step of ``model`` takes: the median of ``probe_steps`` timed steps of a
+    copy of it (after one warm-up step, not counted), on batches drawn from ``batches``.
+
+    The model itself is left untouched; chapter 13 uses the same probe for every model.
+    """
+    if probe_steps < 1:
+        raise ValueError(f"probe_steps must be >= 1; got {probe_steps}")
     probe = copy.deepcopy(model).train()
     optimizer = torch.optim.AdamW(probe.parameters(), lr=1e-9)
     times = []
-    for _ in range(config.probe_steps + 1):
+    for _ in range(probe_steps + 1):
         batch = next(batches)
         started = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
@@ -171,7 +177,7 @@ def train_for(model: nn.Module, batches, loss_fn, evaluate, seconds: float, lr: 
 
     Returns the History and the number of steps planned from the probe's step time.
     """
-    per_step = _seconds_per_step(model, probe_batches or batches, loss_fn, config)
+    per_step = seconds_per_step(model, probe_batches or batches, loss_fn, config.probe_steps)
     steps = max(2, min(config.max_steps, int(seconds / per_step)))  # a slow end is cut by max_seconds, where the rate is near its minimum
     train = TrainConfig(
         max_steps=steps, max_seconds=seconds, lr=lr, optimizer="adamw",

@@ -24,7 +24,9 @@ FIGURE_MODULES = (
     "airoad_book.figures.ch10",
     "airoad_book.figures.ch11",
     "airoad_book.figures.ch12",
+    "airoad_book.figures.ch13",
     "airoad_book.figures.appendix_a",
+    "airoad_book.figures.appendix_b",
 )
 
 
