@@ -10,6 +10,11 @@ A module-level mode decides what progress looks like:
 The environment variable ``AIROAD_PROGRESS=bar|off`` sets the mode until ``set_progress`` is
 called.
 
+A training loop whose budget is a time cap (``max_seconds``) rather than a number of steps
+passes it, and the training seconds done with each update: the bar then re-estimates its
+total, the steps the time left allows at the rate so far, so its ETA is the time left and
+not that of a million steps. ``initial`` starts the bar at the steps a resumed run has done.
+
 ```python
 from airoad_book.progress import progress
 
@@ -22,6 +27,7 @@ with progress(total=3, desc="demo") as bar:
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -39,8 +45,8 @@ _mode: str | None = None  # None: follow $AIROAD_PROGRESS (default "off")
 class Progress(Protocol):
     """What ``progress()`` yields."""
 
-    def update(self, n: int = 1) -> None:
-        """Advance the bar by `n` steps."""
+    def update(self, n: int = 1, seconds: float | None = None) -> None:
+        """Advance the bar by `n` steps; `seconds`: the training time so far (s), for the ETA."""
 
     def set_postfix(self, **metrics: Any) -> None:
         """Show `metrics` (name: value) after the bar."""
@@ -68,10 +74,23 @@ def set_progress(mode: str) -> str:
     return previous
 
 
+def estimated_total(steps_done: int, seconds: float, max_steps: int, max_seconds: float | None) -> int:
+    """The steps a run will have made when its budget runs out, from its rate so far.
+
+    `seconds` is the training time (s) of the `steps_done` steps. With no time cap, or before
+    any time has passed, it is `max_steps`; else the steps the time left allows at the mean
+    rate so far, never more than `max_steps` nor fewer than `steps_done`.
+    """
+    if max_seconds is None or steps_done <= 0 or seconds <= 0:
+        return max_steps
+    left = max(0.0, max_seconds - seconds)
+    return int(min(max_steps, steps_done + math.ceil(left * steps_done / seconds)))
+
+
 class _Silent:
     """The "off" mode: every call does nothing."""
 
-    def update(self, n: int = 1) -> None:
+    def update(self, n: int = 1, seconds: float | None = None) -> None:
         pass
 
     def set_postfix(self, **metrics: Any) -> None:
@@ -81,10 +100,18 @@ class _Silent:
 class _Bar:
     """The "bar" mode: a thin wrapper over a tqdm bar on stderr."""
 
-    def __init__(self, bar: tqdm) -> None:
+    def __init__(self, bar: tqdm, max_steps: int | None, max_seconds: float | None) -> None:
         self._bar = bar
+        self._max_steps, self._max_seconds = max_steps, max_seconds
 
-    def update(self, n: int = 1) -> None:
+    @property
+    def total(self) -> int | None:
+        """The bar's current total: `max_steps`, or fewer when the time cap will stop the run first."""
+        return self._bar.total
+
+    def update(self, n: int = 1, seconds: float | None = None) -> None:
+        if seconds is not None and self._max_seconds is not None and self._max_steps is not None:
+            self._bar.total = estimated_total(self._bar.n + n, seconds, self._max_steps, self._max_seconds)
         self._bar.update(n)
 
     def set_postfix(self, **metrics: Any) -> None:
@@ -93,13 +120,19 @@ class _Bar:
 
 
 @contextmanager
-def progress(total: int | None, desc: str) -> Iterator[Progress]:
-    """Report progress over ``total`` units (None when unknown), labelled ``desc``."""
+def progress(total: int | None, desc: str, *, initial: int = 0,
+             max_seconds: float | None = None) -> Iterator[Progress]:
+    """Report progress over ``total`` units (None when unknown), labelled ``desc``.
+
+    ``initial``: units already done (a resumed run's steps). ``max_seconds``: the time cap
+    (s) that may stop the run before ``total``; then ``update(seconds=...)`` re-estimates
+    the total from the rate so far.
+    """
     if get_progress() == "off":
         yield _Silent()
         return
-    bar = tqdm(total=total, desc=desc, file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(total=total, desc=desc, file=sys.stderr, dynamic_ncols=True, initial=initial)
     try:
-        yield _Bar(bar)
+        yield _Bar(bar, total, max_seconds)
     finally:
         bar.close()

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from airoad_book.progress import progress
+from airoad_book.session import begin_phase
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 AUTOCASTS = ("bf16",)  # TrainConfig.autocast's choices besides None
@@ -629,36 +630,48 @@ def fit(
     The run stops with ``History.stop_reason`` set to "max_steps", "max_seconds",
     "early_stop", "end_of_data" (a finite ``batches`` ran out) or "diverged" (a loss that
     is not finite; that step makes no update).
+
+    Inside a run session (`airoad_book.session`, which the CLI opens) this call is one phase
+    of the run: it is saved every few minutes and on Ctrl-C (then `RunInterrupted` is
+    raised), and a resumed run continues it from its checkpoint, or returns it at once if it
+    had finished. With no session (the default) none of this happens.
     """
     if config.patience is not None and evaluate is None:
         raise ValueError("TrainConfig.patience needs an evaluate function; got evaluate=None")
-    save = None
-    if checkpoint_path is not None:
-        save = _checkpoint_writer(model, checkpoint_path, checkpoint_meta, config)
-    optimizer = make_optimizer(model, config)
-    schedule = make_schedule(optimizer, config)
-    evaluator = _Evaluator(model, evaluate, on_improve=save if evaluate is not None else None)
-    history = History(stop_reason="end_of_data")  # unless a budget runs out first
-    model.train()
+    phase = begin_phase(model, loss_fn, config, desc)  # a no-op unless a run session is active
     batches = group_batches(batches, config.accumulate)  # one item per optimizer step
-    started = time.perf_counter()
-    with progress(config.max_steps, desc) as bar:
-        # --8<-- [start:loop]
-        for batch in batches:
-            lr = optimizer.param_groups[0]["lr"]
-            loss, grad_norm = train_step(model, batch, loss_fn, optimizer, schedule, config)
-            history.log_step(loss, grad_norm, lr)
-            bar.set_postfix(loss=loss)
-            bar.update()
-            history.seconds = time.perf_counter() - started - history.eval_seconds
-            if history.steps_done % config.eval_every == 0:
-                evaluator(history)
-            reason = _stop_reason(history, config, evaluator.since_best)
-            if reason:
-                history.stop_reason = reason
-                break
-        # --8<-- [end:loop]
-    _finish(history, evaluator, config, save)
+    with phase:  # in a run session, Ctrl-C asks for a checkpoint at the end of the step
+        if phase.finished:  # done in an earlier session of this run: its end state, at once
+            return phase.finished_history(batches, History)
+        save = None
+        if checkpoint_path is not None:
+            save = _checkpoint_writer(model, checkpoint_path, checkpoint_meta, config)
+        optimizer = make_optimizer(model, config)
+        schedule = make_schedule(optimizer, config)
+        evaluator = _Evaluator(model, evaluate, on_improve=save if evaluate is not None else None)
+        history = History(stop_reason="end_of_data")  # unless a budget runs out first
+        batches = phase.start(batches, optimizer, schedule, evaluator, history)  # resume: fast-forward
+        model.train()
+        started = time.perf_counter() - history.seconds - history.eval_seconds
+        with progress(config.max_steps, desc, initial=history.steps_done, max_seconds=config.max_seconds) as bar:
+            # --8<-- [start:loop]
+            for batch in batches:
+                lr = optimizer.param_groups[0]["lr"]
+                loss, grad_norm = train_step(model, batch, loss_fn, optimizer, schedule, config)
+                history.log_step(loss, grad_norm, lr)
+                history.seconds = time.perf_counter() - started - history.eval_seconds
+                bar.set_postfix(loss=loss)
+                bar.update(seconds=history.seconds)
+                if history.steps_done % config.eval_every == 0:
+                    evaluator(history)
+                reason = _stop_reason(history, config, evaluator.since_best)
+                if reason:
+                    history.stop_reason = reason
+                    break
+                started += phase.step_done(history)  # a checkpoint every few minutes, and on Ctrl-C
+            # --8<-- [end:loop]
+        _finish(history, evaluator, config, save)
+        phase.finish(history)  # a resumed run returns this phase at once
     return history
 
 

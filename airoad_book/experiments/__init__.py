@@ -65,6 +65,7 @@ EXPERIMENTS: dict[str, str] = {
     "evolution": "airoad_book.experiments.evolution",
     "training-toolkit": "airoad_book.experiments.toolkit",
     "scaling-out": "airoad_book.experiments.scaling_out",
+    "published-tables": "airoad_book.experiments.published_tables",
 }
 
 

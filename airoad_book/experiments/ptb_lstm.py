@@ -99,7 +99,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
             model, endless_bptt(train, c.bptt, loss, epochs=1), loss,
             TrainConfig(max_steps=steps_per_epoch, max_seconds=left, lr=lr, optimizer="sgd",
                         clip_norm=c.clip_norm, eval_every=steps_per_epoch, restore_best=False),
-            evaluate=lambda m: evaluate_streams(m, valid, c.bptt), desc=f"PTB LSTM epoch {epoch}",
+            evaluate=lambda m: evaluate_streams(m, valid, c.bptt), desc=f"PTB LSTM epoch {epoch}/{c.epochs}",
         )
         spent += history.seconds
         train_nats = sum(history.train_loss) / len(history.train_loss) / c.bptt

@@ -58,6 +58,15 @@ class CarriedStateLoss:
         return loss * x.shape[1] if self.sum_over_time else loss
 # --8<-- [end:carried]
 
+    def state_dict(self) -> dict:
+        """The carried state, for a checkpoint: `{"state": None | (B, H) tensor | tuple of them}`."""
+        return {"state": self.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Carry `state["state"]` (from `state_dict`) into the next window: a resumed run goes on
+        with the hidden state the interrupted one had."""
+        self.state = detach_state(state["state"])
+
 
 # --8<-- [start:endless]
 def endless_bptt(streams: Tensor, bptt: int, loss: CarriedStateLoss,

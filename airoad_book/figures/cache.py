@@ -9,6 +9,11 @@ chapter does not invalidate the others. The key hashes the source text of that c
 the budget, the seed and the versions of the numeric libraries. So editing
 `models/bengio.py` changes the keys of the figures whose experiments import it, and no
 others; a clean cache regenerates everything; an unchanged tree regenerates nothing.
+
+An experiment that reads files rather than computing (appendix C renders the committed
+`results/*-full.json` files) names them in a module-level tuple of literal paths,
+`READS = ("results/ptb-lstm-full.json", ...)`, relative to the project root: their bytes
+(or their absence) enter its key, so committing a new results file refreshes the page.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 
 PACKAGE = "airoad_book"
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = PACKAGE_ROOT.parent  # where READS paths start
 LIBRARIES = ("torch", "numpy", "matplotlib")  # their versions enter every key
 
 
@@ -96,9 +102,24 @@ def _digest(modules: set[str], sources: dict[str, str], *extra: str) -> str:
     return h.hexdigest()[:16]
 
 
-def experiment_key(module: str, budget: str, seed: int, sources: dict[str, str]) -> str:
-    """Key of one experiment's result: its code closure, budget, seed and library versions."""
-    return _digest(closure([module], sources), sources, budget, str(seed), environment())
+def reads_of(module: str, sources: dict[str, str]) -> tuple[str, ...]:
+    """The files `module` declares it reads: its top-level `READS = ("path", ...)`, or ()."""
+    for node in ast.parse(sources[module], filename=module).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "READS" for t in node.targets):
+            return tuple(ast.literal_eval(node.value))
+    return ()
+
+
+def _file_digest(path: str, root: Path) -> str:
+    file = root / path
+    return f"{path}:" + (hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else "absent")
+
+
+def experiment_key(module: str, budget: str, seed: int, sources: dict[str, str], root: Path = PROJECT_ROOT) -> str:
+    """Key of one experiment's result: its code closure, budget, seed and library versions,
+    and the bytes of the files it `READS` (under `root`), if it declares any."""
+    files = [_file_digest(path, root) for path in reads_of(module, sources)]
+    return _digest(closure([module], sources), sources, budget, str(seed), environment(), *files)
 
 
 def figure_key(figure_module: str, figure_name: str, experiment_key_: str, sources: dict[str, str]) -> str:
