@@ -66,6 +66,14 @@ def test_every_written_chapter_links_a_lab_in_the_nav():
     assert not bad, "\n".join(bad)
 
 
+def test_every_page_in_the_nav_is_written():
+    # the book is complete: a page still holding the "Not written yet" placeholder is a regression
+    pages = [f for f in sorted(nav()) if f.endswith(".md")]
+    stubs = [f for f in pages if "Not written yet" in (DOCS / f).read_text(encoding="utf-8")]
+    assert len(pages) > 20, f"the nav names only {len(pages)} Markdown pages"
+    assert not stubs, f"pages in the nav that are still placeholders: {stubs}"
+
+
 def test_every_lab_is_in_the_nav():
     missing = [p.name for p in sorted((DOCS / "labs").glob("*.py")) if f"labs/{p.name}" not in nav()]
     assert not missing, f"labs not in mkdocs.yml's nav (so never built nor executed): {missing}"
