@@ -97,3 +97,16 @@ def test_use_book_colors_sets_the_default_line_colours():
     finally:
         mpl.rcParams["axes.prop_cycle"] = before
     assert len(set(SEQUENCE)) == len(SEQUENCE)
+
+
+def test_every_lab_cell_that_shows_a_plot_gives_it_alt_text():
+    # the hook turns a cell's `# %% alt="..."` into the alt text of the image it outputs;
+    # without it the page gets a placeholder alt, which tests_site's accessibility check rejects
+    bad = []
+    for lab in sorted((DOCS / "labs").glob("*.py")):
+        cells = re.split(r"^(?=# %%)", lab.read_text(encoding="utf-8"), flags=re.M)
+        for cell in cells:
+            header = cell.split("\n", 1)[0]
+            if "plt.show()" in cell and not re.search(r'alt="[^"]{20,}"', header):
+                bad.append(f"{lab.name}: a cell that shows a plot has no alt text: {header!r}")
+    assert not bad, "\n".join(bad)

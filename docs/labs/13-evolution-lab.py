@@ -136,7 +136,7 @@ for key in ("rnn", "lstm"):
 # plot but behind on the left one learns more from each character but reads fewer of them
 # per second.
 
-# %%
+# %% alt="Two line charts of validation nats per character, one against training seconds and one against training characters seen, for the five networks, with Kneser–Ney and the uniform guess as horizontal lines."
 import math
 
 import matplotlib.pyplot as plt
