@@ -70,13 +70,14 @@ def allreduce(result: Result) -> Figure:
     "ddp-throughput",
     experiment="scaling-out",
     caption="Characters trained on per second of training time by one process and by the data-parallel "
-    "run, with the threads each process had; the dashed line is twice the single process, what "
-    "two processes would reach with twice the hardware and free communication.",
-    alt="Bar chart of tokens per second: one bar for one process and one for the data-parallel run, "
-    "with a dashed line at twice the first bar.",
+    "run, with the threads each process had. The dashed line is perfect scaling on the threads the "
+    "data-parallel run used in all: the single process's rate per thread times those threads, with "
+    "free communication. When both runs have the same threads, as in the build, it is the first bar.",
+    alt="Bar chart of characters per second: one bar for one process and one for the data-parallel "
+    "run, with a dashed line at what perfect scaling on the same threads would give.",
 )
 def throughput(result: Result) -> Figure:
-    """Tokens per second, one process and the data-parallel run, against perfect scaling."""
+    """Characters per second, one process and the data-parallel run, against perfect scaling on the threads used."""
     m = result.metrics
     p, t, tp = int(m["world_size"]), int(m["threads"]), int(m["threads_per_process"])
     labels = [f"1 process\n× {t} thread{'s' if t > 1 else ''}",
@@ -84,11 +85,12 @@ def throughput(result: Result) -> Figure:
     values = [m["tokens_per_s_1"], m["tokens_per_s_2"]]
     fig, ax = plt.subplots()
     ax.bar(labels, values, color=[SEQUENCE[0], SEQUENCE[1]], width=0.5)
-    ax.axhline(p * values[0], color=SEQUENCE[6], linestyle="--", label=f"{p} × one process")
+    ideal = values[0] * p * tp / t  # the single process's rate per thread, on all the threads used
+    ax.axhline(ideal, color=SEQUENCE[6], linestyle="--", label="perfect scaling on the same threads")
     for x, v in enumerate(values):
         ax.annotate(f"{v:,.0f}", (x, v), ha="center", va="bottom")
     ax.set_ylabel("characters trained on per second")
-    ax.set_ylim(0, 1.2 * max(p * values[0], values[1]))  # room for the legend above the line
+    ax.set_ylim(0, 1.2 * max(ideal, *values))  # room for the legend above the line
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
     ax.legend(loc="upper left")
     return fig
