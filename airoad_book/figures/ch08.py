@@ -6,7 +6,6 @@ trains. Colours come from `COLORS` (one per model of the book) and `CMAP_DIVERGI
 
 from __future__ import annotations
 
-import math
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -15,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from airoad_book.figures.registry import figure
-from airoad_book.figures.style import CMAP_DIVERGING, COLORS
+from airoad_book.figures.style import CMAP_DIVERGING, COLORS, bits_per_char_axis
 from airoad_book.results import Result
 
 LABELS = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}
@@ -66,8 +65,7 @@ def char_lm_curves(result: Result) -> Figure:
                 label=LABELS[kind])
     ax.set_xlabel("training seconds (steps × the run's mean step time)")
     ax.set_ylabel("validation nats per character")
-    right = ax.secondary_yaxis("right", functions=(lambda n: n / math.log(2), lambda b: b * math.log(2)))
-    right.set_ylabel("bits per character")
+    bits_per_char_axis(ax)
     ax.set_xlim(left=0)
     ax.legend(loc="upper right")
     return fig

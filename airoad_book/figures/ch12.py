@@ -6,13 +6,12 @@ come from `COLORS` ("gpt", "lstm") and `SEQUENCE`.
 
 from __future__ import annotations
 
-import math
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from airoad_book.figures.registry import figure
-from airoad_book.figures.style import COLORS, SEQUENCE
+from airoad_book.figures.style import COLORS, SEQUENCE, bits_per_char_axis
 from airoad_book.results import Result
 
 
@@ -38,8 +37,7 @@ def gpt_vs_lstm(result: Result) -> Figure:
     ax.set_ylabel("validation loss (nats per character)")
     ax.set_xlim(left=0)
     ax.legend(loc="center right")
-    right = ax.secondary_yaxis("right", functions=(lambda x: x / math.log(2), lambda b: b * math.log(2)))
-    right.set_ylabel("bits per character")
+    bits_per_char_axis(ax)
     return fig
 
 

@@ -8,13 +8,12 @@ is counted rather than trained, is a dashed horizontal line at its validation lo
 
 from __future__ import annotations
 
-import math
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from airoad_book.figures.registry import figure
-from airoad_book.figures.style import COLORS
+from airoad_book.figures.style import COLORS, bits_per_char_axis
 from airoad_book.results import Result
 
 NEURAL = ("nplm", "rnn", "lstm", "gru", "transformer")
@@ -41,8 +40,7 @@ def _race(result: Result, x_key: str, xlabel: str, log_x: bool) -> Figure:
     ax.set_xlabel(xlabel)
     ax.set_ylabel("validation loss (nats per character)")
     ax.legend(loc="upper right", fontsize=8)
-    right = ax.secondary_yaxis("right", functions=(lambda x: x / math.log(2), lambda b: b * math.log(2)))
-    right.set_ylabel("bits per character")
+    bits_per_char_axis(ax)
     return fig
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 
 import matplotlib
@@ -53,3 +54,9 @@ def themed(theme: str) -> Iterator[None]:
         raise ValueError(f"unknown theme {theme!r}; expected one of: {', '.join(THEMES)}")
     with plt.style.context(THEMES[theme]):
         yield
+
+
+def bits_per_char_axis(ax: plt.Axes) -> None:
+    """Add a right-hand axis to ``ax`` that reads its y values, in nats per character, as bits."""
+    right = ax.secondary_yaxis("right", functions=(lambda nats: nats / math.log(2), lambda b: b * math.log(2)))
+    right.set_ylabel("bits per character")
