@@ -68,6 +68,7 @@ class Tensor:
         return out
 
     def tanh(self) -> Tensor:
+        """Elementwise tanh, same shape."""
         out = Tensor(np.tanh(self.data), (self,), "tanh")
 
         def _backward():  # d tanh(a)/da = 1 - tanh(a)^2, from the saved output
@@ -77,6 +78,7 @@ class Tensor:
         return out
 
     def relu(self) -> Tensor:
+        """Elementwise max(0, x), same shape."""
         out = Tensor(np.maximum(self.data, 0.0), (self,), "relu")
 
         def _backward():  # the mask of positive inputs
@@ -86,6 +88,7 @@ class Tensor:
         return out
 
     def sum(self) -> Tensor:
+        """The sum of all elements, a scalar (shape ())."""
         out = Tensor(self.data.sum(), (self,), "sum")
 
         def _backward():  # every element contributed with weight 1
