@@ -43,7 +43,8 @@ def test_engine_gradients_equal_chapter_1_hand_gradients(activation):
 
 def test_engine_gradients_equal_torch_on_a_graph_that_reuses_nodes():
     rng = np.random.default_rng(0)
-    a_np, b_np, w_np = rng.normal(size=(3, 4)), rng.normal(size=(4,)), rng.normal(size=(4, 2))
+    a_np, b_np = rng.normal(size=(3, 4)), rng.normal(size=(4,))
+    w_np = rng.normal(size=(4, 2))
     a, b, w = Tensor(a_np), Tensor(b_np), Tensor(w_np)
     u = a * b + a  # a is used twice, b broadcast over rows
     loss = ((u @ w).tanh() * (u @ w)).sum()  # u @ w twice: a diamond in the graph
@@ -76,7 +77,8 @@ def test_engine_gradient_equals_central_differences():
     y = rng.integers(0, 3, size=6)
 
     def f():
-        return float(cross_entropy((Tensor(x_np) @ w).tanh() @ Tensor(np.eye(3)), y).data)
+        logits = (Tensor(x_np) @ w).tanh() @ Tensor(np.eye(3))
+        return float(cross_entropy(logits, y).data)
 
     loss = cross_entropy((Tensor(x_np) @ w).tanh() @ Tensor(np.eye(3)), y)
     loss.backward()
@@ -102,8 +104,12 @@ def test_a_network_trained_with_the_engine_learns():
     x = d.x_train[:256].reshape(256, -1).astype(np.float64)
     y = d.y_train[:256]
     rng = np.random.default_rng(0)
-    params = [Tensor(rng.normal(scale=64**-0.5, size=(64, 32))), Tensor(np.zeros(32)),
-              Tensor(rng.normal(scale=32**-0.5, size=(32, 10))), Tensor(np.zeros(10))]
+    params = [
+        Tensor(rng.normal(scale=64**-0.5, size=(64, 32))),
+        Tensor(np.zeros(32)),
+        Tensor(rng.normal(scale=32**-0.5, size=(32, 10))),
+        Tensor(np.zeros(10)),
+    ]
     losses = []
     for _ in range(30):
         zero_grad(params)

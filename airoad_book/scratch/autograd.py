@@ -34,6 +34,7 @@ class Tensor:
 
     def __repr__(self) -> str:
         return f"Tensor(shape={self.data.shape}, op={self.op or 'leaf'!r})"
+
     # --8<-- [end:node]
 
     # --8<-- [start:ops]
@@ -96,11 +97,12 @@ class Tensor:
 
         out._backward = _backward
         return out
+
     # --8<-- [end:ops]
 
     # --8<-- [start:backward]
     def backward(self) -> None:
-        """dL/d(node) for every node this scalar L was computed from, leaves included."""
+        """dL/d(node) for every node this scalar L was computed from, leaves too."""
         if self.data.shape != ():
             raise ValueError(f"backward() needs a scalar, got shape {self.data.shape}")
         order: list[Tensor] = []  # topological: each node after its parents
@@ -120,12 +122,13 @@ class Tensor:
         self.grad = np.ones_like(self.data)  # dL/dL = 1
         for node in reversed(order):  # a node's gradient is complete before it is used
             node._backward()
+
     # --8<-- [end:backward]
 
 
 # --8<-- [start:helpers]
 def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum ``grad`` over the axes that broadcasting added or stretched, back to ``shape``."""
+    """Sum ``grad`` over the axes broadcasting added or stretched: back to ``shape``."""
     while grad.ndim > len(shape):  # axes added in front, e.g. a bias (D,) on (B, D)
         grad = grad.sum(axis=0)
     for axis, size in enumerate(shape):
@@ -158,7 +161,7 @@ def cross_entropy(logits: Tensor, labels: np.ndarray) -> Tensor:
 
 
 def zero_grad(params: Iterable[Tensor]) -> None:
-    """Set every leaf's gradient to zero: what ``optimizer.zero_grad()`` does in torch."""
+    """Set every leaf's gradient to zero: torch's ``optimizer.zero_grad()``."""
     for p in params:
         p.grad = np.zeros_like(p.data)
     # --8<-- [end:helpers]
