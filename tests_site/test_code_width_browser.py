@@ -1,8 +1,8 @@
-"""The code column in a real browser: at a 1280-px window, in light and dark, no embedded
+"""The code column in a real browser: at a 1280-px window, light and dark, no embedded
 section scrolls sideways, and the box holds ruff's line-length.
 
-tests/test_code_width.py checks the same from the source with no browser; this checks the
-premise it rests on, the width of the rendered box (see [tool.ruff] in pyproject.toml).
+tests/test_code_width.py checks the same from the source with no browser; this checks
+the premise it rests on, the width of the rendered box ([tool.ruff] in pyproject.toml).
 """
 
 from __future__ import annotations
