@@ -121,6 +121,14 @@ def test_a_network_trained_with_the_engine_learns():
     assert losses[-1] < 0.5 * losses[0]
 
 
+def test_numbers_mix_with_tensors_as_constants():
+    x = Tensor(np.array([1.0, 2.0]))
+    loss = (x * 3.0 + 1.0).sum()
+    loss.backward()
+    np.testing.assert_allclose(x.grad, [3.0, 3.0])
+    assert loss.data == 11.0
+
+
 def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="scalar"):
         Tensor(np.ones(3)).backward()

@@ -38,7 +38,8 @@ class Tensor:
     # --8<-- [end:node]
 
     # --8<-- [start:ops]
-    def __add__(self, other: Tensor) -> Tensor:
+    def __add__(self, other: Tensor | float) -> Tensor:
+        other = as_tensor(other)
         out = Tensor(self.data + other.data, (self, other), "add")
 
         def _backward():  # d(a + b)/da = 1: pass the gradient through, unbroadcast
@@ -48,7 +49,8 @@ class Tensor:
         out._backward = _backward
         return out
 
-    def __mul__(self, other: Tensor) -> Tensor:
+    def __mul__(self, other: Tensor | float) -> Tensor:
+        other = as_tensor(other)
         out = Tensor(self.data * other.data, (self, other), "mul")
 
         def _backward():  # d(a b)/da = b, elementwise
@@ -58,7 +60,8 @@ class Tensor:
         out._backward = _backward
         return out
 
-    def __matmul__(self, other: Tensor) -> Tensor:
+    def __matmul__(self, other: Tensor | float) -> Tensor:
+        other = as_tensor(other)
         out = Tensor(self.data @ other.data, (self, other), "matmul")
 
         def _backward():  # y = x W: dL/dx = g W^T, dL/dW = x^T g (chapter 1's Dense)
@@ -127,6 +130,11 @@ class Tensor:
 
 
 # --8<-- [start:helpers]
+def as_tensor(x: Tensor | float | np.ndarray) -> Tensor:
+    """``x`` itself if it is a Tensor, else a new leaf holding it (a constant)."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
 def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``grad`` over the axes broadcasting added or stretched: back to ``shape``."""
     while grad.ndim > len(shape):  # axes added in front, e.g. a bias (D,) on (B, D)
@@ -167,4 +175,4 @@ def zero_grad(params: Iterable[Tensor]) -> None:
     # --8<-- [end:helpers]
 
 
-__all__ = ["Tensor", "cross_entropy", "zero_grad"]
+__all__ = ["Tensor", "as_tensor", "cross_entropy", "zero_grad"]
