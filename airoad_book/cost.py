@@ -203,7 +203,8 @@ DATASHEETS = {
         "nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf"),
     "H100": Accelerator(
         "NVIDIA H100 SXM", 989e12, "bf16", 80e9, 900e9 / 2,
-        "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet"),
+        "https://resources.nvidia.com/en-us-tensor-core/"
+        "nvidia-tensor-core-gpu-datasheet"),
 }
 
 # The model FLOPs utilisation PaLM 540B reached in training, 46.2% (Chowdhery et al. 2022,

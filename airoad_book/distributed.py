@@ -355,7 +355,7 @@ def launch(nproc: int, args: Sequence[str], *, threads: int = 1, timeout_s: floa
             env = os.environ | {"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(nproc),
                                 "LOCAL_WORLD_SIZE": str(nproc), "MASTER_ADDR": "127.0.0.1",
                                 "MASTER_PORT": port, "OMP_NUM_THREADS": str(threads)}
-            err = open(Path(logs) / f"rank{rank}.err", "w+")  # noqa: SIM115 (closed below)
+            err = open(Path(logs) / f"rank{rank}.err", "w+")  # closed below
             procs.append((subprocess.Popen([sys.executable, "-m", "airoad_book.distributed", *args],
                                            env=env, stdout=subprocess.DEVNULL, stderr=err), err))
         _wait_all(procs, timeout_s)

@@ -210,14 +210,61 @@ def add_api_pages(files: Files, config) -> None:
 NOTEBOOK_MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?=\S)([^$]+?)(?<=[^\s\\])\$", re.S)
 
 
+FILENAME = re.compile(
+    r'<span class="filename">((?:airoad_book|hooks|tests)/[\w/.-]+\.py)</span>'
+)
+
+
+def build_commit(root: Path) -> str:
+    """The commit the site is built from (``git rev-parse HEAD``), else "main"."""
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "main"
+    commit = proc.stdout.strip()
+    ok = proc.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", commit)
+    return commit if ok else "main"
+
+
+def link_code_titles(html: str, repo_url: str | None, commit: str, root: Path) -> str:
+    """Make an embedded section's title, ``airoad_book/models/bengio.py``, a link to the
+    whole file in the repository at ``commit``: a reader who copies a section finds its
+    imports there. Titles naming no file of the checkout are left as text."""
+    if not repo_url:
+        return html
+
+    def link(match: re.Match) -> str:
+        path = match.group(1)
+        if not (root / path).is_file():
+            return match.group(0)
+        url = f"{repo_url.rstrip('/')}/blob/{commit}/{path}"
+        title = "the whole file, at the commit this page was built from"
+        anchor = f'<a href="{url}" title="{title}">{path}</a>'
+        return f'<span class="filename">{anchor}</span>'
+
+    return FILENAME.sub(link, html)
+
+
 def on_page_content(html: str, page, config, files) -> str:
-    """Lab pages: typeset their math with the site's own MathJax, offline.
+    """Link code titles to their files (all pages); lab pages: typeset their math with
+    the site's own MathJax, offline.
 
     nbconvert leaves `$...$` and `$$...$$` as text for a MathJax 2 it loads from a CDN (or, with
     no URL, from nowhere). The site's MathJax 3 typesets what arithmatex marks, so the math of
     the notebook's Markdown cells is marked the same way (`<span class="arithmatex">\\(...\\)`)
     and nbconvert's loader and its MathJax 2 configuration are dropped.
     """
+    if config and config.get("repo_url") and config.get("config_file_path"):
+        root = _root(config)
+        if _state.get("commit_of") is not files:  # once per build: serve rebuilds
+            _state.update(commit_of=files, commit=build_commit(root))
+        html = link_code_titles(html, config["repo_url"], _state["commit"], root)
     if not getattr(page, "file", None) or not page.file.src_uri.startswith(f"{LABS}/") or "jp-Notebook" not in html:
         return html
     from bs4 import BeautifulSoup, NavigableString

@@ -50,7 +50,7 @@ def timed(cmd: list[str], before=None, out: list[str] | None = None) -> float:
     if before:
         before()
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"benchmark: {' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")

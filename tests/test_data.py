@@ -253,7 +253,7 @@ def test_bptt_windows_continue_each_other():
     streams = batchify(torch.arange(1000), 4)  # (4, 250)
     windows = list(bptt_batches(streams, 35))
     assert [x.shape[1] for x, _ in windows] == [35] * 7 + [4]  # 249 steps
-    for (x0, y0), (x1, _) in pairwise(windows):
+    for (_, y0), (x1, _) in pairwise(windows):
         assert torch.equal(y0[:, -1], x1[:, 0])  # window k+1 starts where k's targets end
     assert torch.equal(torch.cat([x for x, _ in windows], dim=1), streams[:, :-1])
     assert torch.equal(torch.cat([y for _, y in windows], dim=1), streams[:, 1:])

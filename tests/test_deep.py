@@ -102,7 +102,10 @@ def test_deep_net_gradients_match_finite_differences():
                                    norm="layer", block=block)).double()
         x, y = torch.randn(6, 5, dtype=torch.double), torch.randint(3, (6,))
         x.requires_grad_(True)
-        assert torch.autograd.gradcheck(lambda x: F.cross_entropy(model(x), y), (x,), eps=1e-6, atol=1e-6)
+        def loss(x, model=model, y=y):  # bound now: ruff's B023
+            return F.cross_entropy(model(x), y)
+
+        assert torch.autograd.gradcheck(loss, (x,), eps=1e-6, atol=1e-6)
 
 
 def test_residual_block_adds_its_input_to_the_plain_blocks_output():

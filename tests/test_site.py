@@ -153,3 +153,25 @@ def test_a_lab_page_math_goes_to_the_sites_own_mathjax_and_plots_get_their_alt(t
     assert 'alt="A line chart of loss against step"' in out
     other = SimpleNamespace(file=SimpleNamespace(src_uri="part2/05-ngrams.md"))
     assert site.on_page_content("<p>$5 and $6</p>", other, None, None) == "<p>$5 and $6</p>"
+
+
+def test_a_code_title_links_to_its_whole_file_at_the_build_commit(tmp_path):
+    (tmp_path / "airoad_book" / "models").mkdir(parents=True)
+    (tmp_path / "airoad_book" / "models" / "bengio.py").write_text("x = 1\n")
+    html = (
+        '<span class="filename">airoad_book/models/bengio.py</span>'
+        '<span class="filename">airoad_book/models/missing.py</span>'
+    )
+    linked = site.link_code_titles(html, "https://github.com/o/r/", "abc123", tmp_path)
+    url = "https://github.com/o/r/blob/abc123/airoad_book/models/bengio.py"
+    assert f'<a href="{url}"' in linked
+    assert '<span class="filename">airoad_book/models/missing.py</span>' in linked
+    assert site.link_code_titles(html, None, "abc123", tmp_path) == html
+
+
+def test_the_build_commit_is_the_checkouts_head_or_main(tmp_path):
+    from pathlib import Path
+
+    commit = site.build_commit(Path(__file__).resolve().parents[1])
+    assert commit == "main" or len(commit) == 40
+    assert site.build_commit(tmp_path) == "main"  # not a git checkout

@@ -51,6 +51,7 @@ EXPERIMENTS: dict[str, str] = {
     "bengio-vs-ngram": "airoad_book.experiments.bengio_vs_ngram",
     "names-nplm": "airoad_book.experiments.names_nplm",
     "rnn-lm": "airoad_book.experiments.rnn_lm",
+    "architectures": "airoad_book.experiments.architectures",
     "rnn-gradients": "airoad_book.experiments.rnn_gradients",
     "long-lag": "airoad_book.experiments.long_lag",
     "char-lm-shakespeare": "airoad_book.experiments.char_lm_shakespeare",

@@ -124,19 +124,20 @@ def lm_loss(model: NPLM, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tens
 
 # --8<-- [start:scoring]
 def padded_windows(ids: torch.Tensor, context: int, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """A (context, next word) pair for *every* token of ``ids``, the first ones padded.
+    """A (context, next word) pair for *every* token of ``ids``, the first padded.
 
-    The first tokens have fewer than n-1 words before them; we fill the window with
-    ``pad_id`` (``<eos>`` for text: a stream starts where a sentence ended), so the model
-    scores the same tokens as the n-gram model does.
+    The first tokens have fewer than n-1 words before them; we fill the window
+    with ``pad_id`` (``<eos>`` for text: a stream starts where a sentence ended),
+    so the model scores the same tokens as the n-gram model does.
     """
-    padded = torch.cat([torch.full((context,), pad_id, dtype=torch.long), ids])  # (N + k,)
+    pads = torch.full((context,), pad_id, dtype=torch.long)  # (k,)
+    padded = torch.cat([pads, ids])  # (N + k,)
     return context_windows(padded, context)  # (N, k), (N,)
 
 
 @torch.no_grad()
 def nplm_log_probs(model: NPLM, ids: torch.Tensor, pad_id: int, batch: int = EVAL_BATCH) -> np.ndarray:
-    """ln P_NPLM(w_t | the n-1 words before it) for every token of ``ids``: shape (N,)."""
+    """ln P_NPLM(w_t | the n-1 words before it) for each token of ``ids``: (N,)."""
     X, Y = padded_windows(ids, model.config.context, pad_id)
     dev = next(model.parameters()).device
     was_training = model.training
@@ -144,15 +145,20 @@ def nplm_log_probs(model: NPLM, ids: torch.Tensor, pad_id: int, batch: int = EVA
     out = []
     for s in range(0, len(Y), batch):
         logits = model(X[s : s + batch].to(dev))  # (b, V)
-        out.append(-F.cross_entropy(logits, Y[s : s + batch].to(dev), reduction="none").cpu())
+        nll = F.cross_entropy(logits, Y[s : s + batch].to(dev), reduction="none")
+        out.append(-nll.cpu())  # (b,)
     model.train(was_training)
     return torch.cat(out).double().numpy()  # (N,)
 # --8<-- [end:scoring]
 
 
 # --8<-- [start:mixture]
-def mix_log_probs(log_p_a: np.ndarray, log_p_b: np.ndarray, lam: float) -> np.ndarray:
-    """ln(λ p_a + (1 − λ) p_b) per token, computed in log space; λ = 0 or 1 gives p_b or p_a."""
+def mix_log_probs(
+    log_p_a: np.ndarray,
+    log_p_b: np.ndarray,
+    lam: float,
+) -> np.ndarray:
+    """ln(λ p_a + (1 − λ) p_b) per token, in log space; λ = 1 gives p_a, 0 p_b."""
     with np.errstate(divide="ignore"):
         return np.logaddexp(np.log(lam) + log_p_a, np.log1p(-lam) + log_p_b)
 
@@ -163,9 +169,10 @@ def perplexity(log_p: np.ndarray) -> float:
 
 
 def choose_lambda(log_p_nplm: np.ndarray, log_p_kn: np.ndarray, points: int) -> tuple[float, np.ndarray]:
-    """The λ of the grid 0, 1/(points-1), …, 1 with the lowest perplexity; and every λ's."""
+    """The grid's λ (0, 1/(points-1), …, 1) of lowest perplexity, and every λ's."""
     grid = np.linspace(0.0, 1.0, points)  # includes exactly 0.0 and 1.0
-    ppl = np.array([perplexity(mix_log_probs(log_p_nplm, log_p_kn, lam)) for lam in grid])
+    mixed = (mix_log_probs(log_p_nplm, log_p_kn, lam) for lam in grid)
+    ppl = np.array([perplexity(m) for m in mixed])  # (points,)
     return float(grid[int(np.argmin(ppl))]), ppl
 # --8<-- [end:mixture]
 

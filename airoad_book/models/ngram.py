@@ -300,7 +300,8 @@ class KneserNeyLM(NGramLM):
 
     - c_n is the raw count at the highest order n; at every lower order k < n,
       c_k(h w) = N1+(• h w), the number of distinct words seen just before h w;
-    - c_k(h) = sum_w c_k(h w), and N_r(h•) counts the words w with c_k(h w) = r (3+: >= 3);
+    - c_k(h) = sum_w c_k(h w), and N_r(h•) counts the words w with c_k(h w) = r
+      (3+: >= 3);
     - three discounts (D_k1, D_k2, D_k3+) per order, from the count-of-counts of c_k
       (``estimate_discounts``), unless ``discounts`` gives them as {k: (D1, D2, D3+)};
     - a context with c_k(h) = 0 (unseen, or cut short at the start of a stream) backs
