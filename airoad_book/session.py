@@ -236,7 +236,7 @@ class RunSession:
         return sorted(self.directory.glob("phase-*.pt"))
 
     def _phase_files(self) -> list[tuple[int, Path]]:
-        """(index, file) of each saved phase; ValueError for a name `path` never makes."""
+        """(index, file) of each saved phase; ValueError for a name it never writes."""
         found = []
         for path in self.saved_phases():
             number = path.name.removeprefix("phase-").removesuffix(".pt")

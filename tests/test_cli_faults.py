@@ -1,6 +1,7 @@
-"""Faults a new user meets with `airoad-book run`: bad arguments, bad checkpoint folders, bad
-checkpoint files, a missing corpus, and a run started outside the checkout. Each is an error
-that names what was expected, before anything runs, and nothing is deleted."""
+"""Faults a new user meets with `airoad-book run`: bad arguments, bad checkpoint
+folders, bad checkpoint files, a missing corpus, and a run started outside the checkout.
+Each is an error that names what was expected, before anything runs, and nothing is
+deleted."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def nothing_runs(monkeypatch):
     monkeypatch.setattr(experiments, "run_experiment", refuse)
 
 
-# ------------------------------------------------------------------------ arguments
+# --------------------------------------------------------------- arguments
 
 
 @pytest.mark.parametrize("flag", ["--seconds", "--checkpoint-every"])
@@ -76,7 +77,7 @@ def test_unknown_experiment_name_exits_2_with_the_closest_name_and_the_list(caps
     assert all(name in err for name in experiments.names())
 
 
-# ------------------------------------------------------------------------ folders
+# --------------------------------------------------------------- folders
 
 
 def test_checkpoint_dir_that_is_a_file_exits_2_and_runs_nothing(
@@ -87,10 +88,8 @@ def test_checkpoint_dir_that_is_a_file_exits_2_and_runs_nothing(
     for folder in (afile, afile / "below"):
         assert main(["run", "xor", "--checkpoint-dir", str(folder)]) == 2
         err = capsys.readouterr().err
-        assert (
-            f"--checkpoint-dir: expected a folder to write checkpoints in, but {afile} is a file"
-            in err
-        )
+        expected = "--checkpoint-dir: expected a folder to write checkpoints in, but"
+        assert f"{expected} {afile} is a file" in err
     assert afile.read_text() == "not a folder"
 
 
@@ -116,9 +115,9 @@ def test_results_dir_that_is_a_file_exits_2_before_the_run(
 
 
 def _read_only(folder: Path, monkeypatch) -> None:
-    """Make `folder` read-only. Root writes through permission bits, so when this process still
-    can, the write probe fails as the kernel fails it for anyone else (EACCES); as any other
-    user (CI) the folder is really read-only."""
+    """Make `folder` read-only. Root writes through permission bits, so when this
+    process still can, the write probe fails as the kernel fails it for anyone else
+    (EACCES); as any other user (CI) the folder is really read-only."""
     folder.chmod(0o555)
     try:
         with tempfile.TemporaryFile(dir=folder):
@@ -145,16 +144,16 @@ def test_checkpoint_dir_that_is_read_only_exits_2_and_runs_nothing(
         target = folder / "xor-quick" if inside else folder
         assert main(["run", "xor", "--checkpoint-dir", str(target)]) == 2
         err = capsys.readouterr().err
+        expected = "--checkpoint-dir: expected a folder this user can write checkpoints"
         assert (
-            f"--checkpoint-dir: expected a folder this user can write checkpoints in, but {folder} "
-            "cannot be written (Permission denied)" in err
+            f"{expected} in, but {folder} cannot be written (Permission denied)" in err
         )
         assert list(folder.iterdir()) == []
     finally:
         folder.chmod(0o755)
 
 
-# ------------------------------------------------------------------------ checkpoint files
+# --------------------------------------------------------------- checkpoint files
 
 
 class _RunsCode:
@@ -168,7 +167,7 @@ class _RunsCode:
 
 
 def _interrupted_run(folder: Path) -> None:
-    """A checkpoint folder of `xor` at the quick budget: a manifest and one real phase file."""
+    """A checkpoint folder of `xor` at the quick budget: a manifest and a phase file."""
     session = RunSession(
         folder,
         experiment="xor",
@@ -283,7 +282,7 @@ def test_an_intact_checkpoint_still_resumes(tmp_path):
     session.remove()
 
 
-# ------------------------------------------------------------------------ a missing corpus
+# --------------------------------------------------------------- a missing corpus
 
 
 def test_a_missing_corpus_exits_1_naming_the_data_extra(tmp_path, capsys, monkeypatch):
@@ -297,12 +296,12 @@ def test_a_missing_corpus_exits_1_naming_the_data_extra(tmp_path, capsys, monkey
     assert not (tmp_path / "c").exists()
 
 
-# ------------------------------------------------------------------------ another directory
+# --------------------------------------------------------------- another directory
 
 
 def test_record_from_another_directory_writes_where_the_message_says(tmp_path):
-    """`cd /tmp && airoad-book run xor --record`: outside a checkout, results/ of the current
-    directory (as the README says), and the message gives the whole path."""
+    """`cd /tmp && airoad-book run xor --record`: outside a checkout, results/ of the
+    current directory (as the README says), and the message gives the whole path."""
     script = Path(sys.executable).with_name("airoad-book")
     command = (
         [str(script)] if script.is_file() else [sys.executable, "-m", "airoad_book"]
@@ -317,10 +316,8 @@ def test_record_from_another_directory_writes_where_the_message_says(tmp_path):
     assert proc.returncode == 0, proc.stderr
     written = tmp_path / "results" / "xor-quick.json"
     assert json.loads(written.read_text())["experiment"] == "xor"
-    assert (
-        f"wrote {written.resolve()}: results/ of the current directory, which is not inside a checkout"
-        in proc.stderr
-    )
+    where = "results/ of the current directory, which is not inside a checkout"
+    assert f"wrote {written.resolve()}: {where}" in proc.stderr
     assert not (
         tmp_path / "checkpoints"
     ).exists()  # a finished run leaves no checkpoints
