@@ -263,7 +263,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     set_progress("bar")
     now = provenance([a for a in argv if a != "--resume"])  # the code as it is when this session begins
     try:
-        checkpoints, results_dir, base = _folders(args)
+        checkpoints, results_dir, where = _folders(args)
         session = _open_session(args, now, checkpoints)
     except ValueError as error:
         print(f"airoad-book run: error: {error}", file=sys.stderr)
@@ -296,7 +296,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         path = (results_dir / f"{args.name}-{args.budget}.json").absolute()
         write_atomically(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
         chosen = "the folder --results-dir named" if args.results_dir else (
-            f"results/ of {base}; --results-dir chooses another folder")
+            f"results/ of {where}; --results-dir chooses another folder")
         print(f"wrote {path}: {chosen}", file=sys.stderr)
     session.remove()  # the run is done: its checkpoints have nothing left to resume
     if args.json:
