@@ -4,4 +4,4 @@ The package holds every model the book builds, the data it trains on and the exp
 that test each paper's claim. Start with `airoad-book list`.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -52,10 +52,14 @@ from __future__ import annotations
 
 import json
 import os
+import pickletools
 import random
+import re
 import signal
 import threading
 import time
+import warnings
+import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -66,7 +70,16 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["CHECKPOINT_EVERY", "MANIFEST", "RunInterrupted", "RunSession", "active_session", "using"]
+__all__ = [
+    "CHECKPOINT_EVERY",
+    "MANIFEST",
+    "RunInterrupted",
+    "RunSession",
+    "active_session",
+    "read_phase",
+    "safe_load",
+    "using",
+]
 
 CHECKPOINT_EVERY = 300.0  # seconds between checkpoints of a phase in progress
 MANIFEST = "manifest.json"
@@ -110,7 +123,9 @@ class RunSession:
 
     `config` is the experiment's config as a plain dict (`dataclasses.asdict`). A new session
     refuses a folder that holds another unfinished run; `resume=True` requires one, and
-    raises ValueError if it is not the run described (experiment, budget, seed, config).
+    raises ValueError if it is not the run described (experiment, budget, seed, config),
+    or if any of its files cannot be read back whole (see `read_phase`): a resume reads
+    every checkpoint before anything runs, and a refused one is left where it is.
     `every` is the number of seconds between checkpoints of a phase in progress.
     `provenance` (command, commit, date, machine) is kept from the first session of the run.
     """
@@ -121,6 +136,11 @@ class RunSession:
         if not every > 0:
             raise ValueError(f"checkpoint interval must be a positive number of seconds; got {every!r}")
         self.directory = Path(directory)
+        if self.directory.exists() and not self.directory.is_dir():
+            raise ValueError(
+                f"expected a folder for the run's checkpoints; {self.directory} is a "
+                "file"
+            )
         self.every = float(every)
         self.identity = _jsonable({"experiment": experiment, "budget": budget, "seed": seed,
                                    "config": config or {}})
@@ -136,11 +156,13 @@ class RunSession:
             if not manifest.is_file():
                 raise ValueError(f"nothing to resume in {self.directory}: it has no {MANIFEST}; "
                                  "run without --resume to start the run")
-            self.manifest = json.loads(manifest.read_text(encoding="utf-8"))
+            self.manifest = _read_manifest(manifest)
             self._check_identity()
+            for _, path in self._phase_files():  # each read whole before anything runs
+                read_phase(path)
         else:
             if manifest.is_file():
-                found = json.loads(manifest.read_text(encoding="utf-8"))
+                found = _read_manifest(manifest)
                 raise ValueError(
                     f"{self.directory} already holds checkpoints of an unfinished run "
                     f"({_describe(found)}); continue it with --resume, or delete the folder to start over")
@@ -213,6 +235,19 @@ class RunSession:
         """The phase checkpoint files in the folder, in order."""
         return sorted(self.directory.glob("phase-*.pt"))
 
+    def _phase_files(self) -> list[tuple[int, Path]]:
+        """(index, file) of each saved phase; ValueError for a name it never writes."""
+        found = []
+        for path in self.saved_phases():
+            number = path.name.removeprefix("phase-").removesuffix(".pt")
+            if not number.isdigit() or int(number) < 1:
+                raise ValueError(
+                    f"{path}: expected phase checkpoints named phase-001.pt, "
+                    f"phase-002.pt, ...; {_LEFT_ALONE}"
+                )
+            found.append((int(number), path))
+        return found
+
     def remove(self) -> None:
         """Delete the checkpoints and the manifest (once the run has finished and its result is safe)."""
         for path in self.saved_phases():
@@ -236,10 +271,123 @@ class RunSession:
         index = self.phases_begun
         phase = Phase(self, index, model, loss_fn, config, desc)
         path = self.path(index)
-        if self.resumed and path.is_file():
-            phase.saved = torch.load(path, map_location="cpu", weights_only=True)
+        if self.resumed and path.is_file():  # each was read once as the session opened
+            phase.saved = read_phase(path)
             phase.check(path)
         return phase
+
+
+_LEFT_ALONE = (
+    "nothing was run and no file was changed or deleted; move the folder away (or "
+    "delete it) to start the run over, or give another --checkpoint-dir"
+)
+
+# what every phase checkpoint holds; a phase in progress holds the loop's state as well
+PHASE_KEYS = frozenset(
+    {"format", "finished", "desc", "index", "model_class", "shapes", "train_config",
+     "model", "history", "batches_drawn", "loss_fn", "rng"}
+)
+IN_PROGRESS_KEYS = frozenset({"optimizer", "schedule", "best_state", "since_best"})
+
+
+def _read_manifest(path: Path) -> dict:
+    """The run's manifest; ValueError naming the file if it is not what
+    `write_manifest` writes."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(
+            f"{path} cannot be read as a run manifest (expected the JSON object "
+            f"airoad-book writes: {error}); {_LEFT_ALONE}"
+        ) from None
+    if not isinstance(manifest, dict) or not set(IDENTITY) <= set(manifest):
+        raise ValueError(
+            f"{path} is not a run manifest: expected a JSON object with the keys "
+            f"{', '.join(IDENTITY)}; {_LEFT_ALONE}"
+        )
+    return manifest
+
+
+def safe_load(path: str | Path) -> Any:
+    """What `torch.save` wrote to `path`, read safely; else ValueError naming the file.
+
+    `torch.load(..., weights_only=True)` unpickles tensors and plain values only, so a
+    file that would import or call anything on load (a pickle's GLOBAL) is refused
+    before any of it runs; a truncated file or random bytes is refused too, with the
+    reason.
+    """
+    try:
+        with warnings.catch_warnings():  # a foreign pickle's protocol: the error says
+            warnings.filterwarnings(
+                "ignore", message="Detected pickle protocol", category=UserWarning
+            )
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # RuntimeError, UnpicklingError, EOFError, ...
+        text = str(error)
+        found = re.search(r"GLOBAL (\S+)", text)
+        unsafe = found.group(1) if found else _foreign_import(Path(path))
+        if unsafe:
+            why = (
+                f"it names the Python object {unsafe}, which loading would import or "
+                "call, so it could run code; a checkpoint holds only tensors and plain "
+                "values"
+            )
+        else:
+            first = next((line.strip() for line in text.splitlines() if line.strip()),
+                         type(error).__name__)
+            why = f"it is truncated or is not a torch checkpoint ({first[:160]})"
+        raise ValueError(f"refusing the checkpoint {path}: {why}") from None
+
+
+def _foreign_import(path: Path) -> str | None:
+    """The first object outside torch and the standard containers that the pickle in
+    `path` (a plain pickle, or the data.pkl of a torch zip file) would import, found by
+    reading its opcodes without running any; None if it names none or is unreadable."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                member = next(n for n in archive.namelist() if n.endswith("data.pkl"))
+                data = archive.read(member)
+        else:
+            data = path.read_bytes()
+        strings: list[str] = []
+        for opcode, arg, _ in pickletools.genops(data):
+            if isinstance(arg, str):
+                strings.append(arg)
+            if opcode.name == "GLOBAL":
+                name = arg.replace(" ", ".")
+            elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
+                name = f"{strings[-2]}.{strings[-1]}"
+            else:
+                continue
+            safe = ("torch.", "collections.OrderedDict", "builtins.set")
+            if not name.startswith(safe):
+                return name
+    except Exception:  # garbage, or a pickle cut short: not a list of imports to report
+        return None
+    return None
+
+
+def read_phase(path: str | Path) -> dict:
+    """A phase checkpoint (see `safe_load`); ValueError naming the file if not one."""
+    try:
+        payload = safe_load(path)
+    except ValueError as error:
+        raise ValueError(f"{error}; {_LEFT_ALONE}") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(
+            f"refusing the checkpoint {path}: expected a phase checkpoint of format "
+            f"{FORMAT} (a dict that airoad-book writes); {_LEFT_ALONE}"
+        )
+    missing = PHASE_KEYS - set(payload)
+    if not missing and not payload["finished"]:
+        missing = IN_PROGRESS_KEYS - set(payload)
+    if missing:
+        raise ValueError(
+            f"refusing the checkpoint {path}: it lacks {', '.join(sorted(missing))}; "
+            f"{_LEFT_ALONE}"
+        )
+    return payload
 
 
 def _atomic_save(payload: dict, path: Path) -> None:

@@ -61,6 +61,29 @@ def referenced_experiments(docs_dir: Path) -> set[str]:
     return found
 
 
+def build_info(root: Path) -> dict[str, Any]:
+    """The package version and the commit the book is built from, for the page footer.
+
+    `commit` is the short hash (`GITHUB_SHA` where git is missing, "unknown" without
+    either), `url` the commit on the repository when it is known, `dirty` whether
+    tracked files differ from it.
+    """
+    from airoad_book import __version__
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(["git", *args], cwd=root, capture_output=True,
+                                  text=True, check=True, timeout=30)
+            return done.stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    full = git("rev-parse", "HEAD") or os.environ.get("GITHUB_SHA", "")
+    dirty = bool(full) and bool(git("status", "--porcelain", "--untracked-files=no"))
+    return {"version": __version__, "commit": full[:7] or "unknown",
+            "full_commit": full, "dirty": dirty}
+
+
 def on_config(config):
     """Add the API reference to the nav; key mkdocs-jupyter's cache by the package's code too.
 
@@ -70,6 +93,7 @@ def on_config(config):
     """
     from airoad_book.figures import cache
 
+    config["extra"]["build"] = build_info(_root(config))  # the footer: version, commit
     if config["nav"] is not None:
         config["nav"] = [entry for entry in config["nav"] if API_TITLE not in entry] + [
             {API_TITLE: api_nav(api_modules(_root(config) / PACKAGE))}

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from airoad_book.progress import progress
-from airoad_book.session import begin_phase
+from airoad_book.session import begin_phase, safe_load
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 AUTOCASTS = ("bf16",)  # TrainConfig.autocast's choices besides None
@@ -560,7 +560,7 @@ def load_checkpoint(path: str | Path, *, model_name: str) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    ckpt = safe_load(path)  # weights_only=True; ValueError if truncated or unsafe
     if not isinstance(ckpt, dict) or "model_name" not in ckpt or "state_dict" not in ckpt:
         raise ValueError(
             f"checkpoint {path} is not an airoad_book checkpoint (no model_name or state_dict)"

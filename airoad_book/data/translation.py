@@ -31,6 +31,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from airoad_book.data.corpora import require
 from airoad_book.data.vocab import EOS, UNK, Vocab
 
 __all__ = [
@@ -85,10 +86,9 @@ class Pair:
 # --8<-- [start:generators]
 @lru_cache(maxsize=2)
 def _num2words_converters():
-    try:
-        from num2words import CONVERTER_CLASSES
-    except ImportError as error:  # pragma: no cover - num2words is a dependency
-        raise ImportError("the numbers task needs num2words: `uv sync` installs it") from error
+    require("num2words", "num2words", "The numbers task (English and French words)")
+    from num2words import CONVERTER_CLASSES
+
     return CONVERTER_CLASSES["en"], CONVERTER_CLASSES["fr"]
 
 
@@ -105,6 +105,7 @@ def date_pair(day: _dt.date, locale: str = "en", style: str = "full") -> Pair:
 
     style is babel's "full" (with the weekday), "long" or "medium" (abbreviated month).
     """
+    require("babel", "babel", "The dates task (dates written in five languages)")
     from babel.dates import format_date
 
     if locale not in DATE_LOCALES:

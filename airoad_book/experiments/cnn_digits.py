@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from airoad_book.data import digits, random_batches
+from airoad_book.data.corpora import require
 from airoad_book.device import device, seed_everything
 from airoad_book.experiments.budget import config_for
 from airoad_book.models.cnn import LeNet, LeNetConfig, num_parameters
@@ -89,6 +90,7 @@ def make_augment(config: Config):
     shift per batch (torchvision's v2 transforms draw one set of parameters per call)."""
     if not config.augment:
         return lambda x: x
+    require("torchvision", "torchvision", "cnn-digits' augmentation")
     from torchvision.transforms import v2  # imported here: only runs that augment pay for it
 
     affine = v2.RandomAffine(degrees=config.degrees, translate=(config.shift, config.shift))
