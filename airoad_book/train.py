@@ -168,16 +168,33 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     "adam" with ``weight_decay`` adds ``weight_decay * w`` to the gradient (an L2 penalty,
     which Adam then rescales per coordinate); "adamw" shrinks the weights directly,
     ``w -= lr * weight_decay * w``, outside Adam's rescaling (Loshchilov & Hutter, 2019).
+    Weight decay touches only the matrices (tensors of 2 or more dimensions: weights and
+    embeddings); biases and normalisation gains are left alone, as in GPT-1 and nanoGPT.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError(f"{type(model).__name__} has no trainable parameters to optimize")
     c = config
+    groups = decay_groups(params, c.weight_decay)
+    decay = c.weight_decay
     if c.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+        return torch.optim.SGD(groups, lr=c.lr, momentum=c.momentum, weight_decay=decay)
     if c.optimizer == "adam":
-        return torch.optim.Adam(params, lr=c.lr, betas=c.betas, weight_decay=c.weight_decay)
-    return torch.optim.AdamW(params, lr=c.lr, betas=c.betas, weight_decay=c.weight_decay)
+        return torch.optim.Adam(groups, lr=c.lr, betas=c.betas, weight_decay=decay)
+    return torch.optim.AdamW(groups, lr=c.lr, betas=c.betas, weight_decay=decay)
+
+
+def decay_groups(params: list[Tensor], weight_decay: float) -> list[Tensor] | list[dict]:
+    """``params`` as one list when nothing decays, else two groups: matrices, then the rest.
+
+    The group of vectors and scalars (biases, LayerNorm gains) gets ``weight_decay=0``.
+    """
+    if weight_decay == 0.0:
+        return params  # one group, as before: runs without decay are unchanged bit for bit
+    matrices = [p for p in params if p.dim() >= 2]
+    others = [p for p in params if p.dim() < 2]
+    groups = [{"params": matrices}] if matrices else []
+    return groups + ([{"params": others, "weight_decay": 0.0}] if others else [])
 
 
 # --8<-- [end:optimizer]

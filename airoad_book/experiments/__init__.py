@@ -49,6 +49,7 @@ EXPERIMENTS: dict[str, str] = {
     "ngram-baselines": "airoad_book.experiments.ngram_baselines",
     "ngram-ptb": "airoad_book.experiments.ngram_ptb",
     "bengio-vs-ngram": "airoad_book.experiments.bengio_vs_ngram",
+    "bengio-paper-recipe": "airoad_book.experiments.bengio_paper",
     "names-nplm": "airoad_book.experiments.names_nplm",
     "rnn-lm": "airoad_book.experiments.rnn_lm",
     "rnn-gradients": "airoad_book.experiments.rnn_gradients",
