@@ -362,7 +362,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
                   ["tokens trained on per second", f"{metrics['tokens_per_s']:,.0f}"],
                   ["achieved GFLOP/s (counted FLOPs / training seconds)", f"{achieved:.1f}"],
                   ["fp32 matmul peak GFLOP/s, measured in the same run", f"{peak:.1f}"],
-                  ["share of the peak", f"{achieved / peak:.0%}"]]),
+                  ["fraction of the measured peak", f"{achieved / peak:.0%}"]]),
         "kv": Table(
             columns=["generation", "tokens / s", "tokens equal"],
             rows=[["recomputing the whole window every step", metrics["recompute_tokens_per_s"], ""],
@@ -377,6 +377,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
     }
     return Result(metrics=metrics, tables=tables, series=series,
                   text={"verdict": verdict(metrics), "throughput": throughput_sentence(metrics),
+                        "plan": plan_sentence(metrics),
                         "kv": kv_sentence(metrics)})
 
 
@@ -386,20 +387,30 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
 def verdict(m: dict) -> str:
     """Which model is ahead after the same training time, from the numbers."""
     gap = m["lstm_val_loss"] - m["val_loss"]
-    head = (f"After {m['seconds']:.0f} s of training each, the GPT reaches {m['val_loss']:.3f} nats "
-            f"per character on the validation split and the LSTM of the same size "
-            f"{m['lstm_val_loss']:.3f} (a uniform guess costs {m['uniform_nats']:.2f}).")
+    head = (f"After {m['seconds']:.0f} s of training for the GPT and {m['lstm_seconds']:.0f} s "
+            f"for the LSTM of the same size, the GPT reaches {m['val_loss']:.3f} nats per "
+            f"character on the validation split and the LSTM {m['lstm_val_loss']:.3f} (a "
+            f"uniform guess costs {m['uniform_nats']:.2f}).")
     reads = (f"in the same time the LSTM read {m['lstm_train_tokens']:,.0f} characters and the GPT "
              f"{m['train_tokens']:,.0f}")
     if gap > 0.02:
-        tail = (f"The Transformer decoder is ahead by {gap:.3f} nats per character ({reads}): the "
-                "paper's claim that it is the better language model holds here.")
+        tail = (f"The Transformer decoder is ahead by {gap:.3f} nats per character ({reads}): "
+                "the paper's choice of the Transformer over an LSTM pays off here.")
     elif gap < -0.02:
-        tail = (f"The LSTM is ahead by {-gap:.3f} nats per character ({reads}): the paper's claim "
-                "that the Transformer is the better language model does not hold at this scale.")
+        tail = (f"The LSTM is ahead by {-gap:.3f} nats per character ({reads}): the paper's "
+                "choice of the Transformer over an LSTM does not pay off at this scale.")
     else:
         tail = f"The two are within 0.02 nats per character of each other ({reads})."
     return f"{head} {tail}"
+
+
+def plan_sentence(m: dict) -> str:
+    """Whether the GPT's step plan held, from the numbers."""
+    steps, planned, probe = m["steps"], m["planned_steps"], m["probe_planned_steps"]
+    share = steps / planned
+    held = "The plan held" if abs(1 - share) <= 0.05 else "The plan missed by more than 5%"
+    return (f"{held}: the GPT made {steps:,.0f} steps of the {planned:,.0f} its schedule was "
+            f"finally planned for ({share:.0%}); the probe alone had planned {probe:,.0f}.")
 
 
 def throughput_sentence(m: dict) -> str:
