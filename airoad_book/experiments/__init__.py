@@ -65,6 +65,7 @@ EXPERIMENTS: dict[str, str] = {
     "attention-scaling": "airoad_book.experiments.attention_scaling",
     "gpt-shakespeare": "airoad_book.experiments.gpt_shakespeare",
     "ptb-gpt": "airoad_book.experiments.ptb_gpt",
+    "gpt-engine": "airoad_book.experiments.gpt_engine",
     "evolution": "airoad_book.experiments.evolution",
     "training-toolkit": "airoad_book.experiments.toolkit",
     "scaling-out": "airoad_book.experiments.scaling_out",
