@@ -169,3 +169,31 @@ def test_cli_json_reports_the_engine_numbers(monkeypatch, capsys):
     # the step planner: the schedule's plan and the steps made agree (a loose bound: the
     # run is a second long, on a machine that may be busy)
     assert abs(metrics["steps"] - metrics["planned_steps"]) <= 0.2 * metrics["planned_steps"] + 2
+
+
+# -- the engine, measured ---------------------------------------------------------------------
+
+
+def test_gpt_engine_times_every_variant_and_profiles_the_step():
+    from airoad_book.experiments import gpt_engine
+
+    threads = torch.get_num_threads()
+    result = gpt_engine.run_config(gpt_engine.Config(rounds=1, steps=1, profile_steps=1,
+                                                     peak_size=256))
+    names = [row[0] for row in result.tables["variants"].rows]
+    assert names == list(gpt_engine.VARIANTS)
+    shares = [row[1] for row in result.tables["profile"].rows]
+    assert sum(shares) == pytest.approx(1.0) and all(s >= 0 for s in shares)
+    m = result.metrics
+    assert m["profile_matrix_products"] > 0.2  # a GPT step is mostly matrix products
+    for v in gpt_engine.VARIANTS:
+        key = v.replace(" ", "_").replace("-", "_")
+        assert m[f"{key}_ms"] > 0 and 0 < m[f"{key}_share"] < 2
+    assert torch.get_num_threads() == threads  # measured on one thread, then put back
+
+
+def test_gpt_engine_rejects_an_unknown_variant():
+    from airoad_book.experiments import gpt_engine
+
+    with pytest.raises(ValueError, match="unknown variant"):
+        gpt_engine.make_step(gpt_engine.CONFIGS["quick"], "turbo", seed=0)
