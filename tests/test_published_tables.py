@@ -69,3 +69,13 @@ def test_no_estimate_without_a_recorded_neighbour(tmp_path):
 @pytest.mark.parametrize("seconds, text", [(42, "42 s"), (1020, "17 min"), (11520, "3.2 h")])
 def test_durations_read_as_people_say_them(seconds, text):
     assert pt.duration(seconds) == text
+
+
+def test_the_recipe_sentence_compares_the_two_nplm_runs(tmp_path):
+    result = pt.run_config(pt.Config(results_dir=str(tmp_path)))
+    assert "not recorded yet" in result.text["recipes"]
+    run = {"nplm_ppl": 150.0, "epochs": 9.0, "mix_ppl": 120.0}
+    write(tmp_path, "bengio-vs-ngram", run)
+    write(tmp_path, "bengio-paper-recipe", {**run, "nplm_ppl": 170.0, "mix_ppl": 125.0})
+    text = pt.run_config(pt.Config(results_dir=str(tmp_path))).text["recipes"]
+    assert "170.0" in text and "150.0" in text and "buys 20.0 points" in text
