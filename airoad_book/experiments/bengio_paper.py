@@ -1,11 +1,11 @@
-"""Chapter 6's experiment with Bengio et al.'s own training recipe: SGD and weight decay.
+"""Chapter 6's experiment with Bengio et al.'s own recipe: SGD and weight decay.
 
 `bengio-vs-ngram` trains the NPLM with Adam and no regulariser, a modern recipe that
 reaches a good model in a quarter of an hour on a CPU. Bengio et al. (2003),
 <https://www.jmlr.org/papers/v3/bengio03a.html>, trained theirs by stochastic gradient
 ascent, one example per update, with a learning rate of 10⁻³ decreased as
-ε_t = ε_0 / (1 + r t), r = 10⁻⁸, and a weight-decay penalty of 10⁻⁴ on the weights and on
-the word vectors C, not on the biases (section 4). This experiment is that recipe at
+ε_t = ε_0 / (1 + r t), r = 10⁻⁸, and a weight-decay penalty of 10⁻⁴ on the weights and
+on the word vectors C, not on the biases (section 4). This experiment is that recipe at
 the book's shapes, so that chapter 6 can say what departing from it costs:
 
 - plain SGD (no momentum) with weight decay 10⁻⁴ on the matrices only (`make_optimizer`
@@ -31,7 +31,9 @@ from airoad_book.results import Result
 
 NAME = "bengio-paper-recipe"
 CHAPTER = 6
-SUMMARY = "the NPLM on the Penn Treebank with the paper's recipe: SGD and weight decay 1e-4"
+SUMMARY = (
+    "the NPLM on the Penn Treebank with the paper's recipe: SGD and weight decay 1e-4"
+)
 
 PAPER_LR = 1e-3  # ε_0, the paper's learning rate for one example per update
 PAPER_DECAY = 1e-4  # the paper's weight-decay penalty
@@ -39,9 +41,15 @@ BATCH = 128  # windows per update, as in bengio-vs-ngram's full budget
 
 
 def paper_recipe(config: Config, batch_size: int = BATCH) -> Config:
-    """``config`` trained the paper's way: SGD, lr 10⁻³ per example, weight decay 10⁻⁴."""
-    return replace(config, optimizer="sgd", batch_size=batch_size,
-                   lr=PAPER_LR * batch_size, weight_decay=PAPER_DECAY, schedule="constant")
+    """``config`` trained the paper's way: SGD, 10⁻³ per example, weight decay 10⁻⁴."""
+    return replace(
+        config,
+        optimizer="sgd",
+        batch_size=batch_size,
+        lr=PAPER_LR * batch_size,
+        weight_decay=PAPER_DECAY,
+        schedule="constant",
+    )
 
 
 CONFIGS = {
@@ -53,5 +61,5 @@ CONFIGS = {
 
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
-    """Run `budget` (`quick` or `full`) with `seed`, training for at most `seconds` (s)."""
+    """Run `budget` (`quick` or `full`) with `seed`, training at most `seconds` (s)."""
     return run_config(config_for(CONFIGS, budget), seed=seed, seconds=seconds)
