@@ -176,8 +176,8 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
         raise ValueError(f"{type(model).__name__} has no trainable parameters to optimize")
     c = config
     groups = decay_groups(params, c.weight_decay)
-    # foreach: one kernel per operation over all the tensors at once, not one per tensor;
-    # the same arithmetic (the weights come out bit for bit as without it), less overhead
+    # foreach: one kernel per operation over all the tensors, not one per tensor; the
+    # same arithmetic (the weights come out bit for bit as without it), less overhead
     kw = {"lr": c.lr, "weight_decay": c.weight_decay, "foreach": True}
     if c.optimizer == "sgd":
         return torch.optim.SGD(groups, momentum=c.momentum, **kw)
@@ -187,12 +187,12 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
 
 
 def decay_groups(params: list[Tensor], weight_decay: float) -> list[Tensor] | list[dict]:
-    """``params`` as one list when nothing decays, else two groups: matrices, then the rest.
+    """``params`` as one list when nothing decays, else two groups: matrices, the rest.
 
     The group of vectors and scalars (biases, LayerNorm gains) gets ``weight_decay=0``.
     """
     if weight_decay == 0.0:
-        return params  # one group, as before: runs without decay are unchanged bit for bit
+        return params  # one group, as before: runs without decay are bit for bit the same
     matrices = [p for p in params if p.dim() >= 2]
     others = [p for p in params if p.dim() < 2]
     groups = [{"params": matrices}] if matrices else []
@@ -709,9 +709,11 @@ def _replanned(
     schedule: torch.optim.lr_scheduler.LambdaLR,
     history: History,
 ) -> TrainConfig:
-    """``config`` with a new step budget, and the schedule set to follow it from here on."""
+    """``config`` with a new step budget; the schedule follows it from here on."""
     if isinstance(max_steps, bool) or not isinstance(max_steps, int):
-        raise ValueError(f"replan must return an int number of steps or None; got {max_steps!r}")
+        raise ValueError(
+            f"replan must return an int number of steps or None; got {max_steps!r}"
+        )
     new = replace(config, max_steps=max(max_steps, history.steps_done, config.warmup_steps, 1))
     schedule.lr_lambdas = [lambda s: lr_at(s, new) / new.lr] * len(optimizer.param_groups)
     for group in optimizer.param_groups:  # the next step's rate, under the new plan
@@ -722,13 +724,13 @@ def _replanned(
 class TimedReplan:
     """A ``replan`` for ``fit`` that re-plans the step budget once, from the run itself.
 
-    When ``at`` of ``max_seconds`` has passed, it divides the time left by the mean seconds
-    per step so far (every cost of the loop included, evaluation excluded, as
+    When ``at`` of ``max_seconds`` has passed, it divides the time left by the mean
+    seconds per step so far (every cost of the loop included, evaluation excluded, as
     ``max_seconds`` counts them) and returns the steps done plus the steps that fit, at
-    most ``cap``. A plan from a few probe steps before the run can be off by a fifth on a
-    busy machine; this one sees hundreds of real steps. The cosine has barely begun to
-    fall at that point, so the change of plan hardly moves the learning rate. ``planned``
-    holds the new budget once it is set.
+    most ``cap``. A plan from a few probe steps before the run can be off by a fifth on
+    a busy machine; this one sees hundreds of real steps. The cosine has barely begun
+    to fall at that point, so the change of plan hardly moves the learning rate.
+    ``planned`` holds the new budget once it is set.
     """
 
     def __init__(self, max_seconds: float, at: float = 0.1, cap: int | None = None) -> None:

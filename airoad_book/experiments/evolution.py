@@ -249,7 +249,7 @@ def train_timed(entry: Contestant, evaluate: Callable[[nn.Module], float], secon
         clip_norm=c.clip_norm, eval_every=max(1, steps // c.eval_points), restore_best=False,
     )
     return fit(entry.model, entry.batches, entry.loss_fn, train, evaluate=evaluate, desc=desc,
-               replan=TimedReplan(seconds, cap=c.max_steps))  # re-plan from the run's own steps
+               replan=TimedReplan(seconds, cap=c.max_steps))  # re-plan from its own steps
 # --8<-- [end:harness]
 
 

@@ -156,8 +156,8 @@ def seconds_per_step(model: nn.Module, batches, loss_fn, probe_steps: int = 3) -
     """Seconds one AdamW step of ``model`` takes: the median of ``probe_steps`` timed steps of a
     copy of it (after one warm-up step, not counted), on batches drawn from ``batches``.
 
-    Each probe step is a whole `train_step`, gradient clipping and schedule included, as the
-    training loop runs it. The model itself is left untouched; chapter 13 uses the same
+    Each probe step is a whole `train_step`, gradient clipping and schedule included, as
+    the training loop runs it. The model itself is left untouched; chapter 13 uses the same
     probe for every model.
     """
     if probe_steps < 1:
@@ -180,8 +180,8 @@ def train_for(model: nn.Module, batches, loss_fn, evaluate, seconds: float, lr: 
               config: Config, desc: str, probe_batches=None) -> tuple[History, int, int]:
     """Train with AdamW, warm-up and cosine decay timed to end after ``seconds`` of training.
 
-    A probe of a few steps plans the run (warm-up, evaluations, a first step budget); at a
-    tenth of the time, `TimedReplan` re-plans the budget from the steps the run has made.
+    A probe of a few steps plans the run (warm-up, evaluations, a first step budget);
+    at a tenth of the time, `TimedReplan` re-plans the budget from the run's own steps.
     Returns the History, the steps the schedule was finally planned for, and the probe's
     first plan.
     """
@@ -387,18 +387,21 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
 def verdict(m: dict) -> str:
     """Which model is ahead after the same training time, from the numbers."""
     gap = m["lstm_val_loss"] - m["val_loss"]
-    head = (f"After {m['seconds']:.0f} s of training for the GPT and {m['lstm_seconds']:.0f} s "
-            f"for the LSTM of the same size, the GPT reaches {m['val_loss']:.3f} nats per "
-            f"character on the validation split and the LSTM {m['lstm_val_loss']:.3f} (a "
-            f"uniform guess costs {m['uniform_nats']:.2f}).")
+    head = (f"After {m['seconds']:.0f} s of training for the GPT and "
+            f"{m['lstm_seconds']:.0f} s for the LSTM of the same size, the GPT reaches "
+            f"{m['val_loss']:.3f} nats per character on the validation split and the "
+            f"LSTM {m['lstm_val_loss']:.3f} (a uniform guess costs "
+            f"{m['uniform_nats']:.2f}).")
     reads = (f"in the same time the LSTM read {m['lstm_train_tokens']:,.0f} characters and the GPT "
              f"{m['train_tokens']:,.0f}")
     if gap > 0.02:
-        tail = (f"The Transformer decoder is ahead by {gap:.3f} nats per character ({reads}): "
-                "the paper's choice of the Transformer over an LSTM pays off here.")
+        tail = (f"The Transformer decoder is ahead by {gap:.3f} nats per character "
+                f"({reads}): the paper's choice of the Transformer over an LSTM pays off "
+                "here.")
     elif gap < -0.02:
-        tail = (f"The LSTM is ahead by {-gap:.3f} nats per character ({reads}): the paper's "
-                "choice of the Transformer over an LSTM does not pay off at this scale.")
+        tail = (f"The LSTM is ahead by {-gap:.3f} nats per character ({reads}): the "
+                "paper's choice of the Transformer over an LSTM does not pay off at this "
+                "scale.")
     else:
         tail = f"The two are within 0.02 nats per character of each other ({reads})."
     return f"{head} {tail}"
@@ -408,9 +411,10 @@ def plan_sentence(m: dict) -> str:
     """Whether the GPT's step plan held, from the numbers."""
     steps, planned, probe = m["steps"], m["planned_steps"], m["probe_planned_steps"]
     share = steps / planned
-    held = "The plan held" if abs(1 - share) <= 0.05 else "The plan missed by more than 5%"
-    return (f"{held}: the GPT made {steps:,.0f} steps of the {planned:,.0f} its schedule was "
-            f"finally planned for ({share:.0%}); the probe alone had planned {probe:,.0f}.")
+    held = "The plan held" if abs(1 - share) <= 0.05 else "The plan missed by over 5%"
+    return (f"{held}: the GPT made {steps:,.0f} steps of the {planned:,.0f} its "
+            f"schedule was finally planned for ({share:.0%}); the probe alone had "
+            f"planned {probe:,.0f}.")
 
 
 def throughput_sentence(m: dict) -> str:

@@ -12,8 +12,9 @@ which writes `results/NAME-full.json` with its provenance. This "experiment" tra
 nothing: it reads those committed files and lays their test perplexities beside the
 papers'. A file not recorded yet gives a row that says so, with its command and, where
 a committed run of a neighbour allows it, napkin math for how long it takes
-(`estimated_seconds`), so the book builds either way. The files it reads are named in `READS`, so the figure cache's key
-covers their bytes: committing a new results file refreshes the page.
+(`estimated_seconds`), so the book builds either way. The files it reads are named in
+`READS`, so the figure cache's key covers their bytes: committing a new results file
+refreshes the page.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def read_results(config: Config) -> dict[str, dict | None]:
 def recurrent_flops_ratio(kind: str, other: str, hidden: int = 200, layers: int = 2,
                           vocab: int = 10_000) -> float:
     """Training FLOPs per token of a ``kind`` network over an ``other`` one of the same
-    widths: 6 × (recurrent weights + output layer) each, the word-vector lookup being free."""
+    widths: 6 × (recurrent weights + output layer) each; the word-vector lookup is free."""
     def flops(k: str) -> int:
         return 6 * (recurrent_parameter_count(k, hidden, hidden, layers) + hidden * vocab)
     return flops(kind) / flops(other)
@@ -121,7 +122,8 @@ def estimated_seconds(experiment: str, found: dict[str, dict | None]) -> tuple[f
     if experiment == "ptb-gru" and found.get("ptb-lstm"):
         ratio = recurrent_flops_ratio("gru", "lstm")
         seconds = ratio * float(found["ptb-lstm"]["seconds"])
-        return seconds, (f"the recorded LSTM run's time × {ratio:.2f}, the GRU's share of "
+        return seconds, (f"the recorded LSTM run's time × {ratio:.2f}, the GRU's share "
+                         "of "
                          "the LSTM's FLOPs per token")
     if experiment == "ptb-gpt" and found.get("gpt-shakespeare"):
         flops = ptb_gpt.training_flops(ptb_gpt.CONFIGS["full"])
@@ -175,19 +177,21 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
 
 
 def recipe_sentence(found: dict[str, dict | None]) -> str:
-    """What the book's NPLM recipe costs or buys against the paper's, from the two runs."""
+    """What the book's NPLM recipe costs or buys against the paper's, from both runs."""
     book, paper = found.get("bengio-vs-ngram"), found.get("bengio-paper-recipe")
     if not book or not paper:
-        return ("The NPLM's run with the paper's recipe is not recorded yet: record it with "
-                f"`{command('bengio-paper-recipe')}`.")
+        return ("The NPLM's run with the paper's recipe is not recorded yet: record it "
+                f"with `{command('bengio-paper-recipe')}`.")
     b, p = book["metrics"], paper["metrics"]
     gap = b["nplm_ppl"] - p["nplm_ppl"]
     what = "costs" if gap > 0 else "buys"
     return (f"With the paper's recipe (SGD, weight decay 10⁻⁴) the NPLM reaches a test "
-            f"perplexity of {p['nplm_ppl']:.1f} after {p['epochs']:.1f} epochs; with the "
-            f"book's (Adam, no weight decay) {b['nplm_ppl']:.1f} after {b['epochs']:.1f}. "
+            f"perplexity of {p['nplm_ppl']:.1f} after {p['epochs']:.1f} epochs; with "
+            f"the book's (Adam, no weight decay) {b['nplm_ppl']:.1f} after "
+            f"{b['epochs']:.1f}. "
             f"The book's departure from the paper {what} {abs(gap):.1f} points of test "
-            f"perplexity ({100 * abs(gap) / p['nplm_ppl']:.1f}%). Mixed with Kneser–Ney, "
+            f"perplexity ({100 * abs(gap) / p['nplm_ppl']:.1f}%). Mixed with "
+            "Kneser–Ney, "
             f"the two reach {p['mix_ppl']:.1f} (paper's recipe) and {b['mix_ppl']:.1f} "
             "(the book's).")
 
