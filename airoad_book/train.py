@@ -722,30 +722,40 @@ def _replanned(
 
 
 class TimedReplan:
-    """A ``replan`` for ``fit`` that re-plans the step budget once, from the run itself.
+    """A ``replan`` for ``fit`` that re-plans the step budget from the run itself.
 
-    When ``at`` of ``max_seconds`` has passed, it divides the time left by the mean
-    seconds per step so far (every cost of the loop included, evaluation excluded, as
-    ``max_seconds`` counts them) and returns the steps done plus the steps that fit, at
-    most ``cap``. A plan from a few probe steps before the run can be off by a fifth on
-    a busy machine; this one sees hundreds of real steps. The cosine has barely begun
-    to fall at that point, so the change of plan hardly moves the learning rate.
-    ``planned`` holds the new budget once it is set.
+    When each share in ``at`` of ``max_seconds`` has passed, it divides the time left by
+    the seconds per step since the last re-plan (every cost of the loop included,
+    evaluation excluded, as ``max_seconds`` counts them) and returns the steps done plus
+    the steps that fit, at most ``cap``. A plan from a few probe steps before the run can
+    be off by half on a busy machine; these see hundreds of real steps, and the later
+    ones follow the machine's load as it changes. The first comes while the cosine has
+    barely begun to fall, and each later one moves the plan by little, so the learning
+    rate hardly jumps. ``planned`` holds the latest budget once one is set.
     """
 
-    def __init__(self, max_seconds: float, at: float = 0.1, cap: int | None = None) -> None:
+    def __init__(self, max_seconds: float, at: float | tuple[float, ...] = (0.1, 0.4, 0.7),
+                 cap: int | None = None) -> None:
         if not max_seconds > 0:
             raise ValueError(f"TimedReplan needs max_seconds > 0; got {max_seconds!r}")
-        if not 0.0 < at < 1.0:
-            raise ValueError(f"TimedReplan's at must be in (0, 1); got {at!r}")
-        self.max_seconds, self.at, self.cap = max_seconds, at, cap
+        shares = (at,) if isinstance(at, (int, float)) else tuple(at)
+        if not shares or not all(0.0 < a < 1.0 for a in shares):
+            raise ValueError(f"TimedReplan's at must be shares in (0, 1); got {at!r}")
+        self.max_seconds, self.at, self.cap = max_seconds, sorted(shares), cap
         self.planned: int | None = None
+        self._since = (0, 0.0)  # (steps, seconds) at the last re-plan
 
     def __call__(self, history: History) -> int | None:
-        if self.planned is not None or history.seconds < self.at * self.max_seconds:
+        due = [a for a in self.at if history.seconds >= a * self.max_seconds]
+        if not due:
             return None
-        per_step = history.seconds / history.steps_done
-        left = int((self.max_seconds - history.seconds) / per_step)
+        self.at = [a for a in self.at if a not in due]
+        steps, seconds = self._since
+        if history.steps_done <= steps:
+            return None
+        per_step = (history.seconds - seconds) / (history.steps_done - steps)
+        self._since = (history.steps_done, history.seconds)
+        left = int(max(self.max_seconds - history.seconds, 0.0) / max(per_step, 1e-9))
         self.planned = history.steps_done + max(left, 1)
         if self.cap is not None:
             self.planned = min(self.planned, self.cap)

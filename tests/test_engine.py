@@ -135,7 +135,7 @@ def test_a_timed_run_lands_within_5_percent_of_the_steps_it_replanned():
         min_lr=0.01,
         warmup_steps=2,
     )
-    replan = TimedReplan(seconds, at=0.2)
+    replan = TimedReplan(seconds, at=(0.2, 0.5))
     history = fit(
         nn.Linear(3, 1), endless(), slow_loss(per_step), config, replan=replan
     )
@@ -170,7 +170,12 @@ def test_replan_must_return_a_number_of_steps():
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"max_seconds": 0.0}, {"max_seconds": 1.0, "at": 1.0}]
+    "kwargs",
+    [
+        {"max_seconds": 0.0},
+        {"max_seconds": 1.0, "at": 1.0},
+        {"max_seconds": 1.0, "at": ()},
+    ],
 )
 def test_timed_replan_rejects_bad_settings(kwargs):
     with pytest.raises(ValueError, match="TimedReplan"):
@@ -251,3 +256,21 @@ def test_gpt_engine_rejects_an_unknown_variant():
 
     with pytest.raises(ValueError, match="unknown variant"):
         gpt_engine.make_step(gpt_engine.CONFIGS["quick"], "turbo", seed=0)
+
+
+def test_later_replans_follow_a_machine_that_slows_down():
+    """Steps take 5 ms, then 15 ms from 40% of the time on: the re-plans after the change
+    see the slower steps and shrink the budget, so the schedule still ends with the time."""
+    seconds = 0.9
+    started = time.perf_counter()
+
+    def slowing(model, batch):
+        late = time.perf_counter() - started > 0.4 * seconds
+        time.sleep(0.015 if late else 0.005)
+        return ((model(batch) - 1.0) ** 2).mean()
+
+    config = TrainConfig(max_steps=1000, max_seconds=seconds, lr=0.1, schedule="cosine")
+    replan = TimedReplan(seconds, at=(0.1, 0.5, 0.75))
+    history = fit(nn.Linear(3, 1), endless(), slowing, config, replan=replan)
+    assert history.steps_done >= 0.9 * replan.planned
+    assert history.lr[-1] < 0.3 * 0.1  # near the end of the cosine, not cut off mid-way

@@ -88,7 +88,7 @@ class Config:
     lstm_batch: int = 32  # the LSTM's parallel streams (chapter 8's)
     lstm_bptt: int = 64  # the LSTM's truncation window (chapter 8's)
     probe_steps: int = 3  # timed steps (after one warm-up step) that set the first plan
-    replan_at: float = 0.1  # share of the time after which the run re-plans its steps
+    replan_at: tuple[float, ...] = (0.1, 0.4, 0.7)  # shares of the time: re-plan the steps
     prompt: str = "OTHELLO.\n"  # what every sample starts from
     sample_chars: int = 200  # characters per sample
     kv_repeats: int = 3  # timed generations each way; the fastest step at each position counts
@@ -181,7 +181,8 @@ def train_for(model: nn.Module, batches, loss_fn, evaluate, seconds: float, lr: 
     """Train with AdamW, warm-up and cosine decay timed to end after ``seconds`` of training.
 
     A probe of a few steps plans the run (warm-up, evaluations, a first step budget);
-    at a tenth of the time, `TimedReplan` re-plans the budget from the run's own steps.
+    at a tenth of the time and twice more, `TimedReplan` re-plans the budget from the
+    run's own steps.
     Returns the History, the steps the schedule was finally planned for, and the probe's
     first plan.
     """
