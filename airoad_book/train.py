@@ -727,15 +727,19 @@ class TimedReplan:
     When each share in ``at`` of ``max_seconds`` has passed, it divides the time left by
     the seconds per step since the last re-plan (every cost of the loop included,
     evaluation excluded, as ``max_seconds`` counts them) and returns the steps done plus
-    the steps that fit, at most ``cap``. A plan from a few probe steps before the run can
-    be off by half on a busy machine; these see hundreds of real steps, and the later
+    the steps that fit, at most ``cap``. A plan from a few probe steps before the run
+    can be off by half on a busy machine; these see hundreds of real steps, and the later
     ones follow the machine's load as it changes. The first comes while the cosine has
     barely begun to fall, and each later one moves the plan by little, so the learning
     rate hardly jumps. ``planned`` holds the latest budget once one is set.
     """
 
-    def __init__(self, max_seconds: float, at: float | tuple[float, ...] = (0.1, 0.4, 0.7),
-                 cap: int | None = None) -> None:
+    def __init__(
+        self,
+        max_seconds: float,
+        at: float | tuple[float, ...] = (0.1, 0.4, 0.7),
+        cap: int | None = None,
+    ) -> None:
         if not max_seconds > 0:
             raise ValueError(f"TimedReplan needs max_seconds > 0; got {max_seconds!r}")
         shares = (at,) if isinstance(at, (int, float)) else tuple(at)
