@@ -20,7 +20,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -168,16 +168,35 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     "adam" with ``weight_decay`` adds ``weight_decay * w`` to the gradient (an L2 penalty,
     which Adam then rescales per coordinate); "adamw" shrinks the weights directly,
     ``w -= lr * weight_decay * w``, outside Adam's rescaling (Loshchilov & Hutter, 2019).
+    Weight decay touches only the matrices (tensors of 2 or more dimensions: weights and
+    embeddings); biases and normalisation gains are left alone, as in GPT-1 and nanoGPT.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError(f"{type(model).__name__} has no trainable parameters to optimize")
     c = config
+    groups = decay_groups(params, c.weight_decay)
+    # foreach: one kernel per operation over all the tensors, not one per tensor; the
+    # same arithmetic (the weights come out bit for bit as without it), less overhead
+    kw = {"lr": c.lr, "weight_decay": c.weight_decay, "foreach": True}
     if c.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+        return torch.optim.SGD(groups, momentum=c.momentum, **kw)
     if c.optimizer == "adam":
-        return torch.optim.Adam(params, lr=c.lr, betas=c.betas, weight_decay=c.weight_decay)
-    return torch.optim.AdamW(params, lr=c.lr, betas=c.betas, weight_decay=c.weight_decay)
+        return torch.optim.Adam(groups, betas=c.betas, **kw)
+    return torch.optim.AdamW(groups, betas=c.betas, **kw)
+
+
+def decay_groups(params: list[Tensor], weight_decay: float) -> list[Tensor] | list[dict]:
+    """``params`` as one list when nothing decays, else two groups: matrices, the rest.
+
+    The group of vectors and scalars (biases, LayerNorm gains) gets ``weight_decay=0``.
+    """
+    if weight_decay == 0.0:
+        return params  # one group, as before: runs without decay are bit for bit the same
+    matrices = [p for p in params if p.dim() >= 2]
+    others = [p for p in params if p.dim() < 2]
+    groups = [{"params": matrices}] if matrices else []
+    return groups + ([{"params": others, "weight_decay": 0.0}] if others else [])
 
 
 # --8<-- [end:optimizer]
@@ -331,9 +350,9 @@ def clip_gradients(model: nn.Module, clip_norm: float | None) -> float:
     if not grads:
         return 0.0
     if clip_norm is None:
-        norms = torch.stack([torch.linalg.vector_norm(g) for g in grads])  # (n_params,)
-        return torch.linalg.vector_norm(norms).item()
-    return torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm).item()
+        norms = torch._foreach_norm(grads)  # one L2 norm per tensor, in one call
+        return torch.linalg.vector_norm(torch.stack(norms)).item()
+    return torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm, foreach=True).item()
 
 
 # --8<-- [end:step]
@@ -610,6 +629,7 @@ def fit(
     desc: str = "train",
     checkpoint_path: str | Path | None = None,
     checkpoint_meta: dict | None = None,
+    replan: Callable[[History], int | None] | None = None,
 ) -> History:
     """Train ``model`` on ``batches`` until a budget runs out; return the ``History``.
 
@@ -626,6 +646,11 @@ def fit(
     With ``config.accumulate = k > 1`` each optimizer step consumes k batches (see
     ``group_batches``); ``max_steps``, ``eval_every`` and ``History.steps_done`` count
     optimizer steps.
+
+    ``replan(history)``, called after every step, may return a new ``max_steps`` (None:
+    keep it): the schedule is stretched or squeezed to end there from the next step on,
+    warm-up unchanged. A run timed by ``max_seconds`` uses it to fit its step budget to
+    the step time it measures (see ``TimedReplan``).
 
     The run stops with ``History.stop_reason`` set to "max_steps", "max_seconds",
     "early_stop", "end_of_data" (a finite ``batches`` ran out) or "diverged" (a loss that
@@ -664,6 +689,8 @@ def fit(
                 bar.update(seconds=history.seconds)
                 if history.steps_done % config.eval_every == 0:
                     evaluator(history)
+                if replan is not None and (planned := replan(history)) is not None:
+                    config = _replanned(config, planned, optimizer, schedule, history)
                 reason = _stop_reason(history, config, evaluator.since_best)
                 if reason:
                     history.stop_reason = reason
@@ -673,6 +700,70 @@ def fit(
         _finish(history, evaluator, config, save)
         phase.finish(history)  # a resumed run returns this phase at once
     return history
+
+
+def _replanned(
+    config: TrainConfig,
+    max_steps: int,
+    optimizer: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LambdaLR,
+    history: History,
+) -> TrainConfig:
+    """``config`` with a new step budget; the schedule follows it from here on."""
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int):
+        raise ValueError(
+            f"replan must return an int number of steps or None; got {max_steps!r}"
+        )
+    new = replace(config, max_steps=max(max_steps, history.steps_done, config.warmup_steps, 1))
+    schedule.lr_lambdas = [lambda s: lr_at(s, new) / new.lr] * len(optimizer.param_groups)
+    for group in optimizer.param_groups:  # the next step's rate, under the new plan
+        group["lr"] = lr_at(history.steps_done, new)
+    return new
+
+
+class TimedReplan:
+    """A ``replan`` for ``fit`` that re-plans the step budget from the run itself.
+
+    When each share in ``at`` of ``max_seconds`` has passed, it divides the time left by
+    the seconds per step since the last re-plan (every cost of the loop included,
+    evaluation excluded, as ``max_seconds`` counts them) and returns the steps done plus
+    the steps that fit, at most ``cap``. A plan from a few probe steps before the run
+    can be off by half on a busy machine; these see hundreds of real steps, and the later
+    ones follow the machine's load as it changes. The first comes while the cosine has
+    barely begun to fall, and each later one moves the plan by little, so the learning
+    rate hardly jumps. ``planned`` holds the latest budget once one is set.
+    """
+
+    def __init__(
+        self,
+        max_seconds: float,
+        at: float | tuple[float, ...] = (0.1, 0.4, 0.7),
+        cap: int | None = None,
+    ) -> None:
+        if not max_seconds > 0:
+            raise ValueError(f"TimedReplan needs max_seconds > 0; got {max_seconds!r}")
+        shares = (at,) if isinstance(at, (int, float)) else tuple(at)
+        if not shares or not all(0.0 < a < 1.0 for a in shares):
+            raise ValueError(f"TimedReplan's at must be shares in (0, 1); got {at!r}")
+        self.max_seconds, self.at, self.cap = max_seconds, sorted(shares), cap
+        self.planned: int | None = None
+        self._since = (0, 0.0)  # (steps, seconds) at the last re-plan
+
+    def __call__(self, history: History) -> int | None:
+        due = [a for a in self.at if history.seconds >= a * self.max_seconds]
+        if not due:
+            return None
+        self.at = [a for a in self.at if a not in due]
+        steps, seconds = self._since
+        if history.steps_done <= steps:
+            return None
+        per_step = (history.seconds - seconds) / (history.steps_done - steps)
+        self._since = (history.steps_done, history.seconds)
+        left = int(max(self.max_seconds - history.seconds, 0.0) / max(per_step, 1e-9))
+        self.planned = history.steps_done + max(left, 1)
+        if self.cap is not None:
+            self.planned = min(self.planned, self.cap)
+        return self.planned
 
 
 def _finish(

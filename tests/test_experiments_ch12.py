@@ -59,7 +59,7 @@ def test_verdict_names_the_leader_from_the_numbers(result):
     if m["lstm_val_loss"] - m["val_loss"] > 0.02:
         assert "Transformer decoder is ahead" in text
     elif m["val_loss"] - m["lstm_val_loss"] > 0.02:
-        assert "LSTM is ahead" in text and "does not hold" in text
+        assert "LSTM is ahead" in text and "does not pay off" in text
 
 
 def test_sliding_evaluation_scores_every_token_once_with_at_least_half_a_context():
@@ -89,3 +89,16 @@ def test_figures_draw_in_both_themes(result, name):
 def test_a_sample_of_blanks_only_is_shown_as_a_count_not_an_empty_cell():
     assert exp._cell_text("   ") == "␣ × 3 (blanks only)"
     assert exp._cell_text("a|b\nc") == "a¦b ↵ c"
+
+
+def test_the_verdict_states_each_model_s_own_training_time(result):
+    m, text = result.metrics, result.text["verdict"]
+    assert f"{m['seconds']:.0f} s of training for the GPT" in text
+    assert f"{m['lstm_seconds']:.0f} s for the LSTM" in text
+
+
+def test_the_plan_sentence_reads_the_steps_against_the_plan(result):
+    m, text = result.metrics, result.text["plan"]
+    assert f"{m['steps']:,.0f} steps of the {m['planned_steps']:,.0f}" in text
+    held = abs(1 - m["steps"] / m["planned_steps"]) <= 0.05
+    assert text.startswith("The plan held") == held

@@ -63,7 +63,8 @@ class Config:
     hidden: int = 100  # h, tanh hidden units
     direct: bool = False  # direct connections W x (the paper's best Brown model has none)
     batch_size: int = 256  # examples per step
-    lr: float = 3e-3  # Adam's learning rate
+    optimizer: str = "adam"  # TrainConfig.optimizer: "adam", or "sgd" (the paper's)
+    lr: float = 3e-3  # the optimizer's learning rate
     schedule: str = "constant"  # learning-rate schedule of TrainConfig
     weight_decay: float = 0.0  # L2 penalty (the paper's regulariser R)
     max_steps: int = 800  # optimizer steps
@@ -271,7 +272,7 @@ def train_nplm(config: Config, corpus: Corpus, seed: int, seconds: float | None)
                      for s in range(0, len(cY), EVAL_BATCH)]
     cap = min((s for s in (config.max_seconds, seconds) if s is not None), default=None)
     train_config = TrainConfig(
-        max_steps=config.max_steps, max_seconds=cap, lr=config.lr, optimizer="adam",
+        max_steps=config.max_steps, max_seconds=cap, lr=config.lr, optimizer=config.optimizer,
         weight_decay=config.weight_decay, schedule=config.schedule,
         eval_every=min(config.eval_every, config.max_steps), patience=config.patience,
     )

@@ -49,7 +49,7 @@ from airoad_book.models.ngram import KneserNeyLM
 from airoad_book.models.rnnlm import RNNLM, RNNLMConfig
 from airoad_book.models.rnnlm import paper_parameter_count as rnn_parameter_count
 from airoad_book.results import Result, Table
-from airoad_book.train import History, TrainConfig, fit
+from airoad_book.train import History, TimedReplan, TrainConfig, fit
 
 NAME = "evolution"
 CHAPTER = 13
@@ -248,7 +248,8 @@ def train_timed(entry: Contestant, evaluate: Callable[[nn.Module], float], secon
         warmup_steps=max(1, round(c.warmup * steps)), schedule="cosine", min_lr=r.lr / 10,
         clip_norm=c.clip_norm, eval_every=max(1, steps // c.eval_points), restore_best=False,
     )
-    return fit(entry.model, entry.batches, entry.loss_fn, train, evaluate=evaluate, desc=desc)
+    return fit(entry.model, entry.batches, entry.loss_fn, train, evaluate=evaluate, desc=desc,
+               replan=TimedReplan(seconds, cap=c.max_steps))  # re-plan from its own steps
 # --8<-- [end:harness]
 
 

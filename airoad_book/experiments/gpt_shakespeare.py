@@ -48,7 +48,8 @@ from airoad_book.metrics import bits
 from airoad_book.models.gpt import GPT, CachedStep, GPTConfig, RecomputeStep
 from airoad_book.models.lstm import RecurrentLM, hidden_for_parameters
 from airoad_book.results import Result, Table
-from airoad_book.train import History, TrainConfig, fit
+from airoad_book.train import (History, TimedReplan, TrainConfig, fit, make_optimizer,
+                               make_schedule, train_step)
 
 NAME = "gpt-shakespeare"
 CHAPTER = 12
@@ -86,7 +87,8 @@ class Config:
     lstm_embed: int = 32  # the LSTM's E (chapter 8's)
     lstm_batch: int = 32  # the LSTM's parallel streams (chapter 8's)
     lstm_bptt: int = 64  # the LSTM's truncation window (chapter 8's)
-    probe_steps: int = 3  # timed steps (after one warm-up step) that set the step budget
+    probe_steps: int = 3  # timed steps (after one warm-up step) that set the first plan
+    replan_at: tuple[float, ...] = (0.1, 0.4, 0.7)  # shares of the time: re-plan the steps
     prompt: str = "OTHELLO.\n"  # what every sample starts from
     sample_chars: int = 200  # characters per sample
     kv_repeats: int = 3  # timed generations each way; the fastest step at each position counts
@@ -154,38 +156,48 @@ def seconds_per_step(model: nn.Module, batches, loss_fn, probe_steps: int = 3) -
     """Seconds one AdamW step of ``model`` takes: the median of ``probe_steps`` timed steps of a
     copy of it (after one warm-up step, not counted), on batches drawn from ``batches``.
 
-    The model itself is left untouched; chapter 13 uses the same probe for every model.
+    Each probe step is a whole `train_step`, gradient clipping and schedule included, as
+    the training loop runs it. The model itself is left untouched; chapter 13 uses the same
+    probe for every model.
     """
     if probe_steps < 1:
         raise ValueError(f"probe_steps must be >= 1; got {probe_steps}")
     probe = copy.deepcopy(model).train()
-    optimizer = torch.optim.AdamW(probe.parameters(), lr=1e-9)
+    config = TrainConfig(max_steps=probe_steps + 1, lr=1e-9, optimizer="adamw", clip_norm=1.0)
+    optimizer = make_optimizer(probe, config)
+    schedule = make_schedule(optimizer, config)
     times = []
     for _ in range(probe_steps + 1):
         batch = next(batches)
         started = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        loss_fn(probe, batch).backward()
-        optimizer.step()
+        train_step(probe, batch, loss_fn, optimizer, schedule, config)
         times.append(time.perf_counter() - started)
     return sorted(times[1:])[len(times[1:]) // 2]  # the median of the timed steps
 
 
+# --8<-- [start:planner]
 def train_for(model: nn.Module, batches, loss_fn, evaluate, seconds: float, lr: float,
-              config: Config, desc: str, probe_batches=None) -> tuple[History, int]:
+              config: Config, desc: str, probe_batches=None) -> tuple[History, int, int]:
     """Train with AdamW, warm-up and cosine decay timed to end after ``seconds`` of training.
 
-    Returns the History and the number of steps planned from the probe's step time.
+    A probe of a few steps plans the run (warm-up, evaluations, a first step budget);
+    at a tenth of the time and twice more, `TimedReplan` re-plans the budget from the
+    run's own steps.
+    Returns the History, the steps the schedule was finally planned for, and the probe's
+    first plan.
     """
     per_step = seconds_per_step(model, probe_batches or batches, loss_fn, config.probe_steps)
-    steps = max(2, min(config.max_steps, int(seconds / per_step)))  # a slow end is cut by max_seconds, where the rate is near its minimum
+    steps = max(2, min(config.max_steps, int(seconds / per_step)))  # the probe's plan
     train = TrainConfig(
         max_steps=steps, max_seconds=seconds, lr=lr, optimizer="adamw",
         warmup_steps=max(1, round(config.warmup * steps)), schedule="cosine",
         min_lr=lr / 10, clip_norm=config.clip_norm,
         eval_every=max(1, steps // config.eval_points), restore_best=False,
     )
-    return fit(model, batches, loss_fn, train, evaluate=evaluate, desc=desc), steps
+    replan = TimedReplan(seconds, at=config.replan_at, cap=config.max_steps)
+    history = fit(model, batches, loss_fn, train, evaluate=evaluate, desc=desc, replan=replan)
+    return history, replan.planned or steps, steps
+# --8<-- [end:planner]
 
 
 def gpt_config(vocab_size: int, config: Config) -> GPTConfig:
@@ -286,7 +298,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
     gpt = GPT(gcfg)
     blocks = lm_windows(train, c.context)  # (N, T) each, non-overlapping
     g_batches = random_batches(*blocks, batch_size=c.batch_size, generator=gen)
-    g_hist, g_planned = train_for(gpt, g_batches, gpt_loss, lambda m: evaluate_windows(m, curve_valid),
+    g_hist, g_planned, g_probe_plan = train_for(gpt, g_batches, gpt_loss, lambda m: evaluate_windows(m, curve_valid),
                                   budget, c.lr, c, "GPT on Shakespeare")
     gpt.eval()
     g_val = evaluate_windows(gpt, valid) if benchmark else g_hist.eval_loss[-1]
@@ -300,7 +312,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
     streams = batchify(train, c.lstm_batch)  # (B, L)
     l_valid = batchify(curve_valid, c.lstm_batch)
     loss = CarriedStateLoss()
-    l_hist, l_planned = train_for(
+    l_hist, l_planned, _ = train_for(
         lstm, endless_bptt(streams, c.lstm_bptt, loss), loss,
         lambda m: evaluate_streams(m, l_valid, c.lstm_bptt), budget, c.lstm_lr, c, "LSTM on Shakespeare",
         probe_batches=endless_bptt(streams, c.lstm_bptt, CarriedStateLoss()))
@@ -317,6 +329,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
         "val_loss": g_val, "val_bpc": bits(g_val), "seconds": g_hist.seconds,
         "params": gpt.num_parameters, "tokens_per_s": g_tokens / g_hist.seconds,
         "train_tokens": g_tokens, "steps": g_hist.steps_done, "planned_steps": g_planned,
+        "probe_planned_steps": g_probe_plan, "lstm_planned_steps": l_planned,
         "flops_per_token": flops_token, "train_flops": g_tokens * flops_token,
         "achieved_gflops": achieved, "matmul_peak_gflops": peak, "peak_share": achieved / peak,
         "lstm_val_loss": l_val, "lstm_val_bpc": bits(l_val), "lstm_params": lstm.num_parameters,
@@ -350,7 +363,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
                   ["tokens trained on per second", f"{metrics['tokens_per_s']:,.0f}"],
                   ["achieved GFLOP/s (counted FLOPs / training seconds)", f"{achieved:.1f}"],
                   ["fp32 matmul peak GFLOP/s, measured in the same run", f"{peak:.1f}"],
-                  ["share of the peak", f"{achieved / peak:.0%}"]]),
+                  ["fraction of the measured peak", f"{achieved / peak:.0%}"]]),
         "kv": Table(
             columns=["generation", "tokens / s", "tokens equal"],
             rows=[["recomputing the whole window every step", metrics["recompute_tokens_per_s"], ""],
@@ -365,6 +378,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
     }
     return Result(metrics=metrics, tables=tables, series=series,
                   text={"verdict": verdict(metrics), "throughput": throughput_sentence(metrics),
+                        "plan": plan_sentence(metrics),
                         "kv": kv_sentence(metrics)})
 
 
@@ -374,20 +388,34 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
 def verdict(m: dict) -> str:
     """Which model is ahead after the same training time, from the numbers."""
     gap = m["lstm_val_loss"] - m["val_loss"]
-    head = (f"After {m['seconds']:.0f} s of training each, the GPT reaches {m['val_loss']:.3f} nats "
-            f"per character on the validation split and the LSTM of the same size "
-            f"{m['lstm_val_loss']:.3f} (a uniform guess costs {m['uniform_nats']:.2f}).")
+    head = (f"After {m['seconds']:.0f} s of training for the GPT and "
+            f"{m['lstm_seconds']:.0f} s for the LSTM of the same size, the GPT reaches "
+            f"{m['val_loss']:.3f} nats per character on the validation split and the "
+            f"LSTM {m['lstm_val_loss']:.3f} (a uniform guess costs "
+            f"{m['uniform_nats']:.2f}).")
     reads = (f"in the same time the LSTM read {m['lstm_train_tokens']:,.0f} characters and the GPT "
              f"{m['train_tokens']:,.0f}")
     if gap > 0.02:
-        tail = (f"The Transformer decoder is ahead by {gap:.3f} nats per character ({reads}): the "
-                "paper's claim that it is the better language model holds here.")
+        tail = (f"The Transformer decoder is ahead by {gap:.3f} nats per character "
+                f"({reads}): the paper's choice of the Transformer over an LSTM pays off "
+                "here.")
     elif gap < -0.02:
-        tail = (f"The LSTM is ahead by {-gap:.3f} nats per character ({reads}): the paper's claim "
-                "that the Transformer is the better language model does not hold at this scale.")
+        tail = (f"The LSTM is ahead by {-gap:.3f} nats per character ({reads}): the "
+                "paper's choice of the Transformer over an LSTM does not pay off at this "
+                "scale.")
     else:
         tail = f"The two are within 0.02 nats per character of each other ({reads})."
     return f"{head} {tail}"
+
+
+def plan_sentence(m: dict) -> str:
+    """Whether the GPT's step plan held, from the numbers."""
+    steps, planned, probe = m["steps"], m["planned_steps"], m["probe_planned_steps"]
+    share = steps / planned
+    held = "The plan held" if abs(1 - share) <= 0.05 else "The plan missed by over 5%"
+    return (f"{held}: the GPT made {steps:,.0f} steps of the {planned:,.0f} its "
+            f"schedule was finally planned for ({share:.0%}); the probe alone had "
+            f"planned {probe:,.0f}.")
 
 
 def throughput_sentence(m: dict) -> str:

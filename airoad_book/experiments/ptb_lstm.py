@@ -38,6 +38,7 @@ PAPER_TEST_PPL = 114.5  # Zaremba et al. (2014), table 1, non-regularized LSTM
 class Config:
     """One budget's settings; the defaults are Zaremba et al.'s small configuration."""
 
+    cell: str = "lstm"  # the recurrent layer: "lstm" (the paper's), or "gru" (ptb-gru)
     hidden: int = 200  # units per layer (and word-vector length)
     layers: int = 2
     bptt: int = 20  # unroll: steps per window
@@ -81,7 +82,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
     test = batchify(vocab.encode(penn_treebank("test")[: c.eval_tokens]), c.batch_size)
 
     seed_everything(seed)
-    model = RecurrentLM("lstm", len(vocab), c.hidden, c.hidden, layers=c.layers)
+    model = RecurrentLM(c.cell, len(vocab), c.hidden, c.hidden, layers=c.layers)
     with torch.no_grad():
         for p in model.parameters():
             p.uniform_(-c.init_range, c.init_range)
@@ -99,7 +100,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
             model, endless_bptt(train, c.bptt, loss, epochs=1), loss,
             TrainConfig(max_steps=steps_per_epoch, max_seconds=left, lr=lr, optimizer="sgd",
                         clip_norm=c.clip_norm, eval_every=steps_per_epoch, restore_best=False),
-            evaluate=lambda m: evaluate_streams(m, valid, c.bptt), desc=f"PTB LSTM epoch {epoch}/{c.epochs}",
+            evaluate=lambda m: evaluate_streams(m, valid, c.bptt), desc=f"PTB {c.cell.upper()} epoch {epoch}/{c.epochs}",
         )
         spent += history.seconds
         train_nats = sum(history.train_loss) / len(history.train_loss) / c.bptt

@@ -8,9 +8,11 @@ Ilya Sutskever (2019), *Language Models are Unsupervised Multitask Learners*,
 <https://cdn.openai.com/better-language-models/language_models_are_unsupervised_multitask_learners.pdf>.
 
 Vaswani et al. (2017) built an encoder that reads the source and a decoder that writes the
-target. Radford et al. kept only the decoder — masked self-attention and a feed-forward layer,
-repeated — and trained it on one objective, the oldest one in this book: predict the next
-token, $L = -\sum_t \log P(u_t \mid u_{t-k}, \dots, u_{t-1})$. With no source sentence there
+target. Liu et al. (2018), <https://arxiv.org/abs/1801.10198>, dropped the encoder to
+write Wikipedia articles; Radford et al. took that decoder-only model — masked
+self-attention and a feed-forward layer, repeated — and pre-trained it on one objective,
+the oldest one in this book: predict the next token,
+$L = -\sum_t \log P(u_t \mid u_{t-k}, \dots, u_{t-1})$. With no source sentence there
 is no cross-attention; the mask makes position $t$ see positions $\le t$ only, so one forward
 pass over a block of $T$ tokens scores all $T$ predictions at once, in parallel, where an
 RNN must walk the block step by step. The paper then fine-tuned the pre-trained model on
