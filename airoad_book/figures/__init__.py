@@ -27,6 +27,7 @@ FIGURE_MODULES = (
     "airoad_book.figures.ch13",
     "airoad_book.figures.appendix_a",
     "airoad_book.figures.appendix_b",
+    "airoad_book.figures.timeline",
 )
 
 
