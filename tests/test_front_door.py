@@ -120,3 +120,22 @@ def test_timeline_reads_lists_every_file_it_opens():
     opened = {f"results/{m.experiment}-full.json" for m in timeline.MILESTONES}
     opened.add(f"results/{timeline.BASELINE[0]}-full.json")
     assert opened == set(timeline.READS)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_timeline_figure_draws_one_marker_per_model(theme):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from airoad_book.experiments import timeline
+    from airoad_book.figures import registry
+    from airoad_book.figures.style import themed
+
+    spec = registry()["book-timeline"]
+    assert spec.experiment == "timeline"
+    with themed(theme):
+        fig = spec.draw(timeline.run("quick", 0, None))
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert len(texts) == len(timeline.MILESTONES)
+    lstm = json.loads((ROOT / "results" / "ptb-lstm-full.json").read_text(encoding="utf-8"))
+    assert any(f"{lstm['metrics']['test_ppl']:.1f}" in t for t in texts)
