@@ -22,8 +22,8 @@ from airoad_book.results import Result
     "files, not typed). Perplexities are on the Penn Treebank test set, BLEU on the book's "
     "numbers-to-words task, bits per character on Shakespeare's validation text. Hollow "
     "markers: no full run is recorded yet.",
-    alt="A horizontal timeline from 2003 to 2018 with one marker per model (NPLM 2003, RNN "
-    "LM 2010, LSTM and seq2seq 2014, attention 2015, Transformer 2017, GPT 2018), each "
+    alt="A timeline from 2003 to 2018 with one row and one marker per model (NPLM 2003, "
+    "RNN LM 2010, LSTM and seq2seq 2014, attention 2015, Transformer 2017, GPT 2018), each "
     "with a label giving the model and its measured number.",
 )
 def timeline(result: Result) -> Figure:
