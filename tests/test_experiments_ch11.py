@@ -137,3 +137,24 @@ def test_chapter_11_figures_draw_from_their_results(name, race, scaling):
         fig = spec.draw(result)
     assert isinstance(fig, Figure) and fig.axes
     plt.close(fig)
+
+
+def test_query_gradient_norm_equals_autograd():
+    g = torch.Generator().manual_seed(3)
+    q = torch.randn(4, 1, 8, generator=g, dtype=torch.float64)
+    k = torch.randn(4, 5, 8, generator=g, dtype=torch.float64)
+    for scale in (1.0, 8**0.5):
+        got = attention_scaling.query_gradient_norms(q, k, scale)
+        for i in range(4):
+            jac = torch.autograd.functional.jacobian(
+                lambda x: torch.softmax((x * k[i]).sum(-1) / scale, -1), q[i, 0])
+            assert got[i].item() == pytest.approx(torch.linalg.matrix_norm(jac).item(), rel=1e-9)
+
+
+def test_unscaled_query_gradient_is_heavy_tailed(scaling):
+    s = scaling.series
+    # TINY_SCALING: d_k = 1, 16, 256. Past d_k = 16 the raw median falls, the raw mean rises.
+    assert s["dq_median_raw"][-1] < 0.5 * s["dq_median_raw"][1]
+    assert s["dq_mean_raw"][-1] > s["dq_mean_raw"][1]
+    assert s["dq_mean_raw"][-1] > 2 * s["dq_mean_scaled"][-1]
+    assert max(s["dq_median_scaled"]) < 1.5 * min(s["dq_median_scaled"])

@@ -71,6 +71,7 @@ EXPERIMENTS: dict[str, str] = {
     "training-toolkit": "airoad_book.experiments.toolkit",
     "scaling-out": "airoad_book.experiments.scaling_out",
     "published-tables": "airoad_book.experiments.published_tables",
+    "timeline": "airoad_book.experiments.timeline",
 }
 
 

@@ -2,7 +2,7 @@
 
 A convolutional net answers one question about one image. Put three digit images side by
 side and ask two things: what number is written (one digit per image), and what the digits
-sum to (one answer for the whole row). The first is four independent image problems; the
+sum to (one answer for the whole row). The first is three independent image problems; the
 second needs memory — something must carry a running total from image to image. The model
 (`airoad_book.models.cnn.DigitReader`) gives each image to the same convolutional encoder
 and lets a GRU (chapter 8) read the encodings left to right. The digit head reads the

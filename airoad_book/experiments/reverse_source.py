@@ -61,8 +61,9 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
         lengths[order] = [list(row) for row in bleu_by_buckets(hyps, task.test, c.length_edges)]
     metrics = {k: float(v) for k, v in metrics.items()}
     table = Table(
-        columns=["source order", "valid loss (nats/token)", "valid perplexity", "test BLEU",
-                 "exactly right", "paper: test perplexity", "paper: BLEU"],
+        columns=["source order", "valid loss (nats/token)", "valid perplexity (ours)",
+                 "test BLEU", "exactly right", "paper: test perplexity (WMT'14)",
+                 "paper: BLEU"],
         rows=[["as written", metrics["valid_loss_forward"], metrics["valid_ppl_forward"],
                metrics["bleu_forward"], metrics["exact_forward"], PAPER["ppl_forward"],
                PAPER["bleu_forward"]],

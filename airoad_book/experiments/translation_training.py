@@ -53,7 +53,9 @@ def teacher_forcing_loss(
     The model reads tgt_in (B, T) — the reference shifted right behind ``<bos>`` — and its
     logits (B, T, V) are scored against tgt_out (B, T), the reference followed by ``<eos>``.
     label_smoothing ε in [0, 1) scores against (1 - ε)·one-hot + ε/V instead of the one-hot
-    (Szegedy et al. 2016; the Transformer trains with ε = 0.1).
+    (Szegedy et al. 2016; the Transformer trains with ε = 0.1). PyTorch spreads ε/V over
+    every id, <pad> and <bos> included, though no target is ever either; ignore_index
+    drops padded positions, not that share of the mass.
     """
     logits = model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
     return F.cross_entropy(

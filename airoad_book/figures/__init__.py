@@ -28,6 +28,7 @@ FIGURE_MODULES = (
     "airoad_book.figures.appendix_a",
     "airoad_book.figures.appendix_b",
     "airoad_book.figures.diagrams",
+    "airoad_book.figures.timeline",
 )
 
 

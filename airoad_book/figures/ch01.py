@@ -154,9 +154,11 @@ def init_stats(result: Result) -> Figure:
 @figure(
     "regularization-curves",
     experiment="regularization",
-    caption="The same MLP trained on 500 MNIST digits four ways. Dashed: training loss; solid: "
-    "loss on 500 other digits. Early stopping's run ends where the validation loss stopped "
-    "improving; its weights are those of the best epoch (the dot).",
+    caption="The same MLP trained on 500 MNIST digits four ways. Dashed: the training "
+    "objective, averaged over each epoch's minibatches as it was minimised (for L2 it "
+    "includes the penalty, for dropout it is measured with dropout on); solid: the "
+    "cross-entropy on 500 other digits, dropout off. Early stopping's run ends where the "
+    "validation loss stopped improving; its weights are those of the best epoch (the dot).",
     alt="Line chart of loss against epoch for four methods. Training losses fall towards zero; "
     "the unregularized validation loss turns upward after a few epochs, the L2 and dropout "
     "validation losses stay lower, and the early-stopping run ends early.",
@@ -174,7 +176,7 @@ def regularization_curves(result: Result) -> Figure:
             ax.plot([best], [s["valid_loss"][best - 1]], "o", color=color, markersize=7)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("cross-entropy (nats, log scale)")
+    ax.set_ylabel("loss (nats, log scale)")
     ax.legend(fontsize=8)
     return fig
 

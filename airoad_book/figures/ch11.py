@@ -62,18 +62,25 @@ def positions(result: Result) -> Figure:
     experiment="attention-scaling",
     caption="Why attention divides by √d_k, for random queries and keys with unit-variance components and a "
     "softmax over 32 keys. Left: the spread of the scores q·k grows as √d_k, the scaled scores stay at 1. "
-    "Middle: the softmax's largest weight (1/32 would be uniform, 1 one-hot). Right: the norm of the "
-    "softmax's Jacobian, the gradient it lets through to the scores.",
+    "Second: the softmax's largest weight (1/32 would be uniform, 1 one-hot). Third: the median "
+    "norm of the softmax's Jacobian, the gradient it lets through to the scores. Right: the "
+    "gradient carried on to the query, ‖∂α/∂q‖, median (solid) and mean (dashed): unscaled, "
+    "the median collapses while the mean grows, a heavy tail.",
     alt="Three line charts against d_k on a log scale. The raw scores' standard deviation climbs steadily "
     "while the scaled scores' stays flat at 1; the raw softmax's largest weight climbs towards 1 while the "
     "scaled one stays low and flat; the raw softmax's Jacobian norm falls towards 0 at large d_k while the "
-    "scaled one stays flat.",
+    "scaled one stays flat; the raw gradient with respect to the query has a median that falls "
+    "towards 0 and a mean that rises, while both scaled curves stay flat.",
 )
 def scaling(result: Result) -> Figure:
     """Score spread, largest weight and Jacobian norm against d_k, raw and scaled."""
     s = result.series
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
-    panels = [("std", "std of the scores"), ("max", "largest softmax weight"), ("jacobian", "‖∂α/∂e‖ (Frobenius)")]
+    fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
+    panels = [("std", "std of the scores"), ("max", "largest softmax weight"),
+              ("jacobian_median", "median ‖∂α/∂e‖"), ("dq_median", "‖∂α/∂q‖")]
+    axes[3].plot(s["d_k"], s["dq_mean_raw"], color=SEQUENCE[1], linestyle="--")
+    axes[3].plot(s["d_k"], s["dq_mean_scaled"], color=SEQUENCE[0], linestyle="--")
+    axes[3].set_yscale("log")
     for ax, (key, label) in zip(axes, panels):
         ax.plot(s["d_k"], s[f"{key}_raw"], color=SEQUENCE[1], marker="o", label="q·k")
         ax.plot(s["d_k"], s[f"{key}_scaled"], color=SEQUENCE[0], marker="s", label="q·k / √d_k")

@@ -139,7 +139,7 @@ class Layer(nn.Module):
     """One layer f(h) = act(N(h W^T + b)): (B, width) -> (B, width). The part both blocks share.
 
     W starts at N(0, gain^2 / width) with the activation's gain (sqrt 2 for ReLU, He et al.
-    2015; 5/3 for tanh; 1 for sigmoid), the scale that keeps the variance of a plain stack's
+    2015; 5/3 for tanh, PyTorch's calculate_gain heuristic; 1 for sigmoid), the scale that keeps the variance of a plain stack's
     signal about constant from layer to layer where the activation allows it; b starts at 0.
     """
 
@@ -172,9 +172,15 @@ class PlainBlock(nn.Module):
 
 
 class ResidualBlock(nn.Module):
-    """h' = h + f(h): the block of He et al. (2015). (B, width) -> (B, width).
+    """h' = h + f(h), a one-layer simplification of He et al.'s (2015) block.
 
-    Its Jacobian is I + df/dh, so the gradient reaches h undiminished through the identity,
+    (B, width) -> (B, width).
+
+    The paper's block has two weight layers and applies the ReLU after the sum,
+    h' = ReLU(h + W2 ReLU(N(W1 h))) with norms inside; here the branch f(h) = ReLU(N(W h))
+    is added after its own ReLU. What that changes: the branch is non-negative, so each
+    block can only add to h, and the mean of the signal drifts upward with depth. Its
+    Jacobian is I + df/dh, so the gradient reaches h undiminished through the identity,
     whatever f does to it.
     """
 

@@ -8,20 +8,23 @@
 - T. Mikolov, A. Deoras, S. Kombrink, L. Burget and J. Černocký (2011). *Empirical
   Evaluation and Combination of Advanced Language Modeling Techniques.* Interspeech 2011:
   the KN5 baseline on the Penn Treebank (test perplexity 141.2) that the neural models of
-  this book are measured against, as tabulated by W. Zaremba, I. Sutskever and O. Vinyals
-  (2014), *Recurrent Neural Network Regularization*, https://arxiv.org/abs/1409.2329.
+  this book are measured against.
+- H. Ney, U. Essen and R. Kneser (1994). *On Structuring Probabilistic Dependences in
+  Stochastic Language Modelling.* Computer Speech & Language 8(1):1–38 (absolute
+  discounting; Ney and Essen 1991 before it).
 
 An n-gram model predicts a word from the n−1 words before it by counting. Counting alone
 gives zero probability to every n-gram the training text happens to lack, so the whole
 craft is smoothing: moving probability mass from seen to unseen events. Add-one smoothing
-moves far too much. Kneser and Ney (1995) made two changes that held the state of the art
-for fifteen years: subtract a fixed discount from every seen count and give the freed mass
-to a lower-order model, and estimate that lower-order model not from how often a word
+moves far too much. Absolute discounting (Ney and Essen 1991; Ney, Essen and Kneser 1994)
+subtracts a fixed discount from every seen count and gives the freed mass to a lower-order
+model; Kneser and Ney (1995), in a back-off model, estimated that lower-order model not
+from how often a word
 occurs but from how many different contexts it follows ("Francisco" is frequent but
 follows only "San", so it should be an unlikely guess after a novel context). Chen and
 Goodman (1998) compared the main smoothing methods of the time, found Kneser–Ney best, and
 improved it with three discounts instead of one (for counts 1, 2 and 3+) and with
-interpolation at every order. Their *interpolated modified Kneser–Ney* is what
+interpolation at every order instead of back-off. Their *interpolated modified Kneser–Ney* is what
 `KneserNeyLM` implements, and the baseline every neural language model had to beat.
 
 The counting is done with numpy, one ``np.unique`` per order: a 5-gram model of the

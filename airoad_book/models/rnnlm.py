@@ -35,7 +35,7 @@ __all__ = ["RNNLMConfig", "RNNLM", "paper_parameter_count"]
 # --8<-- [start:config]
 @dataclass(frozen=True)
 class RNNLMConfig:
-    """Shapes of the model. The paper's PTB-sized networks had H between 60 and 400."""
+    """Shapes of the model. The paper (WSJ, not PTB) used H between 60 and 400."""
 
     vocab_size: int = 10_000  # |V|, the number of distinct tokens (ids 0 … |V|-1)
     hidden: int = 100  # H, the size of the state s(t)

@@ -130,6 +130,7 @@ class MultiHeadAttention(nn.Module):
         if d_model % num_heads:
             raise ValueError(f"d_model must be divisible by num_heads; got {d_model} and {num_heads}")
         self.h, self.d_k = num_heads, d_model // num_heads
+        # Biases on all four projections, as nn.MultiheadAttention; the paper has none.
         self.W_q = nn.Linear(d_model, d_model)  # the h matrices W^Q_i side by side
         self.W_k = nn.Linear(d_model, d_model)
         self.W_v = nn.Linear(d_model, d_model)

@@ -44,7 +44,11 @@ class SGD:
 
 # --8<-- [start:momentum]
 class Momentum:
-    """v ← μ v + g; θ ← θ − η v: a velocity that averages the last ~1/(1 − μ) gradients."""
+    """v ← μ v + g; θ ← θ − η v: a velocity that sums past gradients with weights μ^k.
+
+    It is a sum, not an average: for a constant gradient g, v tends to g / (1 − μ), so
+    momentum multiplies the effective step by about 1/(1 − μ) (10 for μ = 0.9).
+    """
 
     def __init__(self, lr: float = 0.1, mu: float = 0.9) -> None:
         _check_lr(lr)
