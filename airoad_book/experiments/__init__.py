@@ -60,6 +60,7 @@ EXPERIMENTS: dict[str, str] = {
     "seq2seq-length": "airoad_book.experiments.seq2seq_length",
     "attention-alignments": "airoad_book.experiments.attention_alignments",
     "transformer-vs-rnn": "airoad_book.experiments.transformer_vs_rnn",
+    "real-translation": "airoad_book.experiments.real_translation",
     "attention-scaling": "airoad_book.experiments.attention_scaling",
     "gpt-shakespeare": "airoad_book.experiments.gpt_shakespeare",
     "evolution": "airoad_book.experiments.evolution",
