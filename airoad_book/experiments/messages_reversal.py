@@ -48,6 +48,7 @@ class Config:
     lr: float = 3e-3  # Adam, constant
     clip_norm: float = 1.0
     eval_every: int = 6
+    max_output: int | None = 40  # cap on a translation's pieces (None: longest target + 10)
     bootstrap: int = 200  # resamples of the paired bootstrap (the full run: 1,000)
 
 
@@ -55,7 +56,7 @@ CONFIGS = {
     # two models of 12 steps each (a few seconds on a 2-core CPU): too short to translate
     "quick": Config(),
     # 400 steps each: about 8 passes over the training pairs
-    "full": Config(steps=400, eval_every=50, bootstrap=1000),
+    "full": Config(steps=400, eval_every=50, bootstrap=1000, max_output=None),
 }
 
 
@@ -69,7 +70,8 @@ def run_config(c: Config, seed: int = 0, seconds: float | None = None) -> Result
         model = encoder_decoder_for(bpe, c.hidden_dim, c.embed_dim)
         runs[order] = train_and_translate(
             model, bpe, rnn_tc(c.lr, c.clip_norm, c.eval_every, seconds, c.steps),
-            batch_size=c.batch_size, seed=seed, desc=f"source {order}", reverse_source=reverse)
+            batch_size=c.batch_size, seed=seed, desc=f"source {order}", reverse_source=reverse,
+            max_output=c.max_output)
     intervals = bleu_intervals({k: r["hypotheses"] for k, r in runs.items()}, references,
                                n_samples=c.bootstrap)
     metrics: dict[str, float] = {}

@@ -66,6 +66,7 @@ class Config:
     # the attention RNN: its state size is chosen to match the Transformer's parameters
     embed_dim: int = 64
     rnn_lr: float = 3e-3
+    max_output: int | None = 40  # cap on a translation's pieces (None: longest target + 10)
     bootstrap: int = 200  # resamples of sacrebleu's paired bootstrap (the full run: 1,000)
 
 
@@ -73,7 +74,7 @@ CONFIGS = {
     # three models of 3.5 s each on a 2-core CPU
     "quick": Config(),
     # seven minutes of training each
-    "full": Config(seconds=420.0, eval_every=100, bootstrap=1000),
+    "full": Config(seconds=420.0, eval_every=100, bootstrap=1000, max_output=None),
 }
 
 
@@ -150,14 +151,18 @@ def encoder_decoder_for(m: MessagesTask, hidden: int, embed_dim: int) -> Seq2Seq
 def train_and_translate(model: nn.Module, m: MessagesTask, tc: TrainConfig, *, batch_size: int,
                         seed: int, desc: str, reverse_source: bool = False,
                         label_smoothing: float = 0.0) -> dict:
-    """Train on m's training pairs, translate its test sources, return text and counts."""
+    """Train on m's training pairs, translate its test sources, return text and counts.
+
+    A translation stops at <eos> or after max_output pieces (None: the longest training
+    target + 10); the quick budgets cap it, since a barely trained model rarely stops.
+    """
     seed_everything(seed)
     model.to(device())
     history = train_translator(model, m.task, tc, batch_size=batch_size, seed=seed, desc=desc,
                                reverse_source=reverse_source, label_smoothing=label_smoothing)
     longest = max(len(p.target) for p in m.task.train)
     outputs = translate(model, m.task, m.task.test, reverse_source=reverse_source,
-                        max_len=longest + 10)
+                        max_len=max_output or longest + 10)
     return {"hypotheses": [m.detokenize(o) for o in outputs], "steps": history.steps_done,
             "seconds": history.seconds, "params": model.num_parameters,
             "valid_loss": history.eval_loss[-1] if history.eval_loss else math.nan,
@@ -199,6 +204,7 @@ def rare_words(m_words: MessagesTask, m_bpe: MessagesTask) -> dict[str, float]:
 
 
 def transformer_tc(c: Config, seconds: float) -> TrainConfig:
+    """The Transformer's training: Adam, warm-up then inverse square root, for `seconds`."""
     return TrainConfig(max_steps=1_000_000, max_seconds=seconds, lr=c.lr, clip_norm=c.clip_norm,
                        warmup_steps=c.warmup_steps, schedule="inverse_sqrt",
                        eval_every=c.eval_every, restore_best=False)
@@ -206,6 +212,7 @@ def transformer_tc(c: Config, seconds: float) -> TrainConfig:
 
 def rnn_tc(lr: float, clip: float, eval_every: int, seconds: float | None = None,
            steps: int = 1_000_000) -> TrainConfig:
+    """An RNN's training: Adam at a constant `lr`, for `steps` or `seconds`, whichever ends first."""
     return TrainConfig(max_steps=steps, max_seconds=seconds, lr=lr, clip_norm=clip,
                        eval_every=eval_every, restore_best=False)
 
@@ -223,7 +230,8 @@ def run_config(c: Config, seed: int = 0, seconds: float | None = None) -> Result
               "transformer_words": (transformer_for(words, c), words, transformer_tc(c, budget),
                                     c.label_smoothing)}
     runs = {key: train_and_translate(model, m, tc, batch_size=c.batch_size, seed=seed,
-                                     desc=LABELS[key], label_smoothing=ls)
+                                     desc=LABELS[key], label_smoothing=ls,
+                                     max_output=c.max_output)
             for key, (model, m, tc, ls) in models.items()}
     intervals = bleu_intervals({k: r["hypotheses"] for k, r in runs.items()}, references,
                                n_samples=c.bootstrap)
