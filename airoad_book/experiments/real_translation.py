@@ -150,7 +150,7 @@ def encoder_decoder_for(m: MessagesTask, hidden: int, embed_dim: int) -> Seq2Seq
 
 def train_and_translate(model: nn.Module, m: MessagesTask, tc: TrainConfig, *, batch_size: int,
                         seed: int, desc: str, reverse_source: bool = False,
-                        label_smoothing: float = 0.0) -> dict:
+                        label_smoothing: float = 0.0, max_output: int | None = None) -> dict:
     """Train on m's training pairs, translate its test sources, return text and counts.
 
     A translation stops at <eos> or after max_output pieces (None: the longest training
