@@ -308,7 +308,7 @@ def words_sentence(m: dict) -> str:
                 "pieces ahead, beyond the intervals" if t > w else "words ahead, beyond the intervals")
     return (f"On whole words, {m['oov_source']:.1%} of the test's English tokens and "
             f"{m['oov_target']:.1%} of its French ones never occur in training, and each reads as "
-            f"<unk>; with {int(m['merges'])} BPE merges every word splits into known pieces "
+            f"`<unk>`; with {int(m['merges'])} BPE merges every word splits into known pieces "
             f"({m['pieces_per_word']:.2f} pieces per English token). The same Transformer, the "
             f"same seconds: {t:.1f} BLEU on pieces ({m['bleu_transformer_lo']:.1f}–"
             f"{m['bleu_transformer_hi']:.1f}), {w:.1f} on words "
