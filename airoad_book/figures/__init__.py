@@ -23,6 +23,7 @@ FIGURE_MODULES = (
     "airoad_book.figures.ch09",
     "airoad_book.figures.ch10",
     "airoad_book.figures.ch11",
+    "airoad_book.figures.messages",
     "airoad_book.figures.ch12",
     "airoad_book.figures.ch13",
     "airoad_book.figures.appendix_a",
