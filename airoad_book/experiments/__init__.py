@@ -63,6 +63,7 @@ EXPERIMENTS: dict[str, str] = {
     "attention-scaling": "airoad_book.experiments.attention_scaling",
     "gpt-shakespeare": "airoad_book.experiments.gpt_shakespeare",
     "evolution": "airoad_book.experiments.evolution",
+    "scaling": "airoad_book.experiments.scaling",
     "training-toolkit": "airoad_book.experiments.toolkit",
     "scaling-out": "airoad_book.experiments.scaling_out",
     "published-tables": "airoad_book.experiments.published_tables",

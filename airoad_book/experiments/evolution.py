@@ -100,6 +100,7 @@ class Config:
     recurrent_batch: int = 32  # their streams (chapter 8's)
     recurrent_bptt: int = 64  # their truncation window (chapter 8's)
     recurrent_lr: float = 5e-3  # Adam (chapter 8's)
+    recurrent_layers: int = 1  # stacked layers of the LSTM and GRU (chapter 8's: one)
     context: int = 128  # T of the GPT (chapter 12's)
     num_heads: int = 4  # H of the GPT (chapter 12's); its width C is chosen for the budget
     num_layers: int = 4  # L of the GPT (chapter 12's)
@@ -131,9 +132,9 @@ def closest(count: Callable[[int], int], target: int, candidates) -> int:
 
 
 # --8<-- [start:budget]
-def build_models(vocab_size: int, config: Config) -> dict[str, nn.Module]:
-    """The five networks, each at its chapter's shape, with the one width that it leaves free
-    chosen so that its parameter count lands nearest to ``config.params``."""
+def build_model(key: str, vocab_size: int, config: Config) -> nn.Module:
+    """Network ``key`` at its chapter's shape, with the one width that it leaves free chosen
+    so that its parameter count lands nearest to ``config.params``."""
     c, V, target = config, vocab_size, config.params
 
     def nplm(h: int) -> NPLMConfig:  # chapter 6: widen the hidden layer h
@@ -143,15 +144,24 @@ def build_models(vocab_size: int, config: Config) -> dict[str, nn.Module]:
         return GPTConfig(vocab_size=V, context=c.context, d_model=d, num_heads=c.num_heads,
                          num_layers=c.num_layers)
 
-    h_nplm = closest(lambda h: nplm_parameter_count(nplm(h)), target, range(1, 8192))
-    h_rnn = closest(lambda h: rnn_parameter_count(RNNLMConfig(V, h)), target, range(1, 4096))
-    d_gpt = closest(lambda d: parameter_count(gpt(d)), target, range(c.num_heads, 1025, c.num_heads))
-    models: dict[str, nn.Module] = {"nplm": NPLM(nplm(h_nplm)), "rnn": RNNLM(RNNLMConfig(V, h_rnn))}
-    for kind in ("lstm", "gru"):  # chapter 8: widen the state H, the embedding stays E
-        H = hidden_for_parameters(kind, target, c.recurrent_embed, V, fixed=V * c.recurrent_embed)
-        models[kind] = RecurrentLM(kind, V, c.recurrent_embed, H)
-    models["transformer"] = GPT(gpt(d_gpt))
-    return models
+    if key == "nplm":
+        return NPLM(nplm(closest(lambda h: nplm_parameter_count(nplm(h)), target, range(1, 8192))))
+    if key == "rnn":
+        return RNNLM(RNNLMConfig(V, closest(lambda h: rnn_parameter_count(RNNLMConfig(V, h)), target,
+                                            range(1, 4096))))
+    if key in ("lstm", "gru"):  # chapter 8: widen the state H, the embedding stays E
+        H = hidden_for_parameters(key, target, c.recurrent_embed, V, layers=c.recurrent_layers,
+                                  fixed=V * c.recurrent_embed)
+        return RecurrentLM(key, V, c.recurrent_embed, H, layers=c.recurrent_layers)
+    if key == "transformer":
+        return GPT(gpt(closest(lambda d: parameter_count(gpt(d)), target,
+                               range(c.num_heads, 1025, c.num_heads))))
+    raise ValueError(f"unknown model {key!r}; expected one of: {', '.join(NEURAL)}")
+
+
+def build_models(vocab_size: int, config: Config) -> dict[str, nn.Module]:
+    """The five networks, each at its chapter's shape, sized by `build_model`."""
+    return {key: build_model(key, vocab_size, config) for key in NEURAL}
 # --8<-- [end:budget]
 
 
@@ -240,15 +250,29 @@ def train_timed(entry: Contestant, evaluate: Callable[[nn.Module], float], secon
     the time is spent. ``evaluate`` runs about ``config.eval_points`` times along the way and
     once at the end.
     """
-    c, r = config, entry.recipe
-    per_step = seconds_per_step(entry.model, entry.probe_batches, entry.loss_fn, c.probe_steps)
-    steps = max(2, min(c.max_steps, int(c.overplan * seconds / per_step)))
+    per_step = seconds_per_step(entry.model, entry.probe_batches, entry.loss_fn, config.probe_steps)
+    steps = max(2, min(config.max_steps, int(config.overplan * seconds / per_step)))
+    return train_steps(entry, steps, config, desc, evaluate=evaluate, seconds=seconds)
+# --8<-- [end:harness]
+
+
+def train_steps(entry: Contestant, steps: int, config: Config, desc: str,
+                evaluate: Callable[[nn.Module], float] | None = None,
+                seconds: float | None = None, lr_scale: float = 1.0) -> History:
+    """Train ``entry.model`` for ``steps`` optimizer steps (and at most ``seconds``, if given)
+    on the one schedule of `train_timed`: a linear warm-up, then a cosine decay to a tenth of
+    the peak rate, the recipe's ``lr`` times ``lr_scale``."""
+    c, lr = config, entry.recipe.lr * lr_scale
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1; got {steps}")
     train = TrainConfig(
-        max_steps=steps, max_seconds=seconds, lr=r.lr, optimizer=r.optimizer,
-        warmup_steps=max(1, round(c.warmup * steps)), schedule="cosine", min_lr=r.lr / 10,
+        max_steps=steps, max_seconds=seconds, lr=lr, optimizer=entry.recipe.optimizer,
+        warmup_steps=max(1, round(c.warmup * steps)), schedule="cosine", min_lr=lr / 10,
         clip_norm=c.clip_norm, eval_every=max(1, steps // c.eval_points), restore_best=False,
     )
     return fit(entry.model, entry.batches, entry.loss_fn, train, evaluate=evaluate, desc=desc)
+
+
 # --8<-- [end:harness]
 
 
