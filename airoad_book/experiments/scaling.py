@@ -36,13 +36,16 @@ are found from the measured points (`crossings`, interpolated in log C) and from
 
 from __future__ import annotations
 
+import json
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.optimize import brentq, curve_fit
+from scipy.optimize import OptimizeWarning, brentq, curve_fit
 from torch import Tensor, nn
 from torch.nn import functional as F
 
@@ -58,6 +61,10 @@ NAME = "scaling"
 CHAPTER = 14
 SUMMARY = ("KN, NPLM, RNN, LSTM, GRU and a GPT across a compute ladder (FLOPs), a data ladder and "
            "the positions of a context window, with power-law fits and crossovers")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+RECORDED = "results/scaling-full.json"  # the committed full run the quick build draws beside its own
+READS = (RECORDED,)
 
 FAMILIES = ("kn", "nplm", "rnn", "lstm", "gru", "gpt")  # the metrics' names, the book's order
 NETWORKS = FAMILIES[1:]
@@ -175,10 +182,11 @@ def fit_power_law(flops, losses) -> dict:
            "c_min": float(c.min()), "c_max": float(c.max())}
     if len(c) >= 4:
         try:
-            start = (float(np.log(max(y.max() - 0.9 * y.min(), 1e-6))) + float(-slope) * logc.mean(),
-                     max(float(-slope), 0.05), 0.9 * float(y.min()))
-            p, _ = curve_fit(_saturating, logc - logc.mean(), y, p0=(np.log(y.max() - 0.9 * y.min()),
-                                                                    start[1], start[2]), maxfev=20_000)
+            with warnings.catch_warnings():  # a degenerate fit is judged below, not warned about
+                warnings.simplefilter("ignore", OptimizeWarning)
+                p, _ = curve_fit(_saturating, logc - logc.mean(), y,
+                                 p0=(np.log(max(y.max() - 0.9 * y.min(), 1e-6)), max(-slope, 0.05),
+                                     0.9 * y.min()), maxfev=20_000)
             log_a, alpha, floor = (float(v) for v in p)
             if alpha > 0 and 0 <= floor < y.min():
                 out = {"a": float(np.exp(log_a + alpha * logc.mean())), "alpha": alpha, "floor": floor,
@@ -518,6 +526,20 @@ def crossings_sentence(cross: list[dict]) -> str:
         for x in measured) + "."
 
 
+def recorded_series(path: Path | None = None) -> dict | None:
+    """The series and metrics of the committed full run (``RECORDED``), or None if there is none."""
+    path = PROJECT_ROOT / RECORDED if path is None else path
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {"series": data["series"], "metrics": data["metrics"]}
+
+
 def run(budget: str, seed: int, seconds: float | None) -> Result:
-    """The experiment at budget "quick" or "full"; its rungs are FLOPs, so ``seconds`` is ignored."""
-    return run_config(config_for(CONFIGS, budget), seed=seed)
+    """The experiment at budget "quick" or "full"; its rungs are FLOPs, so ``seconds`` is ignored.
+    The quick run also carries the committed full run's series (``series["recorded"]``, None
+    before one is committed), so that the figures draw the long rungs beside the short ones."""
+    result = run_config(config_for(CONFIGS, budget), seed=seed)
+    if budget == "quick":
+        result.series["recorded"] = recorded_series()
+    return result
