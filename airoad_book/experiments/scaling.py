@@ -5,8 +5,8 @@ Four parts, in the order they run (each a deterministic program of seeded `fit` 
 full run checkpoints and resumes like any other):
 
 1. **Fair recipes** (`search_recipes`). At one rung of the ladder (``config.search_rung``)
-   every network gets the same four trials: its chapter's peak learning rate times 1/2, 1
-   and 2 at its chapter's shape, then the best of those rates at one other shape (the GPT
+   every network gets the same five trials: its chapter's peak learning rate times 1/2, 1,
+   2 and 4 at its chapter's shape, then the best of those rates at one other shape (the GPT
    shallower and wider, L=2; the LSTM and GRU two layers deep; the NPLM a context of 8
    characters instead of 16; the RNN LM a truncation window of 20 instead of 50). The
    winner (lowest validation loss) is the recipe the ladders use.
@@ -15,7 +15,8 @@ full run checkpoints and resumes like any other):
    ratio of ``config.tokens_per_param`` characters per parameter gives at that compute,
    N_k = sqrt(C_k / (6 · ratio)) (Hoffmann et al. 2022's rule of thumb is about 20 tokens per
    parameter), each family's free width chosen to land nearest to N_k (`evolution.build_model`);
-   then it trains for round(C_k / FLOPs per step) steps. FLOPs per step are
+   then it trains for round(C_k / FLOPs per step) steps, on batches cut (never below one row)
+   where the chapter's batch would leave fewer than ``config.min_steps`` steps. FLOPs per step are
    `airoad_book.cost.training_flops_per_token` for the GPT (which counts attention) and
    6 × (parameters outside lookup tables) per character for the others, times the characters
    a step predicts. The Kneser–Ney rung k counts the characters a network of rung k reads,
@@ -71,7 +72,7 @@ NETWORKS = FAMILIES[1:]
 EVO_KEY = {"nplm": "nplm", "rnn": "rnn", "lstm": "lstm", "gru": "gru", "gpt": "transformer"}
 NAMES = {"kn": "Kneser–Ney", "nplm": "NPLM", "rnn": "RNN LM", "lstm": "LSTM", "gru": "GRU",
          "gpt": "GPT"}
-LR_SCALES = (0.5, 1.0, 2.0)  # the search's learning rates, times each chapter's peak rate
+LR_SCALES = (0.5, 1.0, 2.0, 4.0)  # the search's learning rates, times each chapter's peak rate
 # the one other shape each family tries (the same number of trials for every family)
 OTHER_SHAPE = {"nplm": ("n=9", {"nplm_context": 8}), "rnn": ("BPTT 20", {"rnn_bptt": 20}),
                "lstm": ("2 layers", {"recurrent_layers": 2}),
@@ -92,6 +93,7 @@ class Config:
     search_rung: int = 0  # the rung where every family's recipe is searched
     data_rung: int = 0  # the rung whose model size and steps the data ladder uses
     data_shares: tuple[float, ...] = (0.01, 1.0)
+    min_steps: int = 100  # a rung too small for this many steps at a chapter's batch gets smaller batches
     kn_max_order: int = 8
     kn_order: int = 6  # the data ladder's n-gram order
     valid_chars: int = 4_096  # validation characters every model scores
@@ -115,7 +117,7 @@ class Config:
 
 CONFIGS = {
     # four short rungs (8x), two shares of text; sized by FLOPs to run in about 30 s
-    "quick": Config(),
+    "quick": Config(min_steps=40),
     # seven rungs (64x), five shares of text, 16,384 validation characters; sized by FLOPs to
     # take about 35 minutes on one thread of a loaded 2-core machine
     "full": Config(min_flops=8e8, rungs=7, search_rung=2, data_rung=2,
@@ -245,23 +247,42 @@ def network(key: str, params: int, vocab_size: int, base: evo.Config) -> nn.Modu
 
 
 def train_one(key: str, params: int, flops: float, data: tuple[Tensor, Tensor, int, int],
-              base: evo.Config, lr_scale: float, seed: int, desc: str) -> dict:
+              base: evo.Config, lr_scale: float, seed: int, desc: str, min_steps: int = 1) -> dict:
     """Build family ``key`` at ``params``, train it for ``flops`` FLOPs (as steps) on
     ``data`` = (train ids, scored ids, eos id, vocabulary size) and score it; returns the
-    point and the trained model."""
+    point and the trained model. A budget too small for ``min_steps`` steps at the chapter's
+    batch trains on smaller batches (`small_batches`)."""
     train, score_ids, eos, V = data
     gen = seed_everything(seed)
     model = network(key, params, V, base)
+    per_token = flops_per_token(model)
+    base = small_batches(key, base, flops / per_token, min_steps)
     entry = evo.contestant(EVO_KEY[key], model, train, eos, base, gen,
                            torch.Generator().manual_seed(seed + 1))
-    per_step = flops_per_token(model) * entry.recipe.tokens_per_step
+    per_step = per_token * entry.recipe.tokens_per_step
     steps = max(1, round(flops / per_step))
     history = evo.train_steps(entry, steps, base, desc, lr_scale=lr_scale)
     model.eval()
     loss = entry.score(model, score_ids)
-    return {"params": model.num_parameters, "steps": history.steps_done, "flops": per_step * history.steps_done,
+    return {"params": model.num_parameters, "steps": history.steps_done,
+            "batch": getattr(base, BATCH_FIELD[key]), "flops": per_step * history.steps_done,
             "seconds": history.seconds, "loss": float(loss) if math.isfinite(loss) else float("inf"),
             "label": evo.shape_label(EVO_KEY[key], model), "model": model}
+
+
+BATCH_FIELD = {"nplm": "nplm_batch", "rnn": "rnn_batch", "lstm": "recurrent_batch",
+               "gru": "recurrent_batch", "gpt": "gpt_batch"}
+
+
+def small_batches(key: str, base: evo.Config, tokens: float, min_steps: int) -> evo.Config:
+    """``base`` with family ``key``'s batch (rows, streams or blocks) cut, never below one, so
+    that ``tokens`` predicted characters make at least ``min_steps`` steps where they can."""
+    field = BATCH_FIELD[key]
+    batch = getattr(base, field)
+    per_row = {"nplm": 1, "rnn": base.rnn_bptt, "lstm": base.recurrent_bptt,
+               "gru": base.recurrent_bptt, "gpt": base.context}[key]
+    fits = max(1, int(tokens / (min_steps * per_row)))
+    return replace(base, **{field: min(batch, fits)})
 
 
 def kn_point(order: int, train: Tensor, score_ids: Tensor, V: int) -> dict:
@@ -277,7 +298,7 @@ def kn_point(order: int, train: Tensor, score_ids: Tensor, V: int) -> dict:
 
 
 def search_recipes(config: Config, data: tuple, seed: int) -> dict:
-    """Four trials per network at rung ``config.search_rung``: three learning rates at its
+    """Five trials per network at rung ``config.search_rung``: four learning rates at its
     chapter's shape, then the best rate at its other shape. Returns per family the trials
     and the winner {"lr_scale", "shape", "overrides"}."""
     flops = rung_flops(config)[config.search_rung]
@@ -287,13 +308,13 @@ def search_recipes(config: Config, data: tuple, seed: int) -> dict:
         trials = []
         for s in LR_SCALES:
             p = train_one(key, params, flops, data, config.base, s, seed,
-                          f"search {key} lr x{s:g}")
+                          f"search {key} lr x{s:g}", config.min_steps)
             trials.append({"lr_scale": s, "shape": DEFAULT_SHAPE[key], "overrides": {}, "loss": p["loss"],
                            "label": p["label"]})
         best = min(trials, key=lambda t: t["loss"])
         shape, overrides = OTHER_SHAPE[key]
         p = train_one(key, params, flops, data, replace(config.base, **overrides),
-                      best["lr_scale"], seed, f"search {key} {shape}")
+                      best["lr_scale"], seed, f"search {key} {shape}", config.min_steps)
         trials.append({"lr_scale": best["lr_scale"], "shape": shape, "overrides": overrides,
                        "loss": p["loss"], "label": p["label"]})
         winner = min(trials, key=lambda t: t["loss"])
@@ -314,7 +335,7 @@ def compute_ladder(config: Config, recipes: dict, data: tuple, seed: int) -> tup
         points[key] = []
         for k, c in enumerate(flops):
             p = train_one(key, rung_params(c, config.tokens_per_param), c, data, base,
-                          w["lr_scale"], seed, f"ladder {key} rung {k}")
+                          w["lr_scale"], seed, f"ladder {key} rung {k}", config.min_steps)
             model = p.pop("model")
             if k == len(flops) - 1 and key in ("gpt", "lstm"):
                 top[key] = model
@@ -343,7 +364,7 @@ def data_ladder(config: Config, recipes: dict, data: tuple, seed: int) -> dict:
         for share in config.data_shares:
             chars = max(2_048, round(share * len(train)))
             p = train_one(key, params, c, (train[:chars], valid, eos, V), base, w["lr_scale"], seed,
-                          f"data {key} {share:g}")
+                          f"data {key} {share:g}", config.min_steps)
             p.pop("model")
             out[key].append({"share": share, "chars": chars, **p})
     return out
@@ -432,7 +453,7 @@ def run_config(config: Config, seed: int = 0) -> Result:
               "data": data_table(shares), "crossings": crossings_table(cross, points)}
     text = {"fits": fits_sentence(metrics, fits), "positions": positions_sentence(metrics),
             "top": top_sentence(metrics), "data": data_sentence(metrics, shares),
-            "crossings": crossings_sentence(cross)}
+            "crossings": crossings_sentence(cross), **claim_regimes(points, fits, metrics)}
     return Result(metrics={k: float(v) for k, v in metrics.items()}, tables=tables, series=series,
                   text=text)
 
@@ -533,6 +554,55 @@ def recorded_series(path: Path | None = None) -> dict | None:
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
     return {"series": data["series"], "metrics": data["metrics"]}
+
+
+TIE = evo.TIE  # nats/char: a smaller gap is a tie (chapter 13's)
+REACH = 1e4  # how far past the top rung a fitted crossing is reported (× its FLOPs)
+
+
+def regime(points: dict, fits: dict, a: str, b: str) -> str:
+    """Where family ``a`` is ahead of family ``b`` (by more than a tie) along the ladder, and,
+    where it never is at the top, whether their fits cross within ``REACH`` × the top rung."""
+    la, lb = [p["loss"] for p in points[a]], [p["loss"] for p in points[b]]
+    c = [p["rung_flops"] for p in points[a]]
+    ahead = [lb[k] - la[k] > TIE for k in range(len(c))]
+    behind = [la[k] - lb[k] > TIE for k in range(len(c))]
+    A, B = NAMES[a], NAMES[b]
+    where = ", ".join(f"{c[k]:.1e}" for k in range(len(c)) if ahead[k])
+    if ahead[-1]:
+        first = len(c) - 1
+        while first > 0 and ahead[first - 1]:
+            first -= 1
+        span = "at every rung" if first == 0 else f"from {c[first]:.1e} FLOPs up (rung {first} of {len(c) - 1})"
+        return f"{A} is ahead of {B} {span}: {la[-1]:.3f} against {lb[-1]:.3f} nats per character at the top rung."
+    out = (f"At the top rung, {A} {la[-1]:.3f} against {B} {lb[-1]:.3f} nats per character: "
+           + ("a tie." if not behind[-1] else f"{A} is behind."))
+    if where:
+        out += f" {A} was ahead at lower rungs ({where} FLOPs) and lost the lead as compute grew."
+    top = c[-1]
+    cross = [x for x in fit_crossings(fits[a], fits[b], top, top * REACH) if x > top]
+    if cross and predict(fits[a], top * REACH) < predict(fits[b], top * REACH):
+        out += (f" The fitted laws cross at {cross[0]:.1e} FLOPs, {cross[0] / top:,.0f} times the top "
+                "rung: that is where the trends say it flips, beyond this machine's reach.")
+    else:
+        out += (f" The fitted laws do not put {A} ahead within {REACH:,.0f} times the top rung's "
+                "compute: on these trends the verdict does not flip within reach.")
+    return out
+
+
+def claim_regimes(points: dict, fits: dict, m: dict) -> dict[str, str]:
+    """Chapter 13's claims, each read along the compute ladder (text keys ``regime_<claim>``)."""
+    out = {"regime_bengio": regime(points, fits, "nplm", "kn"),
+           "regime_mikolov": regime(points, fits, "rnn", "kn") + " " + regime(points, fits, "rnn", "nplm"),
+           "regime_lstm": regime(points, fits, "lstm", "rnn"),
+           "regime_gru": regime(points, fits, "gru", "lstm"),
+           "regime_radford": regime(points, fits, "gpt", "lstm")}
+    g, l_ = m["gpt_flops_per_s"], m["lstm_flops_per_s"]
+    out["regime_vaswani"] = (f"Across the ladder the GPT does {g / 1e9:.2f} GFLOP/s of useful training "
+                             f"arithmetic against the LSTM's {l_ / 1e9:.2f} on this machine (one thread): "
+                             + ("the GPT turns seconds into FLOPs faster." if g > l_ else
+                                "the LSTM turns seconds into FLOPs faster at these widths."))
+    return out
 
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
