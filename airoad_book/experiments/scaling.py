@@ -50,7 +50,7 @@ from scipy.optimize import OptimizeWarning, brentq, curve_fit
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from airoad_book.cost import training_flops_per_token
+from airoad_book.cost import DATASHEETS, PALM_MFU, training_flops_per_token, training_seconds
 from airoad_book.device import seed_everything
 from airoad_book.experiments import evolution as evo
 from airoad_book.experiments.budget import config_for
@@ -128,6 +128,7 @@ CONFIGS = {
 # --------------------------------------------------------------------------- the rungs
 
 
+# --8<-- [start:rungs]
 def rung_flops(config: Config) -> list[float]:
     """The training FLOPs of every rung, C_k = ``min_flops`` · 2^k."""
     return [config.min_flops * 2.0**k for k in range(config.rungs)]
@@ -138,6 +139,7 @@ def rung_params(flops: float, tokens_per_param: float) -> int:
     if flops <= 0 or tokens_per_param <= 0:
         raise ValueError(f"need positive flops and tokens_per_param; got {flops}, {tokens_per_param}")
     return max(1_000, round(math.sqrt(flops / (6 * tokens_per_param))))
+# --8<-- [end:rungs]
 
 
 def lookup_parameters(model: nn.Module) -> int:
@@ -162,6 +164,7 @@ def flops_per_token(model: nn.Module) -> int:
 # --------------------------------------------------------------------------- fits and crossovers
 
 
+# --8<-- [start:fit]
 def _saturating(logc: np.ndarray, log_a: float, alpha: float, floor: float) -> np.ndarray:
     return np.exp(log_a - alpha * logc) + floor
 
@@ -196,6 +199,7 @@ def fit_power_law(flops, losses) -> dict:
         except (RuntimeError, ValueError, FloatingPointError):
             pass
     return out
+# --8<-- [end:fit]
 
 
 def predict(fit: dict, flops) -> np.ndarray:
@@ -203,6 +207,7 @@ def predict(fit: dict, flops) -> np.ndarray:
     return fit["a"] * np.asarray(flops, dtype=float) ** (-fit["alpha"]) + fit["floor"]
 
 
+# --8<-- [start:crossings]
 def crossings(flops, loss_a, loss_b) -> list[float]:
     """The compute values where curve a and curve b, measured at the same rungs ``flops``,
     cross: the sign of L_a − L_b changes between two rungs, and the crossing is interpolated
@@ -236,6 +241,7 @@ def fit_crossings(fit_a: dict, fit_b: dict, lo: float, hi: float) -> list[float]
     vals = [gap(g) for g in grid]
     return [float(np.exp(brentq(gap, grid[i], grid[i + 1]))) for i in range(len(grid) - 1)
             if vals[i] * vals[i + 1] < 0]
+# --8<-- [end:crossings]
 
 
 # --------------------------------------------------------------------------- one network, one rung
@@ -274,6 +280,7 @@ BATCH_FIELD = {"nplm": "nplm_batch", "rnn": "rnn_batch", "lstm": "recurrent_batc
                "gru": "recurrent_batch", "gpt": "gpt_batch"}
 
 
+# --8<-- [start:batches]
 def small_batches(key: str, base: evo.Config, tokens: float, min_steps: int) -> evo.Config:
     """``base`` with family ``key``'s batch (rows, streams or blocks) cut, never below one, so
     that ``tokens`` predicted characters make at least ``min_steps`` steps where they can."""
@@ -283,6 +290,7 @@ def small_batches(key: str, base: evo.Config, tokens: float, min_steps: int) -> 
                "gru": base.recurrent_bptt, "gpt": base.context}[key]
     fits = max(1, int(tokens / (min_steps * per_row)))
     return replace(base, **{field: min(batch, fits)})
+# --8<-- [end:batches]
 
 
 def kn_point(order: int, train: Tensor, score_ids: Tensor, V: int) -> dict:
@@ -310,13 +318,13 @@ def search_recipes(config: Config, data: tuple, seed: int) -> dict:
             p = train_one(key, params, flops, data, config.base, s, seed,
                           f"search {key} lr x{s:g}", config.min_steps)
             trials.append({"lr_scale": s, "shape": DEFAULT_SHAPE[key], "overrides": {}, "loss": p["loss"],
-                           "label": p["label"]})
+                           "label": p["label"], "steps": p["steps"]})
         best = min(trials, key=lambda t: t["loss"])
         shape, overrides = OTHER_SHAPE[key]
         p = train_one(key, params, flops, data, replace(config.base, **overrides),
                       best["lr_scale"], seed, f"search {key} {shape}", config.min_steps)
         trials.append({"lr_scale": best["lr_scale"], "shape": shape, "overrides": overrides,
-                       "loss": p["loss"], "label": p["label"]})
+                       "loss": p["loss"], "label": p["label"], "steps": p["steps"]})
         winner = min(trials, key=lambda t: t["loss"])
         out[key] = {"trials": trials, "winner": winner, "flops": flops, "params": params}
     return out
@@ -370,6 +378,7 @@ def data_ladder(config: Config, recipes: dict, data: tuple, seed: int) -> dict:
     return out
 
 
+# --8<-- [start:position]
 @torch.no_grad()
 def position_loss(model: nn.Module, ids: Tensor, context: int, windows: int) -> np.ndarray:
     """Mean cross-entropy (nats) at each position t = 1 … T of up to ``windows``
@@ -386,6 +395,7 @@ def position_loss(model: nn.Module, ids: Tensor, context: int, windows: int) -> 
     logits = out[0] if isinstance(out, tuple) else out  # recurrent models return (logits, state)
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none")
     return loss.view(n, T).mean(0).double().numpy()
+# --8<-- [end:position]
 
 
 def position_gain(curve) -> float:
@@ -434,7 +444,8 @@ def run_config(config: Config, seed: int = 0) -> Result:
     metrics["kn_order_top"] = points["kn"][-1]["order"]
     metrics |= {"gpt_position_gain": position_gain(positions["gpt"]),
                 "lstm_position_gain": position_gain(positions["lstm"]), "context": T,
-                "search_flops": recipes["gpt"]["flops"], "search_params": recipes["gpt"]["params"]}
+                "search_flops": recipes["gpt"]["flops"], "search_params": recipes["gpt"]["params"],
+                "data_flops": flops[c.data_rung], "data_points": len(c.data_shares)}
     best_top = min(FAMILIES, key=lambda k: points[k][-1]["loss"])
     metrics["best_top_is_network"] = float(best_top != "kn")
 
@@ -547,13 +558,70 @@ def crossings_sentence(cross: list[dict]) -> str:
         for x in measured) + "."
 
 
+# --8<-- [start:napkin]
+NET_SECONDS = 480.0  # the issue's target: a top rung of 8 minutes per network on this machine
+TINY_GPU_UTILISATION = 0.01  # an assumption, not a measurement: a model of ~10^4 parameters
+# leaves a GPU's matrix units nearly idle (kernel launches dominate), so 1% of its peak
+GPU_STEP_SECONDS = 0.003  # an assumption: an eager PyTorch step of a small model on a GPU is
+# bound by its ~10^2 kernel launches of ~10 µs each, whatever its FLOPs
+
+
+def napkin(metrics: dict, fits: dict, run_seconds: float, steps: int) -> dict[str, float]:
+    """What a longer ladder would take, from a full run's measured FLOP/s and fitted laws:
+    the compute of 8 minutes per network at each family's measured rate, the fitted loss
+    there, the hours the whole experiment would take with that top rung (its FLOPs scale
+    with the top rung's), and those FLOPs on an H100 (`cost.DATASHEETS`) at PaLM's
+    utilisation (`cost.PALM_MFU`, a best case) and at ``TINY_GPU_UTILISATION``, and the
+    latency bound: the run's ``steps``, grown with the ladder, at ``GPU_STEP_SECONDS`` each."""
+    out: dict[str, float] = {}
+    for k in NETWORKS:
+        c8 = NET_SECONDS * metrics[f"{k}_flops_per_s"]
+        out[f"{k}_flops_8min"] = c8
+        out[f"{k}_pred_8min"] = float(predict(fits[k], c8))
+        out[f"{k}_pred_100x"] = float(predict(fits[k], 100 * metrics["max_flops"]))
+    out["kn_pred_100x"] = float(predict(fits["kn"], 100 * metrics["max_flops"]))
+    scale = max(out[f"{k}_flops_8min"] for k in NETWORKS) / metrics["max_flops"]
+    out["scale_8min"] = scale
+    out["hours_8min"] = run_seconds * scale / 3600
+    flops = scale * run_flops(metrics)
+    out["ladder_8min_flops"] = flops
+    h100 = DATASHEETS["H100"].peak_flops
+    out["h100_seconds_palm"] = training_seconds(flops, h100, PALM_MFU)
+    out["h100_seconds_tiny"] = training_seconds(flops, h100, TINY_GPU_UTILISATION)
+    out["tiny_gpu_utilisation"] = TINY_GPU_UTILISATION
+    # steps grow as the characters read, D = ratio·N ∝ sqrt(C), at the same batches
+    out["steps_8min"] = steps * math.sqrt(scale)
+    out["gpu_seconds_steps"] = out["steps_8min"] * GPU_STEP_SECONDS
+    out["gpu_step_ms"] = 1e3 * GPU_STEP_SECONDS
+    out["palm_mfu"] = PALM_MFU
+    return out
+
+
+def run_flops(metrics: dict) -> float:
+    """The training FLOPs of a whole run: the ladder (sum of the rungs), the search's five
+    trials and the data ladder's shares, each at its rung, for the five networks."""
+    rungs, c0 = int(metrics["rungs"]), metrics["min_flops"]
+    ladder = c0 * (2.0**rungs - 1)
+    search = (len(LR_SCALES) + 1) * metrics["search_flops"]
+    data = metrics.get("data_points", len(DATA_SHARES)) * metrics.get("data_flops", metrics["search_flops"])
+    return len(NETWORKS) * (ladder + search + data)
+# --8<-- [end:napkin]
+
+
+def total_steps(series: dict) -> int:
+    """Optimizer steps of a whole run: the ladder's, the search's and the data ladder's."""
+    n = sum(p["steps"] for k in NETWORKS for p in series["points"][k])
+    n += sum(p["steps"] for k in NETWORKS for p in series["data"][k])
+    return n + sum(t.get("steps", 0) for r in series["recipes"].values() for t in r["trials"])
+
+
 def recorded_series(path: Path | None = None) -> dict | None:
     """The series and metrics of the committed full run (``RECORDED``), or None if there is none."""
     path = PROJECT_ROOT / RECORDED if path is None else path
     if not path.exists():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
-    return {"series": data["series"], "metrics": data["metrics"]}
+    return {"series": data["series"], "metrics": data["metrics"], "seconds": data["seconds"]}
 
 
 TIE = evo.TIE  # nats/char: a smaller gap is a tie (chapter 13's)
@@ -611,5 +679,10 @@ def run(budget: str, seed: int, seconds: float | None) -> Result:
     before one is committed), so that the figures draw the long rungs beside the short ones."""
     result = run_config(config_for(CONFIGS, budget), seed=seed)
     if budget == "quick":
-        result.series["recorded"] = recorded_series()
+        recorded = recorded_series()
+        result.series["recorded"] = recorded
+        if recorded is not None:  # the napkin maths of the page, from the committed run
+            result.metrics |= {f"full_{k}": v for k, v in napkin(
+                recorded["metrics"], recorded["series"]["fits"], recorded["seconds"],
+                total_steps(recorded["series"])).items()}
     return result
