@@ -116,8 +116,10 @@ class Config:
 
 
 CONFIGS = {
-    # four short rungs (8x), two shares of text; sized by FLOPs to run in about 30 s
-    "quick": Config(min_steps=40),
+    # four short rungs (8x), two shares of the first 500,000 training characters, 2,048
+    # validation characters; sized by FLOPs and steps to run in about 30 s on one core
+    "quick": Config(min_flops=1e8, min_steps=20, valid_chars=2_048,
+                    base=replace(evo.Config(), train_chars=500_000)),
     # seven rungs (64x), five shares of text, 16,384 validation characters; sized by FLOPs to
     # take about 35 minutes on one thread of a loaded 2-core machine
     "full": Config(min_flops=8e8, rungs=7, search_rung=2, data_rung=2,
