@@ -19,11 +19,32 @@ from airoad_book.figures.style import themed
 from airoad_book.models.gpt import GPT, GPTConfig
 from airoad_book.models.lstm import RecurrentLM
 
-TINY_BASE = replace(evo.Config(), train_chars=60_000, nplm_context=4, nplm_embed=8, rnn_batch=8,
-                    rnn_bptt=16, recurrent_embed=8, recurrent_batch=8, recurrent_bptt=16, context=32,
-                    num_heads=2, num_layers=1, gpt_batch=8)
-TINY = exp.Config(min_flops=2e7, rungs=3, tokens_per_param=20.0, data_shares=(0.05, 1.0),
-                  valid_chars=512, position_windows=4, kn_max_order=4, kn_order=3, base=TINY_BASE)
+TINY_BASE = replace(
+    evo.Config(),
+    train_chars=60_000,
+    nplm_context=4,
+    nplm_embed=8,
+    rnn_batch=8,
+    rnn_bptt=16,
+    recurrent_embed=8,
+    recurrent_batch=8,
+    recurrent_bptt=16,
+    context=32,
+    num_heads=2,
+    num_layers=1,
+    gpt_batch=8,
+)
+TINY = exp.Config(
+    min_flops=2e7,
+    rungs=3,
+    tokens_per_param=20.0,
+    data_shares=(0.05, 1.0),
+    valid_chars=512,
+    position_windows=4,
+    kn_max_order=4,
+    kn_order=3,
+    base=TINY_BASE,
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +64,13 @@ def test_the_fit_recovers_a_known_exponent_and_floor():
 
 def test_the_plain_law_is_recovered_and_used_when_there_is_no_floor():
     c = np.geomspace(1e8, 1e10, 6)
-    y = 50.0 * c ** -0.1
+    y = 50.0 * c**-0.1
     fit = exp.fit_power_law(c, y)
     assert fit["alpha"] == pytest.approx(0.1, rel=1e-3)
     np.testing.assert_allclose(exp.predict(fit, c), y, rtol=1e-3)
-    few = exp.fit_power_law(c[:3], y[:3])  # too few points for three parameters: plain law
+    few = exp.fit_power_law(
+        c[:3], y[:3]
+    )  # too few points for three parameters: plain law
     assert few["form"] == "plain" and few["floor"] == 0.0
     assert few["alpha"] == pytest.approx(0.1, rel=1e-6)
 
@@ -64,7 +87,7 @@ def test_crossings_between_rungs_are_interpolated_in_log_compute():
     a = [3.0, 2.0, 1.0]
     b = [2.5, 2.5, 2.5]  # a overtakes b halfway (in log C) between the first two rungs
     (x,) = exp.crossings(c, a, b)
-    assert x == pytest.approx(10 ** 9.5, rel=1e-9)
+    assert x == pytest.approx(10**9.5, rel=1e-9)
     assert exp.crossings(c, a, [4.0, 4.0, 4.0]) == []  # a stays ahead
 
 
@@ -89,7 +112,9 @@ def test_flops_per_token_follow_the_book_cost_model():
     cfg = GPTConfig(vocab_size=65, context=32, d_model=16, num_heads=2, num_layers=1)
     assert exp.flops_per_token(GPT(cfg)) == training_flops_per_token(cfg)
     lstm = RecurrentLM("lstm", 65, 8, 20)
-    assert exp.flops_per_token(lstm) == 6 * (lstm.num_parameters - 65 * 8)  # the embedding is a lookup
+    assert exp.flops_per_token(lstm) == 6 * (
+        lstm.num_parameters - 65 * 8
+    )  # the embedding is a lookup
 
 
 def test_position_loss_has_one_value_per_position_and_matches_the_mean():
@@ -100,12 +125,15 @@ def test_position_loss_has_one_value_per_position_and_matches_the_mean():
     curve = exp.position_loss(model, ids, 16, windows=5)
     assert curve.shape == (16,)
     x, y = ids[:-1].view(5, 16), ids[1:].view(5, 16)
-    whole = torch.nn.functional.cross_entropy(model(x).reshape(-1, 20), y.reshape(-1)).item()
+    whole = torch.nn.functional.cross_entropy(
+        model(x).reshape(-1, 20), y.reshape(-1)
+    ).item()
     assert curve.mean() == pytest.approx(whole, rel=1e-5)
     lstm_curve = exp.position_loss(RecurrentLM("lstm", 20, 4, 8), ids, 16, windows=5)
     assert lstm_curve.shape == (16,)
     assert exp.position_gain(np.linspace(3.0, 1.0, 20)) == pytest.approx(
-        np.linspace(3.0, 1.0, 20)[:2].mean() - np.linspace(3.0, 1.0, 20)[-2:].mean())
+        np.linspace(3.0, 1.0, 20)[:2].mean() - np.linspace(3.0, 1.0, 20)[-2:].mean()
+    )
     with pytest.raises(ValueError, match="context"):
         exp.position_loss(model, ids[:10], 16, windows=5)
 
@@ -135,7 +163,10 @@ def test_every_family_spends_its_rungs_flops(result):
     for key in exp.NETWORKS:
         for p in result.series["points"][key]:
             per_step = p["flops"] / p["steps"]
-            assert abs(p["flops"] - p["rung_flops"]) <= per_step / 2 + 1e-6 or p["steps"] == 1, key
+            assert (
+                abs(p["flops"] - p["rung_flops"]) <= per_step / 2 + 1e-6
+                or p["steps"] == 1
+            ), key
 
 
 def test_every_family_gets_the_same_number_of_trials(result):
@@ -146,7 +177,12 @@ def test_every_family_gets_the_same_number_of_trials(result):
 def test_the_figures_draw_from_the_result(result):
     result.series["recorded"] = None
     specs = registry()
-    for name in ("scaling-compute", "scaling-seconds", "scaling-data", "scaling-position"):
+    for name in (
+        "scaling-compute",
+        "scaling-seconds",
+        "scaling-data",
+        "scaling-position",
+    ):
         spec = specs[name]
         assert spec.experiment == exp.NAME
         with themed("light"):

@@ -50,7 +50,12 @@ from scipy.optimize import OptimizeWarning, brentq, curve_fit
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from airoad_book.cost import DATASHEETS, PALM_MFU, training_flops_per_token, training_seconds
+from airoad_book.cost import (
+    DATASHEETS,
+    PALM_MFU,
+    training_flops_per_token,
+    training_seconds,
+)
 from airoad_book.device import seed_everything
 from airoad_book.experiments import evolution as evo
 from airoad_book.experiments.budget import config_for
@@ -60,27 +65,67 @@ from airoad_book.results import Result, Table
 
 NAME = "scaling"
 CHAPTER = 14
-SUMMARY = ("KN, NPLM, RNN, LSTM, GRU and a GPT across a compute ladder (FLOPs), a data ladder and "
-           "the positions of a context window, with power-law fits and crossovers")
+SUMMARY = (
+    "KN, NPLM, RNN, LSTM, GRU and a GPT across a compute ladder (FLOPs), a data ladder and "
+    "the positions of a context window, with power-law fits and crossovers"
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RECORDED = "results/scaling-full.json"  # the committed full run the quick build draws beside its own
 READS = (RECORDED,)
 
-FAMILIES = ("kn", "nplm", "rnn", "lstm", "gru", "gpt")  # the metrics' names, the book's order
+FAMILIES = (
+    "kn",
+    "nplm",
+    "rnn",
+    "lstm",
+    "gru",
+    "gpt",
+)  # the metrics' names, the book's order
 NETWORKS = FAMILIES[1:]
-EVO_KEY = {"nplm": "nplm", "rnn": "rnn", "lstm": "lstm", "gru": "gru", "gpt": "transformer"}
-NAMES = {"kn": "Kneser–Ney", "nplm": "NPLM", "rnn": "RNN LM", "lstm": "LSTM", "gru": "GRU",
-         "gpt": "GPT"}
-LR_SCALES = (0.5, 1.0, 2.0, 4.0)  # the search's learning rates, times each chapter's peak rate
+EVO_KEY = {
+    "nplm": "nplm",
+    "rnn": "rnn",
+    "lstm": "lstm",
+    "gru": "gru",
+    "gpt": "transformer",
+}
+NAMES = {
+    "kn": "Kneser–Ney",
+    "nplm": "NPLM",
+    "rnn": "RNN LM",
+    "lstm": "LSTM",
+    "gru": "GRU",
+    "gpt": "GPT",
+}
+LR_SCALES = (
+    0.5,
+    1.0,
+    2.0,
+    4.0,
+)  # the search's learning rates, times each chapter's peak rate
 # the one other shape each family tries (the same number of trials for every family)
-OTHER_SHAPE = {"nplm": ("n=9", {"nplm_context": 8}), "rnn": ("BPTT 20", {"rnn_bptt": 20}),
-               "lstm": ("2 layers", {"recurrent_layers": 2}),
-               "gru": ("2 layers", {"recurrent_layers": 2}),
-               "gpt": ("L=2", {"num_layers": 2})}
-DEFAULT_SHAPE = {"nplm": "n=17", "rnn": "BPTT 50", "lstm": "1 layer", "gru": "1 layer",
-                 "gpt": "L=4"}
-DATA_SHARES = (0.01, 0.03, 0.1, 0.3, 1.0)  # the data ladder's shares of the training text
+OTHER_SHAPE = {
+    "nplm": ("n=9", {"nplm_context": 8}),
+    "rnn": ("BPTT 20", {"rnn_bptt": 20}),
+    "lstm": ("2 layers", {"recurrent_layers": 2}),
+    "gru": ("2 layers", {"recurrent_layers": 2}),
+    "gpt": ("L=2", {"num_layers": 2}),
+}
+DEFAULT_SHAPE = {
+    "nplm": "n=17",
+    "rnn": "BPTT 50",
+    "lstm": "1 layer",
+    "gru": "1 layer",
+    "gpt": "L=4",
+}
+DATA_SHARES = (
+    0.01,
+    0.03,
+    0.1,
+    0.3,
+    1.0,
+)  # the data ladder's shares of the training text
 
 
 @dataclass(frozen=True)
@@ -97,8 +142,12 @@ class Config:
     kn_max_order: int = 8
     kn_order: int = 6  # the data ladder's n-gram order
     valid_chars: int = 4_096  # validation characters every model scores
-    position_windows: int = 32  # validation windows of T characters for the position loss
-    base: evo.Config = evo.Config()  # the chapter-13 recipes and shapes the ladders start from
+    position_windows: int = (
+        32  # validation windows of T characters for the position loss
+    )
+    base: evo.Config = (
+        evo.Config()
+    )  # the chapter-13 recipes and shapes the ladders start from
 
     def __post_init__(self) -> None:
         if self.min_flops <= 0:
@@ -107,23 +156,40 @@ class Config:
             raise ValueError(f"Config.rungs must be at least 2; got {self.rungs}")
         for name in ("search_rung", "data_rung"):
             if not 0 <= getattr(self, name) < self.rungs:
-                raise ValueError(f"Config.{name} must be a rung in [0, {self.rungs}); "
-                                 f"got {getattr(self, name)}")
+                raise ValueError(
+                    f"Config.{name} must be a rung in [0, {self.rungs}); "
+                    f"got {getattr(self, name)}"
+                )
         if self.tokens_per_param <= 0:
-            raise ValueError(f"Config.tokens_per_param must be positive; got {self.tokens_per_param}")
+            raise ValueError(
+                f"Config.tokens_per_param must be positive; got {self.tokens_per_param}"
+            )
         if not all(0 < s <= 1 for s in self.data_shares):
-            raise ValueError(f"Config.data_shares must lie in (0, 1]; got {self.data_shares}")
+            raise ValueError(
+                f"Config.data_shares must lie in (0, 1]; got {self.data_shares}"
+            )
 
 
 CONFIGS = {
     # four short rungs (8x), two shares of the first 500,000 training characters, 2,048
     # validation characters; sized by FLOPs and steps to run in about 30 s on one core
-    "quick": Config(min_flops=1e8, min_steps=20, valid_chars=2_048,
-                    base=replace(evo.Config(), train_chars=500_000)),
+    "quick": Config(
+        min_flops=1e8,
+        min_steps=20,
+        valid_chars=2_048,
+        base=replace(evo.Config(), train_chars=500_000),
+    ),
     # seven rungs (64x), five shares of text, 16,384 validation characters; sized by FLOPs to
     # take about 35 minutes on one thread of a loaded 2-core machine
-    "full": Config(min_flops=8e8, rungs=7, search_rung=2, data_rung=2,
-                   data_shares=DATA_SHARES, valid_chars=16_384, position_windows=128),
+    "full": Config(
+        min_flops=8e8,
+        rungs=7,
+        search_rung=2,
+        data_rung=2,
+        data_shares=DATA_SHARES,
+        valid_chars=16_384,
+        position_windows=128,
+    ),
 }
 
 
@@ -139,15 +205,24 @@ def rung_flops(config: Config) -> list[float]:
 def rung_params(flops: float, tokens_per_param: float) -> int:
     """The parameter count of a rung: C = 6·N·D with D = ratio·N gives N = sqrt(C / (6·ratio))."""
     if flops <= 0 or tokens_per_param <= 0:
-        raise ValueError(f"need positive flops and tokens_per_param; got {flops}, {tokens_per_param}")
+        raise ValueError(
+            f"need positive flops and tokens_per_param; got {flops}, {tokens_per_param}"
+        )
     return max(1_000, round(math.sqrt(flops / (6 * tokens_per_param))))
+
+
 # --8<-- [end:rungs]
 
 
 def lookup_parameters(model: nn.Module) -> int:
     """Parameters a forward pass reads by index, not by a matrix product: embedding tables
     (`nn.Embedding`, the NPLM's C, the RNN LM's one-hot input rows U)."""
-    n = sum(p.numel() for m in model.modules() if isinstance(m, nn.Embedding) for p in m.parameters())
+    n = sum(
+        p.numel()
+        for m in model.modules()
+        if isinstance(m, nn.Embedding)
+        for p in m.parameters()
+    )
     for name in ("C", "U"):  # the NPLM's feature vectors, the RNN LM's input weights
         p = getattr(model, name, None)
         if isinstance(p, nn.Parameter):
@@ -167,7 +242,9 @@ def flops_per_token(model: nn.Module) -> int:
 
 
 # --8<-- [start:fit]
-def _saturating(logc: np.ndarray, log_a: float, alpha: float, floor: float) -> np.ndarray:
+def _saturating(
+    logc: np.ndarray, log_a: float, alpha: float, floor: float
+) -> np.ndarray:
     return np.exp(log_a - alpha * logc) + floor
 
 
@@ -182,25 +259,51 @@ def fit_power_law(flops, losses) -> dict:
     c = np.asarray(flops, dtype=float)
     y = np.asarray(losses, dtype=float)
     if c.shape != y.shape or len(c) < 2 or np.any(c <= 0) or np.any(y <= 0):
-        raise ValueError(f"need at least 2 points with positive FLOPs and losses; got {len(c)}")
+        raise ValueError(
+            f"need at least 2 points with positive FLOPs and losses; got {len(c)}"
+        )
     logc = np.log(c)
     slope, intercept = np.polyfit(logc, np.log(y), 1)
-    out = {"a": float(np.exp(intercept)), "alpha": float(-slope), "floor": 0.0, "form": "plain",
-           "c_min": float(c.min()), "c_max": float(c.max())}
+    out = {
+        "a": float(np.exp(intercept)),
+        "alpha": float(-slope),
+        "floor": 0.0,
+        "form": "plain",
+        "c_min": float(c.min()),
+        "c_max": float(c.max()),
+    }
     if len(c) >= 4:
         try:
-            with warnings.catch_warnings():  # a degenerate fit is judged below, not warned about
+            with (
+                warnings.catch_warnings()
+            ):  # a degenerate fit is judged below, not warned about
                 warnings.simplefilter("ignore", OptimizeWarning)
-                p, _ = curve_fit(_saturating, logc - logc.mean(), y,
-                                 p0=(np.log(max(y.max() - 0.9 * y.min(), 1e-6)), max(-slope, 0.05),
-                                     0.9 * y.min()), maxfev=20_000)
+                p, _ = curve_fit(
+                    _saturating,
+                    logc - logc.mean(),
+                    y,
+                    p0=(
+                        np.log(max(y.max() - 0.9 * y.min(), 1e-6)),
+                        max(-slope, 0.05),
+                        0.9 * y.min(),
+                    ),
+                    maxfev=20_000,
+                )
             log_a, alpha, floor = (float(v) for v in p)
             if alpha > 0 and 0 <= floor < y.min():
-                out = {"a": float(np.exp(log_a + alpha * logc.mean())), "alpha": alpha, "floor": floor,
-                       "form": "saturating", "c_min": out["c_min"], "c_max": out["c_max"]}
+                out = {
+                    "a": float(np.exp(log_a + alpha * logc.mean())),
+                    "alpha": alpha,
+                    "floor": floor,
+                    "form": "saturating",
+                    "c_min": out["c_min"],
+                    "c_max": out["c_max"],
+                }
         except (RuntimeError, ValueError, FloatingPointError):
             pass
     return out
+
+
 # --8<-- [end:fit]
 
 
@@ -241,8 +344,13 @@ def fit_crossings(fit_a: dict, fit_b: dict, lo: float, hi: float) -> list[float]
 
     grid = np.linspace(np.log(lo), np.log(hi), 400)
     vals = [gap(g) for g in grid]
-    return [float(np.exp(brentq(gap, grid[i], grid[i + 1]))) for i in range(len(grid) - 1)
-            if vals[i] * vals[i + 1] < 0]
+    return [
+        float(np.exp(brentq(gap, grid[i], grid[i + 1])))
+        for i in range(len(grid) - 1)
+        if vals[i] * vals[i + 1] < 0
+    ]
+
+
 # --8<-- [end:crossings]
 
 
@@ -254,8 +362,17 @@ def network(key: str, params: int, vocab_size: int, base: evo.Config) -> nn.Modu
     return evo.build_model(EVO_KEY[key], vocab_size, replace(base, params=params))
 
 
-def train_one(key: str, params: int, flops: float, data: tuple[Tensor, Tensor, int, int],
-              base: evo.Config, lr_scale: float, seed: int, desc: str, min_steps: int = 1) -> dict:
+def train_one(
+    key: str,
+    params: int,
+    flops: float,
+    data: tuple[Tensor, Tensor, int, int],
+    base: evo.Config,
+    lr_scale: float,
+    seed: int,
+    desc: str,
+    min_steps: int = 1,
+) -> dict:
     """Build family ``key`` at ``params``, train it for ``flops`` FLOPs (as steps) on
     ``data`` = (train ids, scored ids, eos id, vocabulary size) and score it; returns the
     point and the trained model. A budget too small for ``min_steps`` steps at the chapter's
@@ -265,33 +382,60 @@ def train_one(key: str, params: int, flops: float, data: tuple[Tensor, Tensor, i
     model = network(key, params, V, base)
     per_token = flops_per_token(model)
     base = small_batches(key, base, flops / per_token, min_steps)
-    entry = evo.contestant(EVO_KEY[key], model, train, eos, base, gen,
-                           torch.Generator().manual_seed(seed + 1))
+    entry = evo.contestant(
+        EVO_KEY[key],
+        model,
+        train,
+        eos,
+        base,
+        gen,
+        torch.Generator().manual_seed(seed + 1),
+    )
     per_step = per_token * entry.recipe.tokens_per_step
     steps = max(1, round(flops / per_step))
     history = evo.train_steps(entry, steps, base, desc, lr_scale=lr_scale)
     model.eval()
     loss = entry.score(model, score_ids)
-    return {"params": model.num_parameters, "steps": history.steps_done,
-            "batch": getattr(base, BATCH_FIELD[key]), "flops": per_step * history.steps_done,
-            "seconds": history.seconds, "loss": float(loss) if math.isfinite(loss) else float("inf"),
-            "label": evo.shape_label(EVO_KEY[key], model), "model": model}
+    return {
+        "params": model.num_parameters,
+        "steps": history.steps_done,
+        "batch": getattr(base, BATCH_FIELD[key]),
+        "flops": per_step * history.steps_done,
+        "seconds": history.seconds,
+        "loss": float(loss) if math.isfinite(loss) else float("inf"),
+        "label": evo.shape_label(EVO_KEY[key], model),
+        "model": model,
+    }
 
 
-BATCH_FIELD = {"nplm": "nplm_batch", "rnn": "rnn_batch", "lstm": "recurrent_batch",
-               "gru": "recurrent_batch", "gpt": "gpt_batch"}
+BATCH_FIELD = {
+    "nplm": "nplm_batch",
+    "rnn": "rnn_batch",
+    "lstm": "recurrent_batch",
+    "gru": "recurrent_batch",
+    "gpt": "gpt_batch",
+}
 
 
 # --8<-- [start:batches]
-def small_batches(key: str, base: evo.Config, tokens: float, min_steps: int) -> evo.Config:
+def small_batches(
+    key: str, base: evo.Config, tokens: float, min_steps: int
+) -> evo.Config:
     """``base`` with family ``key``'s batch (rows, streams or blocks) cut, never below one, so
     that ``tokens`` predicted characters make at least ``min_steps`` steps where they can."""
     field = BATCH_FIELD[key]
     batch = getattr(base, field)
-    per_row = {"nplm": 1, "rnn": base.rnn_bptt, "lstm": base.recurrent_bptt,
-               "gru": base.recurrent_bptt, "gpt": base.context}[key]
+    per_row = {
+        "nplm": 1,
+        "rnn": base.rnn_bptt,
+        "lstm": base.recurrent_bptt,
+        "gru": base.recurrent_bptt,
+        "gpt": base.context,
+    }[key]
     fits = max(1, int(tokens / (min_steps * per_row)))
     return replace(base, **{field: min(batch, fits)})
+
+
 # --8<-- [end:batches]
 
 
@@ -300,8 +444,13 @@ def kn_point(order: int, train: Tensor, score_ids: Tensor, V: int) -> dict:
     started = time.perf_counter()
     kn = KneserNeyLM(order, V).fit(train.numpy())
     seconds = time.perf_counter() - started
-    return {"order": order, "chars": len(train), "ngrams": kn.num_ngrams, "seconds": seconds,
-            "loss": evo.kn_nats(kn, score_ids)}
+    return {
+        "order": order,
+        "chars": len(train),
+        "ngrams": kn.num_ngrams,
+        "seconds": seconds,
+        "loss": evo.kn_nats(kn, score_ids),
+    }
 
 
 # --------------------------------------------------------------------------- the four parts
@@ -317,22 +466,63 @@ def search_recipes(config: Config, data: tuple, seed: int) -> dict:
     for key in NETWORKS:
         trials = []
         for s in LR_SCALES:
-            p = train_one(key, params, flops, data, config.base, s, seed,
-                          f"search {key} lr x{s:g}", config.min_steps)
-            trials.append({"lr_scale": s, "shape": DEFAULT_SHAPE[key], "overrides": {}, "loss": p["loss"],
-                           "label": p["label"], "steps": p["steps"]})
+            p = train_one(
+                key,
+                params,
+                flops,
+                data,
+                config.base,
+                s,
+                seed,
+                f"search {key} lr x{s:g}",
+                config.min_steps,
+            )
+            trials.append(
+                {
+                    "lr_scale": s,
+                    "shape": DEFAULT_SHAPE[key],
+                    "overrides": {},
+                    "loss": p["loss"],
+                    "label": p["label"],
+                    "steps": p["steps"],
+                }
+            )
         best = min(trials, key=lambda t: t["loss"])
         shape, overrides = OTHER_SHAPE[key]
-        p = train_one(key, params, flops, data, replace(config.base, **overrides),
-                      best["lr_scale"], seed, f"search {key} {shape}", config.min_steps)
-        trials.append({"lr_scale": best["lr_scale"], "shape": shape, "overrides": overrides,
-                       "loss": p["loss"], "label": p["label"], "steps": p["steps"]})
+        p = train_one(
+            key,
+            params,
+            flops,
+            data,
+            replace(config.base, **overrides),
+            best["lr_scale"],
+            seed,
+            f"search {key} {shape}",
+            config.min_steps,
+        )
+        trials.append(
+            {
+                "lr_scale": best["lr_scale"],
+                "shape": shape,
+                "overrides": overrides,
+                "loss": p["loss"],
+                "label": p["label"],
+                "steps": p["steps"],
+            }
+        )
         winner = min(trials, key=lambda t: t["loss"])
-        out[key] = {"trials": trials, "winner": winner, "flops": flops, "params": params}
+        out[key] = {
+            "trials": trials,
+            "winner": winner,
+            "flops": flops,
+            "params": params,
+        }
     return out
 
 
-def compute_ladder(config: Config, recipes: dict, data: tuple, seed: int) -> tuple[dict, dict]:
+def compute_ladder(
+    config: Config, recipes: dict, data: tuple, seed: int
+) -> tuple[dict, dict]:
     """Every family at every rung; returns the points per family and the top rung's GPT and
     LSTM (for the position loss)."""
     train, valid, eos, V = data
@@ -344,15 +534,27 @@ def compute_ladder(config: Config, recipes: dict, data: tuple, seed: int) -> tup
         base = replace(config.base, **w["overrides"])
         points[key] = []
         for k, c in enumerate(flops):
-            p = train_one(key, rung_params(c, config.tokens_per_param), c, data, base,
-                          w["lr_scale"], seed, f"ladder {key} rung {k}", config.min_steps)
+            p = train_one(
+                key,
+                rung_params(c, config.tokens_per_param),
+                c,
+                data,
+                base,
+                w["lr_scale"],
+                seed,
+                f"ladder {key} rung {k}",
+                config.min_steps,
+            )
             model = p.pop("model")
             if k == len(flops) - 1 and key in ("gpt", "lstm"):
                 top[key] = model
             points[key].append({"rung": k, "rung_flops": c, **p})
     points["kn"] = []
     for k, c in enumerate(flops):
-        chars = min(len(train), round(config.tokens_per_param * rung_params(c, config.tokens_per_param)))
+        chars = min(
+            len(train),
+            round(config.tokens_per_param * rung_params(c, config.tokens_per_param)),
+        )
         p = kn_point(min(2 + k, config.kn_max_order), train[:chars], valid, V)
         points["kn"].append({"rung": k, "rung_flops": c, "flops": c, **p})
     return points, top
@@ -367,14 +569,25 @@ def data_ladder(config: Config, recipes: dict, data: tuple, seed: int) -> dict:
     out: dict[str, list[dict]] = {key: [] for key in FAMILIES}
     for share in config.data_shares:
         chars = max(2_048, round(share * len(train)))
-        out["kn"].append({"share": share, **kn_point(config.kn_order, train[:chars], valid, V)})
+        out["kn"].append(
+            {"share": share, **kn_point(config.kn_order, train[:chars], valid, V)}
+        )
     for key in NETWORKS:
         w = recipes[key]["winner"]
         base = replace(config.base, **w["overrides"])
         for share in config.data_shares:
             chars = max(2_048, round(share * len(train)))
-            p = train_one(key, params, c, (train[:chars], valid, eos, V), base, w["lr_scale"], seed,
-                          f"data {key} {share:g}", config.min_steps)
+            p = train_one(
+                key,
+                params,
+                c,
+                (train[:chars], valid, eos, V),
+                base,
+                w["lr_scale"],
+                seed,
+                f"data {key} {share:g}",
+                config.min_steps,
+            )
             p.pop("model")
             out[key].append({"share": share, "chars": chars, **p})
     return out
@@ -382,7 +595,9 @@ def data_ladder(config: Config, recipes: dict, data: tuple, seed: int) -> dict:
 
 # --8<-- [start:position]
 @torch.no_grad()
-def position_loss(model: nn.Module, ids: Tensor, context: int, windows: int) -> np.ndarray:
+def position_loss(
+    model: nn.Module, ids: Tensor, context: int, windows: int
+) -> np.ndarray:
     """Mean cross-entropy (nats) at each position t = 1 … T of up to ``windows``
     non-overlapping windows of ``ids`` (N,), each read from scratch: the GPT with no earlier
     context, a recurrent model from a zero state. Returns (T,)."""
@@ -394,9 +609,15 @@ def position_loss(model: nn.Module, ids: Tensor, context: int, windows: int) -> 
     y = ids[1 : n * T + 1].view(n, T)
     model.eval()
     out = model(x)
-    logits = out[0] if isinstance(out, tuple) else out  # recurrent models return (logits, state)
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none")
+    logits = (
+        out[0] if isinstance(out, tuple) else out
+    )  # recurrent models return (logits, state)
+    loss = F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none"
+    )
     return loss.view(n, T).mean(0).double().numpy()
+
+
 # --8<-- [end:position]
 
 
@@ -421,54 +642,101 @@ def run_config(config: Config, seed: int = 0) -> Result:
     points, top = compute_ladder(c, recipes, data, seed)
     shares = data_ladder(c, recipes, data, seed)
     T = c.base.context
-    positions = {k: position_loss(top[k], valid, T, c.position_windows).tolist() for k in ("gpt", "lstm")}
+    positions = {
+        k: position_loss(top[k], valid, T, c.position_windows).tolist()
+        for k in ("gpt", "lstm")
+    }
 
-    fits = {k: fit_power_law([p["flops"] for p in points[k]], [p["loss"] for p in points[k]])
-            for k in FAMILIES}
+    fits = {
+        k: fit_power_law(
+            [p["flops"] for p in points[k]], [p["loss"] for p in points[k]]
+        )
+        for k in FAMILIES
+    }
     flops = rung_flops(c)
-    metrics: dict[str, float] = {"rungs": c.rungs, "compute_span": flops[-1] / flops[0],
-                                 "min_flops": flops[0], "max_flops": flops[-1],
-                                 "tokens_per_param": c.tokens_per_param, "vocab_size": len(vocab),
-                                 "valid_chars_scored": len(valid) - 1, "train_chars": len(train)}
+    metrics: dict[str, float] = {
+        "rungs": c.rungs,
+        "compute_span": flops[-1] / flops[0],
+        "min_flops": flops[0],
+        "max_flops": flops[-1],
+        "tokens_per_param": c.tokens_per_param,
+        "vocab_size": len(vocab),
+        "valid_chars_scored": len(valid) - 1,
+        "train_chars": len(train),
+    }
     for k in FAMILIES:
-        metrics |= {f"{k}_alpha": fits[k]["alpha"], f"{k}_loss_top": points[k][-1]["loss"],
-                    f"{k}_loss_bottom": points[k][0]["loss"], f"{k}_floor": fits[k]["floor"],
-                    f"{k}_saturating": float(fits[k]["form"] == "saturating")}
+        metrics |= {
+            f"{k}_alpha": fits[k]["alpha"],
+            f"{k}_loss_top": points[k][-1]["loss"],
+            f"{k}_loss_bottom": points[k][0]["loss"],
+            f"{k}_floor": fits[k]["floor"],
+            f"{k}_saturating": float(fits[k]["form"] == "saturating"),
+        }
         if k != "kn":
-            metrics |= {f"{k}_params_top": points[k][-1]["params"],
-                        f"{k}_seconds_top": points[k][-1]["seconds"],
-                        f"{k}_flops_per_s": sum(p["flops"] for p in points[k])
-                        / max(1e-9, sum(p["seconds"] for p in points[k])),
-                        f"{k}_search_best": recipes[k]["winner"]["loss"],
-                        f"{k}_lr_scale": recipes[k]["winner"]["lr_scale"],
-                        f"{k}_data_gain": shares[k][0]["loss"] - shares[k][-1]["loss"]}
+            metrics |= {
+                f"{k}_params_top": points[k][-1]["params"],
+                f"{k}_seconds_top": points[k][-1]["seconds"],
+                f"{k}_flops_per_s": sum(p["flops"] for p in points[k])
+                / max(1e-9, sum(p["seconds"] for p in points[k])),
+                f"{k}_search_best": recipes[k]["winner"]["loss"],
+                f"{k}_lr_scale": recipes[k]["winner"]["lr_scale"],
+                f"{k}_data_gain": shares[k][0]["loss"] - shares[k][-1]["loss"],
+            }
     metrics["kn_data_gain"] = shares["kn"][0]["loss"] - shares["kn"][-1]["loss"]
     metrics["kn_order_top"] = points["kn"][-1]["order"]
-    metrics |= {"gpt_position_gain": position_gain(positions["gpt"]),
-                "lstm_position_gain": position_gain(positions["lstm"]), "context": T,
-                "search_flops": recipes["gpt"]["flops"], "search_params": recipes["gpt"]["params"],
-                "data_flops": flops[c.data_rung], "data_points": len(c.data_shares)}
+    metrics |= {
+        "gpt_position_gain": position_gain(positions["gpt"]),
+        "lstm_position_gain": position_gain(positions["lstm"]),
+        "context": T,
+        "search_flops": recipes["gpt"]["flops"],
+        "search_params": recipes["gpt"]["params"],
+        "data_flops": flops[c.data_rung],
+        "data_points": len(c.data_shares),
+    }
     best_top = min(FAMILIES, key=lambda k: points[k][-1]["loss"])
     metrics["best_top_is_network"] = float(best_top != "kn")
 
     cross = []
     for i, a in enumerate(FAMILIES):
-        for b in FAMILIES[i + 1:]:
-            measured = crossings([p["rung_flops"] for p in points[a]], [p["loss"] for p in points[a]],
-                                 [p["loss"] for p in points[b]])
+        for b in FAMILIES[i + 1 :]:
+            measured = crossings(
+                [p["rung_flops"] for p in points[a]],
+                [p["loss"] for p in points[a]],
+                [p["loss"] for p in points[b]],
+            )
             fitted = fit_crossings(fits[a], fits[b], flops[0], flops[-1] * 1e4)
             cross.append({"a": a, "b": b, "measured": measured, "fitted": fitted})
 
-    series = {"points": points, "fits": fits, "data": shares, "positions": positions,
-              "recipes": {k: {kk: v for kk, v in r.items()} for k, r in recipes.items()},
-              "crossings": cross, "rung_flops": flops, "config": asdict(c)}
-    tables = {"ladder": ladder_table(points, fits), "recipes": recipes_table(recipes),
-              "data": data_table(shares), "crossings": crossings_table(cross, points)}
-    text = {"fits": fits_sentence(metrics, fits), "positions": positions_sentence(metrics),
-            "top": top_sentence(metrics), "data": data_sentence(metrics, shares),
-            "crossings": crossings_sentence(cross), **claim_regimes(points, fits, metrics)}
-    return Result(metrics={k: float(v) for k, v in metrics.items()}, tables=tables, series=series,
-                  text=text)
+    series = {
+        "points": points,
+        "fits": fits,
+        "data": shares,
+        "positions": positions,
+        "recipes": {k: {kk: v for kk, v in r.items()} for k, r in recipes.items()},
+        "crossings": cross,
+        "rung_flops": flops,
+        "config": asdict(c),
+    }
+    tables = {
+        "ladder": ladder_table(points, fits),
+        "recipes": recipes_table(recipes),
+        "data": data_table(shares),
+        "crossings": crossings_table(cross, points),
+    }
+    text = {
+        "fits": fits_sentence(metrics, fits),
+        "positions": positions_sentence(metrics),
+        "top": top_sentence(metrics),
+        "data": data_sentence(metrics, shares),
+        "crossings": crossings_sentence(cross),
+        **claim_regimes(points, fits, metrics),
+    }
+    return Result(
+        metrics={k: float(v) for k, v in metrics.items()},
+        tables=tables,
+        series=series,
+        text=text,
+    )
 
 
 # --------------------------------------------------------------------------- tables and sentences
@@ -479,31 +747,73 @@ def ladder_table(points: dict, fits: dict) -> Table:
     rows = []
     for k in FAMILIES:
         f, lo, hi = fits[k], points[k][0], points[k][-1]
-        size = (f"n={lo['order']}–{hi['order']}, {lo['chars']:,}–{hi['chars']:,} chars" if k == "kn"
-                else f"{lo['params']:,}–{hi['params']:,}")
-        rows.append([NAMES[k], size, lo["loss"], hi["loss"], f["alpha"],
-                     f"{f['floor']:.3f}" if f["form"] == "saturating" else "plain law",
-                     f"{f['c_min']:.1e}–{f['c_max']:.1e}"])
-    return Table(columns=["family", "parameters (or n-gram order, data)", "nats/char, bottom rung",
-                          "nats/char, top rung", "α", "L∞", "fit range (FLOPs)"],
-                 rows=rows, formats=["", "", ".3f", ".3f", ".3f", "", ""])
+        size = (
+            f"n={lo['order']}–{hi['order']}, {lo['chars']:,}–{hi['chars']:,} chars"
+            if k == "kn"
+            else f"{lo['params']:,}–{hi['params']:,}"
+        )
+        rows.append(
+            [
+                NAMES[k],
+                size,
+                lo["loss"],
+                hi["loss"],
+                f["alpha"],
+                f"{f['floor']:.3f}" if f["form"] == "saturating" else "plain law",
+                f"{f['c_min']:.1e}–{f['c_max']:.1e}",
+            ]
+        )
+    return Table(
+        columns=[
+            "family",
+            "parameters (or n-gram order, data)",
+            "nats/char, bottom rung",
+            "nats/char, top rung",
+            "α",
+            "L∞",
+            "fit range (FLOPs)",
+        ],
+        rows=rows,
+        formats=["", "", ".3f", ".3f", ".3f", "", ""],
+    )
 
 
 def recipes_table(recipes: dict) -> Table:
     rows = []
     for k in NETWORKS:
         for t in recipes[k]["trials"]:
-            rows.append([NAMES[k], t["shape"], t["lr_scale"], t["label"], t["loss"],
-                         "best" if t is recipes[k]["winner"] else ""])
-    return Table(columns=["family", "shape", "learning rate × chapter's", "model", "valid nats/char", ""],
-                 rows=rows, formats=["", "", "g", "", ".3f", ""])
+            rows.append(
+                [
+                    NAMES[k],
+                    t["shape"],
+                    t["lr_scale"],
+                    t["label"],
+                    t["loss"],
+                    "best" if t is recipes[k]["winner"] else "",
+                ]
+            )
+    return Table(
+        columns=[
+            "family",
+            "shape",
+            "learning rate × chapter's",
+            "model",
+            "valid nats/char",
+            "",
+        ],
+        rows=rows,
+        formats=["", "", "g", "", ".3f", ""],
+    )
 
 
 def data_table(data: dict) -> Table:
     shares = [p["share"] for p in data["kn"]]
     rows = [[NAMES[k], *[p["loss"] for p in data[k]]] for k in FAMILIES]
-    return Table(columns=["family", *[f"{100 * s:g}% of the text" for s in shares]], rows=rows,
-                 formats=["", *[".3f"] * len(shares)])
+    return Table(
+        columns=["family", *[f"{100 * s:g}% of the text" for s in shares]],
+        rows=rows,
+        formats=["", *[".3f"] * len(shares)],
+    )
 
 
 def crossings_table(cross: list[dict], points: dict) -> Table:
@@ -511,64 +821,99 @@ def crossings_table(cross: list[dict], points: dict) -> Table:
     for x in cross:
         if not (x["measured"] or x["fitted"]):
             continue
-        rows.append([f"{NAMES[x['a']]} / {NAMES[x['b']]}",
-                     ", ".join(f"{v:.2e}" for v in x["measured"]) or "none measured",
-                     ", ".join(f"{v:.2e}" for v in x["fitted"]) or "none"])
-    return Table(columns=["pair", "crossing between rungs (FLOPs)", "crossing of the fits (FLOPs)"],
-                 rows=rows or [["none", "none measured", "none"]])
+        rows.append(
+            [
+                f"{NAMES[x['a']]} / {NAMES[x['b']]}",
+                ", ".join(f"{v:.2e}" for v in x["measured"]) or "none measured",
+                ", ".join(f"{v:.2e}" for v in x["fitted"]) or "none",
+            ]
+        )
+    return Table(
+        columns=[
+            "pair",
+            "crossing between rungs (FLOPs)",
+            "crossing of the fits (FLOPs)",
+        ],
+        rows=rows or [["none", "none measured", "none"]],
+    )
 
 
 def fits_sentence(m: dict, fits: dict) -> str:
     order = sorted(FAMILIES, key=lambda k: -m[f"{k}_alpha"])
     parts = ", ".join(f"{NAMES[k]} {m[f'{k}_alpha']:.3f}" for k in order)
     plain = [NAMES[k] for k in FAMILIES if fits[k]["form"] == "plain"]
-    out = (f"Fitted exponents α, steepest first: {parts}, over {m['compute_span']:.0f}× in compute "
-           f"({m['min_flops']:.1e} to {m['max_flops']:.1e} FLOPs).")
+    out = (
+        f"Fitted exponents α, steepest first: {parts}, over {m['compute_span']:.0f}× in compute "
+        f"({m['min_flops']:.1e} to {m['max_flops']:.1e} FLOPs)."
+    )
     if plain:
-        out += (f" For {', '.join(plain)} the saturating law was degenerate on these points, so the "
-                "exponent is the plain power law's.")
+        out += (
+            f" For {', '.join(plain)} the saturating law was degenerate on these points, so the "
+            "exponent is the plain power law's."
+        )
     return out
 
 
 def top_sentence(m: dict) -> str:
     order = sorted(FAMILIES, key=lambda k: m[f"{k}_loss_top"])
-    return ("At the top rung, best to worst, in nats per character: "
-            + ", ".join(f"{NAMES[k]} {m[f'{k}_loss_top']:.3f}" for k in order) + ".")
+    return (
+        "At the top rung, best to worst, in nats per character: "
+        + ", ".join(f"{NAMES[k]} {m[f'{k}_loss_top']:.3f}" for k in order)
+        + "."
+    )
 
 
 def positions_sentence(m: dict) -> str:
     g, l_ = m["gpt_position_gain"], m["lstm_position_gain"]
     more = "GPT" if g > l_ else "LSTM"
-    return (f"From the first tenth of a {m['context']:.0f}-character window to its last tenth, the "
-            f"GPT's loss falls by {g:.3f} nats per character and the LSTM's by {l_:.3f}: the {more} "
-            "gains more from the context it has read.")
+    return (
+        f"From the first tenth of a {m['context']:.0f}-character window to its last tenth, the "
+        f"GPT's loss falls by {g:.3f} nats per character and the LSTM's by {l_:.3f}: the {more} "
+        "gains more from the context it has read."
+    )
 
 
 def data_sentence(m: dict, data: dict) -> str:
     lo, hi = data["kn"][0]["share"], data["kn"][-1]["share"]
     gains = sorted(FAMILIES, key=lambda k: -m[f"{k}_data_gain"])
-    return (f"From {100 * lo:g}% to {100 * hi:g}% of the training text, the loss falls by "
-            + ", ".join(f"{m[f'{k}_data_gain']:.3f} ({NAMES[k]})" for k in gains) + " nats per character.")
+    return (
+        f"From {100 * lo:g}% to {100 * hi:g}% of the training text, the loss falls by "
+        + ", ".join(f"{m[f'{k}_data_gain']:.3f} ({NAMES[k]})" for k in gains)
+        + " nats per character."
+    )
 
 
 def crossings_sentence(cross: list[dict]) -> str:
     measured = [x for x in cross if x["measured"]]
     if not measured:
         return "No two families cross between the measured rungs: their order is the same at every rung."
-    return "Between the measured rungs: " + "; ".join(
-        f"{NAMES[x['a']]} and {NAMES[x['b']]} cross at {', '.join(f'{v:.1e}' for v in x['measured'])} FLOPs"
-        for x in measured) + "."
+    return (
+        "Between the measured rungs: "
+        + "; ".join(
+            f"{NAMES[x['a']]} and {NAMES[x['b']]} cross at {', '.join(f'{v:.1e}' for v in x['measured'])} FLOPs"
+            for x in measured
+        )
+        + "."
+    )
 
 
 # --8<-- [start:napkin]
-NET_SECONDS = 480.0  # the issue's target: a top rung of 8 minutes per network on this machine
-TINY_GPU_UTILISATION = 0.01  # an assumption, not a measurement: a model of ~10^4 parameters
+NET_SECONDS = (
+    480.0  # the issue's target: a top rung of 8 minutes per network on this machine
+)
+TINY_GPU_UTILISATION = (
+    0.01  # an assumption, not a measurement: a model of ~10^4 parameters
+)
 # leaves a GPU's matrix units nearly idle (kernel launches dominate), so 1% of its peak
-GPU_STEP_SECONDS = 0.003  # an assumption: an eager PyTorch step of a small model on a GPU is
+GPU_STEP_SECONDS = (
+    0.003  # an assumption: an eager PyTorch step of a small model on a GPU is
+)
 # bound by its ~10^2 kernel launches of ~10 µs each, whatever its FLOPs
 
 
-def napkin(metrics: dict, fits: dict, run_seconds: float, steps: int) -> dict[str, float]:
+def napkin(
+    metrics: dict, fits: dict, run_seconds: float, steps: int
+) -> dict[str, float]:
     """What a longer ladder would take, from a full run's measured FLOP/s and fitted laws:
     the compute of 8 minutes per network at each family's measured rate, the fitted loss
     there, the hours the whole experiment would take with that top rung (its FLOPs scale
@@ -605,8 +950,12 @@ def run_flops(metrics: dict) -> float:
     rungs, c0 = int(metrics["rungs"]), metrics["min_flops"]
     ladder = c0 * (2.0**rungs - 1)
     search = (len(LR_SCALES) + 1) * metrics["search_flops"]
-    data = metrics.get("data_points", len(DATA_SHARES)) * metrics.get("data_flops", metrics["search_flops"])
+    data = metrics.get("data_points", len(DATA_SHARES)) * metrics.get(
+        "data_flops", metrics["search_flops"]
+    )
     return len(NETWORKS) * (ladder + search + data)
+
+
 # --8<-- [end:napkin]
 
 
@@ -614,7 +963,9 @@ def total_steps(series: dict) -> int:
     """Optimizer steps of a whole run: the ladder's, the search's and the data ladder's."""
     n = sum(p["steps"] for k in NETWORKS for p in series["points"][k])
     n += sum(p["steps"] for k in NETWORKS for p in series["data"][k])
-    return n + sum(t.get("steps", 0) for r in series["recipes"].values() for t in r["trials"])
+    return n + sum(
+        t.get("steps", 0) for r in series["recipes"].values() for t in r["trials"]
+    )
 
 
 def recorded_series(path: Path | None = None) -> dict | None:
@@ -623,7 +974,11 @@ def recorded_series(path: Path | None = None) -> dict | None:
     if not path.exists():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
-    return {"series": data["series"], "metrics": data["metrics"], "seconds": data["seconds"]}
+    return {
+        "series": data["series"],
+        "metrics": data["metrics"],
+        "seconds": data["seconds"],
+    }
 
 
 TIE = evo.TIE  # nats/char: a smaller gap is a tie (chapter 13's)
@@ -643,35 +998,54 @@ def regime(points: dict, fits: dict, a: str, b: str) -> str:
         first = len(c) - 1
         while first > 0 and ahead[first - 1]:
             first -= 1
-        span = "at every rung" if first == 0 else f"from {c[first]:.1e} FLOPs up (rung {first} of {len(c) - 1})"
+        span = (
+            "at every rung"
+            if first == 0
+            else f"from {c[first]:.1e} FLOPs up (rung {first} of {len(c) - 1})"
+        )
         return f"{A} is ahead of {B} {span}: {la[-1]:.3f} against {lb[-1]:.3f} nats per character at the top rung."
-    out = (f"At the top rung, {A} {la[-1]:.3f} against {B} {lb[-1]:.3f} nats per character: "
-           + ("a tie." if not behind[-1] else f"{A} is behind."))
+    out = (
+        f"At the top rung, {A} {la[-1]:.3f} against {B} {lb[-1]:.3f} nats per character: "
+        + ("a tie." if not behind[-1] else f"{A} is behind.")
+    )
     if where:
         out += f" {A} was ahead at lower rungs ({where} FLOPs) and lost the lead as compute grew."
     top = c[-1]
     cross = [x for x in fit_crossings(fits[a], fits[b], top, top * REACH) if x > top]
     if cross and predict(fits[a], top * REACH) < predict(fits[b], top * REACH):
-        out += (f" The fitted laws cross at {cross[0]:.1e} FLOPs, {cross[0] / top:,.0f} times the top "
-                "rung: that is where the trends say it flips, beyond this machine's reach.")
+        out += (
+            f" The fitted laws cross at {cross[0]:.1e} FLOPs, {cross[0] / top:,.0f} times the top "
+            "rung: that is where the trends say it flips, beyond this machine's reach."
+        )
     else:
-        out += (f" The fitted laws do not put {A} ahead within {REACH:,.0f} times the top rung's "
-                "compute: on these trends the verdict does not flip within reach.")
+        out += (
+            f" The fitted laws do not put {A} ahead within {REACH:,.0f} times the top rung's "
+            "compute: on these trends the verdict does not flip within reach."
+        )
     return out
 
 
 def claim_regimes(points: dict, fits: dict, m: dict) -> dict[str, str]:
     """Chapter 13's claims, each read along the compute ladder (text keys ``regime_<claim>``)."""
-    out = {"regime_bengio": regime(points, fits, "nplm", "kn"),
-           "regime_mikolov": regime(points, fits, "rnn", "kn") + " " + regime(points, fits, "rnn", "nplm"),
-           "regime_lstm": regime(points, fits, "lstm", "rnn"),
-           "regime_gru": regime(points, fits, "gru", "lstm"),
-           "regime_radford": regime(points, fits, "gpt", "lstm")}
+    out = {
+        "regime_bengio": regime(points, fits, "nplm", "kn"),
+        "regime_mikolov": regime(points, fits, "rnn", "kn")
+        + " "
+        + regime(points, fits, "rnn", "nplm"),
+        "regime_lstm": regime(points, fits, "lstm", "rnn"),
+        "regime_gru": regime(points, fits, "gru", "lstm"),
+        "regime_radford": regime(points, fits, "gpt", "lstm"),
+    }
     g, l_ = m["gpt_flops_per_s"], m["lstm_flops_per_s"]
-    out["regime_vaswani"] = (f"Across the ladder the GPT does {g / 1e9:.2f} GFLOP/s of useful training "
-                             f"arithmetic against the LSTM's {l_ / 1e9:.2f} on this machine (one thread): "
-                             + ("the GPT turns seconds into FLOPs faster." if g > l_ else
-                                "the LSTM turns seconds into FLOPs faster at these widths."))
+    out["regime_vaswani"] = (
+        f"Across the ladder the GPT does {g / 1e9:.2f} GFLOP/s of useful training "
+        f"arithmetic against the LSTM's {l_ / 1e9:.2f} on this machine (one thread): "
+        + (
+            "the GPT turns seconds into FLOPs faster."
+            if g > l_
+            else "the LSTM turns seconds into FLOPs faster at these widths."
+        )
+    )
     return out
 
 
@@ -684,7 +1058,13 @@ def run(budget: str, seed: int, seconds: float | None) -> Result:
         recorded = recorded_series()
         result.series["recorded"] = recorded
         if recorded is not None:  # the napkin maths of the page, from the committed run
-            result.metrics |= {f"full_{k}": v for k, v in napkin(
-                recorded["metrics"], recorded["series"]["fits"], recorded["seconds"],
-                total_steps(recorded["series"])).items()}
+            result.metrics |= {
+                f"full_{k}": v
+                for k, v in napkin(
+                    recorded["metrics"],
+                    recorded["series"]["fits"],
+                    recorded["seconds"],
+                    total_steps(recorded["series"]),
+                ).items()
+            }
     return result

@@ -18,8 +18,14 @@ from airoad_book.figures.style import COLORS, bits_per_char_axis
 from airoad_book.results import Result
 
 FAMILIES = ("kn", "nplm", "rnn", "lstm", "gru", "gpt")
-NAMES = {"kn": "Kneser–Ney", "nplm": "NPLM", "rnn": "RNN LM", "lstm": "LSTM", "gru": "GRU",
-         "gpt": "GPT"}
+NAMES = {
+    "kn": "Kneser–Ney",
+    "nplm": "NPLM",
+    "rnn": "RNN LM",
+    "lstm": "LSTM",
+    "gru": "GRU",
+    "gpt": "GPT",
+}
 
 
 def _main(result: Result) -> tuple[dict, bool]:
@@ -37,17 +43,36 @@ def _ladder(result: Result, x_key: str, xlabel: str, with_fits: bool) -> Figure:
         y = [p["loss"] for p in pts]
         if k == "kn" and x_key == "seconds":
             continue  # counting has no training seconds on the networks' scale
-        ax.plot(x, y, color=COLORS[k], marker="o", markersize=4,
-                linestyle="none" if with_fits else "-", label=NAMES[k])
+        ax.plot(
+            x,
+            y,
+            color=COLORS[k],
+            marker="o",
+            markersize=4,
+            linestyle="none" if with_fits else "-",
+            label=NAMES[k],
+        )
         if with_fits:
             f = main["fits"][k]
             grid = np.geomspace(f["c_min"], f["c_max"], 50)
-            ax.plot(grid, f["a"] * grid ** (-f["alpha"]) + f["floor"], color=COLORS[k], linewidth=1.2,
-                    linestyle="--" if k == "kn" else "-")
+            ax.plot(
+                grid,
+                f["a"] * grid ** (-f["alpha"]) + f["floor"],
+                color=COLORS[k],
+                linewidth=1.2,
+                linestyle="--" if k == "kn" else "-",
+            )
         if is_full:  # the build's own short rungs, hollow
             q = result.series["points"][k]
-            ax.plot([p[x_key] for p in q], [p["loss"] for p in q], color=COLORS[k], marker="o",
-                    markersize=4, markerfacecolor="none", linestyle="none")
+            ax.plot(
+                [p[x_key] for p in q],
+                [p["loss"] for p in q],
+                color=COLORS[k],
+                marker="o",
+                markersize=4,
+                markerfacecolor="none",
+                linestyle="none",
+            )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
@@ -70,7 +95,9 @@ def _ladder(result: Result, x_key: str, xlabel: str, with_fits: bool) -> Figure:
 )
 def scaling_compute(result: Result) -> Figure:
     """Loss against training FLOPs with the fitted laws."""
-    return _ladder(result, "flops", "training compute (FLOPs, log scale)", with_fits=True)
+    return _ladder(
+        result, "flops", "training compute (FLOPs, log scale)", with_fits=True
+    )
 
 
 @figure(
@@ -102,8 +129,15 @@ def scaling_data(result: Result) -> Figure:
     fig, ax = plt.subplots()
     for k in FAMILIES:
         pts = main["data"][k]
-        ax.plot([100 * p["share"] for p in pts], [p["loss"] for p in pts], color=COLORS[k], marker="o",
-                markersize=4, linestyle="--" if k == "kn" else "-", label=NAMES[k])
+        ax.plot(
+            [100 * p["share"] for p in pts],
+            [p["loss"] for p in pts],
+            color=COLORS[k],
+            marker="o",
+            markersize=4,
+            linestyle="--" if k == "kn" else "-",
+            label=NAMES[k],
+        )
     ax.set_xscale("log")
     ax.set_xlabel("share of the training text (%, log scale)")
     ax.set_ylabel("validation loss (nats per character)")

@@ -43,8 +43,14 @@ MIN_STEPS = 40  # smaller batches where a rung would have fewer steps
 SEED = 0
 
 base = replace(evo.Config(), train_chars=1_000_000)
-config = Config(min_flops=MIN_FLOPS, rungs=RUNGS, tokens_per_param=TOKENS_PER_PARAM,
-                min_steps=MIN_STEPS, valid_chars=2_048, base=base)
+config = Config(
+    min_flops=MIN_FLOPS,
+    rungs=RUNGS,
+    tokens_per_param=TOKENS_PER_PARAM,
+    min_steps=MIN_STEPS,
+    valid_chars=2_048,
+    base=base,
+)
 for k, c in enumerate(rung_flops(config)):
     print(f"rung {k}: {c:.1e} FLOPs, {rung_params(c, TOKENS_PER_PARAM):,} parameters")
 
@@ -65,7 +71,9 @@ data = (train, valid, vocab.eos_id, len(vocab))
 points, models = {k: [] for k in (*FAMILIES, "kn")}, {}
 for k, c in enumerate(rung_flops(config)):
     n = rung_params(c, TOKENS_PER_PARAM)
-    kn = kn_point(min(2 + k, 8), train[: round(TOKENS_PER_PARAM * n)], valid, len(vocab))
+    kn = kn_point(
+        min(2 + k, 8), train[: round(TOKENS_PER_PARAM * n)], valid, len(vocab)
+    )
     points["kn"].append({"flops": c, **kn})
     for fam in FAMILIES:
         p = train_one(fam, n, c, data, base, 1.0, SEED, f"{fam} rung {k}", MIN_STEPS)
@@ -84,15 +92,19 @@ for fam, pts in points.items():
 # %%
 from airoad_book.experiments.scaling import fit_crossings, fit_power_law
 
-fits = {fam: fit_power_law([p["flops"] for p in pts], [p["loss"] for p in pts])
-        for fam, pts in points.items()}
+fits = {
+    fam: fit_power_law([p["flops"] for p in pts], [p["loss"] for p in pts])
+    for fam, pts in points.items()
+}
 top = rung_flops(config)[-1]
 for fam, f in fits.items():
     print(f"{fam:5s} {f['form']:10s} alpha {f['alpha']:.3f}  floor {f['floor']:.3f}")
 for a, b in (("lstm", "kn"), ("gpt", "kn"), ("gpt", "lstm")):
     if a in fits and b in fits:
         cross = fit_crossings(fits[a], fits[b], rung_flops(config)[0], top * 1e4)
-        print(f"{a} / {b}: fits cross at {', '.join(f'{x:.1e}' for x in cross) or 'no point in reach'}")
+        print(
+            f"{a} / {b}: fits cross at {', '.join(f'{x:.1e}' for x in cross) or 'no point in reach'}"
+        )
 
 # %% alt="Two charts: on the left, validation nats per character against training FLOPs on log-log axes, points and fitted lines for each family; on the right, loss at each position of a 128-character window for the GPT and the LSTM."
 import matplotlib.pyplot as plt
@@ -109,13 +121,20 @@ for fam, pts in points.items():
     grid = np.geomspace(x[0], x[-1], 50)
     f = fits[fam]
     left.plot(grid, f["a"] * grid ** -f["alpha"] + f["floor"], color=COLORS[fam])
-left.set(xscale="log", yscale="log", xlabel="training FLOPs", ylabel="valid nats per character")
+left.set(
+    xscale="log",
+    yscale="log",
+    xlabel="training FLOPs",
+    ylabel="valid nats per character",
+)
 left.legend()
 for fam in ("gpt", "lstm"):
     if fam in models:
         curve = position_loss(models[fam], valid, base.context, 16)
         right.plot(np.arange(1, len(curve) + 1), curve, color=COLORS[fam], label=fam)
-right.set(xscale="log", xlabel="position in the window", ylabel="loss at that position (nats)")
+right.set(
+    xscale="log", xlabel="position in the window", ylabel="loss at that position (nats)"
+)
 right.legend()
 plt.show()
 
