@@ -1,38 +1,42 @@
-"""Chapter 14's experiment: the six language models of chapter 13 across compute, data and
-context, on character-level Shakespeare (the book's split, one evaluator).
+"""Chapter 14's experiment: the six language models of chapter 13 across compute, data
+and context, on character-level Shakespeare (the book's split, one evaluator).
 
-Four parts, in the order they run (each a deterministic program of seeded `fit` calls, so a
-full run checkpoints and resumes like any other):
+Four parts, in the order they run (each a deterministic program of seeded `fit` calls,
+so a full run checkpoints and resumes like any other):
 
-1. **Fair recipes** (`search_recipes`). At one rung of the ladder (``config.search_rung``)
-   every network gets the same five trials: its chapter's peak learning rate times 1/2, 1,
-   2 and 4 at its chapter's shape, then the best of those rates at one other shape (the GPT
-   shallower and wider, L=2; the LSTM and GRU two layers deep; the NPLM a context of 8
-   characters instead of 16; the RNN LM a truncation window of 20 instead of 50). The
-   winner (lowest validation loss) is the recipe the ladders use.
-2. **Compute ladder** (`compute_ladder`). Rung k has a training budget of
-   C_k = ``config.min_flops`` · 2^k FLOPs. Its networks have the parameter count that a fixed
+1. **Fair recipes** (`search_recipes`). At one rung of the ladder
+   (``config.search_rung``) every network gets the same five trials: its chapter's peak
+   learning rate times 1/2, 1, 2 and 4 at its chapter's shape, then the best of those
+   rates at one other shape (the GPT shallower and wider, L=2; the LSTM and GRU two
+   layers deep; the NPLM a context of 8 characters instead of 16; the RNN LM a
+   truncation window of 20 instead of 50). The winner (lowest validation loss) is the
+   recipe the ladders use.
+2. **Compute ladder** (`compute_ladder`). Rung k has a training budget of C_k =
+   ``config.min_flops`` · 2^k FLOPs. Its networks have the parameter count that a fixed
    ratio of ``config.tokens_per_param`` characters per parameter gives at that compute,
-   N_k = sqrt(C_k / (6 · ratio)) (Hoffmann et al. 2022's rule of thumb is about 20 tokens per
-   parameter), each family's free width chosen to land nearest to N_k (`evolution.build_model`);
-   then it trains for round(C_k / FLOPs per step) steps, on batches cut (never below one row)
-   where the chapter's batch would leave fewer than ``config.min_steps`` steps. FLOPs per step are
+   N_k = sqrt(C_k / (6 · ratio)) (Hoffmann et al. 2022's rule of thumb is about 20
+   tokens per parameter), each family's free width chosen to land nearest to N_k
+   (`evolution.build_model`); then it trains for round(C_k / FLOPs per step) steps, on
+   batches cut (never below one row) where the chapter's batch would leave fewer than
+   ``config.min_steps`` steps. FLOPs per step are
    `airoad_book.cost.training_flops_per_token` for the GPT (which counts attention) and
-   6 × (parameters outside lookup tables) per character for the others, times the characters
-   a step predicts. The Kneser–Ney rung k counts the characters a network of rung k reads,
-   D_k = ratio · N_k, at order 2 + k (capped at ``config.kn_max_order``).
-3. **Data ladder** (`data_ladder`). The model of rung ``config.data_rung`` (fixed size, fixed
-   steps), trained on the first 1% … 100% of the training text (cycled when it is shorter
-   than what the steps read); the n-gram at order ``config.kn_order`` on the same text.
-4. **Loss by position** (`position_loss`): the per-character loss at each position
-   t = 1 … T of non-overlapping validation windows, for the top rung's GPT and for its LSTM
-   run in the same windows from a fresh (zero) state: Kaplan et al. (2020)'s Figure 20 idea.
+   6 × (parameters outside lookup tables) per character for the others, times the
+   characters a step predicts. The Kneser–Ney rung k counts the characters a network of
+   rung k reads, D_k = ratio · N_k, at order 2 + k (capped at ``config.kn_max_order``).
+3. **Data ladder** (`data_ladder`). The model of rung ``config.data_rung`` (fixed size,
+   fixed steps), trained on the first 1% … 100% of the training text (cycled when it is
+   shorter than what the steps read); the n-gram at order ``config.kn_order`` on the
+   same text.
+4. **Loss by position** (`position_loss`): the per-character loss at each position t = 1
+   … T of non-overlapping validation windows, for the top rung's GPT and for its LSTM
+   run in the same windows from a fresh (zero) state: Kaplan et al. (2020)'s Figure 20
+   idea.
 
 Every loss is the mean nats per character on the same validation characters
-(`evolution.aligned_valid`), each model scored its chapter's way. A power law
-L(C) = a·C^(−α) + L∞ is fitted per family (`fit_power_law`); the crossovers between families
-are found from the measured points (`crossings`, interpolated in log C) and from the fits
-(`fit_crossings`, extrapolated).
+(`evolution.aligned_valid`), each model scored its chapter's way. A power law L(C) =
+a·C^(−α) + L∞ is fitted per family (`fit_power_law`); the crossovers between families
+are found from the measured points (`crossings`, interpolated in log C) and from the
+fits (`fit_crossings`, extrapolated).
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
-"""Chapter 14's figures: validation loss across a compute ladder (against FLOPs and against
-seconds, with the fitted power laws), across a data ladder, and along a context window.
+"""Chapter 14's figures: validation loss across a compute ladder (against FLOPs and
+against seconds, with the fitted power laws), across a data ladder, and along a context
+window.
 
-All draw from the `scaling` experiment's quick `Result`, which carries the committed full run
-in ``series["recorded"]``: the long rungs are drawn filled, with their fits, and the build's
-own short rungs hollow beside them. Before a full run is committed, the short rungs and their
-fits stand alone. Each family keeps its colour from `COLORS`.
+All draw from the `scaling` experiment's quick `Result`, which carries the committed
+full run in ``series["recorded"]``: the long rungs are drawn filled, with their fits,
+and the build's own short rungs hollow beside them. Before a full run is committed, the
+short rungs and their fits stand alone. Each family keeps its colour from `COLORS`.
 """
 
 from __future__ import annotations
