@@ -13,6 +13,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
 
 from airoad_book.figures.registry import figure
 from airoad_book.figures.style import COLORS, bits_per_char_axis
@@ -76,6 +77,8 @@ def _ladder(result: Result, x_key: str, xlabel: str, with_fits: bool) -> Figure:
             )
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(ScalarFormatter())  # 2, 3, 4 rather than 2×10⁰
+    ax.yaxis.set_minor_formatter(ScalarFormatter())
     ax.set_xlabel(xlabel)
     ax.set_ylabel("validation loss (nats per character, log scale)")
     ax.legend(loc="upper right", fontsize=8)
