@@ -71,6 +71,7 @@ EXPERIMENTS: dict[str, str] = {
     "ptb-gpt": "airoad_book.experiments.ptb_gpt",
     "gpt-engine": "airoad_book.experiments.gpt_engine",
     "evolution": "airoad_book.experiments.evolution",
+    "scaling": "airoad_book.experiments.scaling",
     "training-toolkit": "airoad_book.experiments.toolkit",
     "scaling-out": "airoad_book.experiments.scaling_out",
     "published-tables": "airoad_book.experiments.published_tables",

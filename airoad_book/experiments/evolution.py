@@ -61,7 +61,7 @@ NEURAL = MODELS[1:]
 PAPERS: dict[str, tuple[str, str, int]] = {
     "kn": ("Kneser–Ney n-gram", "Kneser & Ney; Chen & Goodman", 1995),
     "nplm": ("NPLM", "Bengio et al.", 2003),
-    "rnn": ("RNN LM", "Mikolov et al.", 2010),
+    "rnn": ("RNN LM", "Mikolov et al.", 2010),  # against backoff models; against the NPLM: 2011
     "lstm": ("LSTM", "Hochreiter & Schmidhuber; Graves", 1997),
     "gru": ("GRU", "Cho et al.; Chung et al.", 2014),
     "transformer": ("Transformer decoder (GPT)", "Vaswani et al.; Radford et al.", 2017),
@@ -86,8 +86,8 @@ class Config:
     clip_norm: float = 1.0  # global gradient-norm clip, every network
     probe_steps: int = 5  # timed steps (after one warm-up step) that plan the step budget
     overplan: float = 1.15  # plan this many times the steps the probe says fit, so that a probe
-    # that ran slow (a busy machine) does not end a run early; the clock cuts the last ones,
-    # where the cosine has already brought the rate within 5% of its floor
+    # that ran slow (a busy machine) does not end a run early; the clock cuts the last ones
+    # (after ~87% of the plan), where the cosine has come ~95% of the way down to its floor
     max_steps: int = 200_000  # a step cap as well
     nplm_context: int = 16  # n - 1: characters the NPLM sees (about three words)
     nplm_embed: int = 16  # m, the NPLM's character vectors
@@ -100,6 +100,7 @@ class Config:
     recurrent_batch: int = 32  # their streams (chapter 8's)
     recurrent_bptt: int = 64  # their truncation window (chapter 8's)
     recurrent_lr: float = 5e-3  # Adam (chapter 8's)
+    recurrent_layers: int = 1  # stacked layers of the LSTM and GRU (chapter 8's: one)
     context: int = 128  # T of the GPT (chapter 12's)
     num_heads: int = 4  # H of the GPT (chapter 12's); its width C is chosen for the budget
     num_layers: int = 4  # L of the GPT (chapter 12's)
@@ -131,9 +132,9 @@ def closest(count: Callable[[int], int], target: int, candidates) -> int:
 
 
 # --8<-- [start:budget]
-def build_models(vocab_size: int, config: Config) -> dict[str, nn.Module]:
-    """The five networks, each at its chapter's shape, with the one width that it leaves free
-    chosen so that its parameter count lands nearest to ``config.params``."""
+def build_model(key: str, vocab_size: int, config: Config) -> nn.Module:
+    """Network ``key`` at its chapter's shape, with the one width that it leaves free chosen
+    so that its parameter count lands nearest to ``config.params``."""
     c, V, target = config, vocab_size, config.params
 
     def nplm(h: int) -> NPLMConfig:  # chapter 6: widen the hidden layer h
@@ -143,15 +144,24 @@ def build_models(vocab_size: int, config: Config) -> dict[str, nn.Module]:
         return GPTConfig(vocab_size=V, context=c.context, d_model=d, num_heads=c.num_heads,
                          num_layers=c.num_layers)
 
-    h_nplm = closest(lambda h: nplm_parameter_count(nplm(h)), target, range(1, 8192))
-    h_rnn = closest(lambda h: rnn_parameter_count(RNNLMConfig(V, h)), target, range(1, 4096))
-    d_gpt = closest(lambda d: parameter_count(gpt(d)), target, range(c.num_heads, 1025, c.num_heads))
-    models: dict[str, nn.Module] = {"nplm": NPLM(nplm(h_nplm)), "rnn": RNNLM(RNNLMConfig(V, h_rnn))}
-    for kind in ("lstm", "gru"):  # chapter 8: widen the state H, the embedding stays E
-        H = hidden_for_parameters(kind, target, c.recurrent_embed, V, fixed=V * c.recurrent_embed)
-        models[kind] = RecurrentLM(kind, V, c.recurrent_embed, H)
-    models["transformer"] = GPT(gpt(d_gpt))
-    return models
+    if key == "nplm":
+        return NPLM(nplm(closest(lambda h: nplm_parameter_count(nplm(h)), target, range(1, 8192))))
+    if key == "rnn":
+        return RNNLM(RNNLMConfig(V, closest(lambda h: rnn_parameter_count(RNNLMConfig(V, h)), target,
+                                            range(1, 4096))))
+    if key in ("lstm", "gru"):  # chapter 8: widen the state H, the embedding stays E
+        H = hidden_for_parameters(key, target, c.recurrent_embed, V, layers=c.recurrent_layers,
+                                  fixed=V * c.recurrent_embed)
+        return RecurrentLM(key, V, c.recurrent_embed, H, layers=c.recurrent_layers)
+    if key == "transformer":
+        return GPT(gpt(closest(lambda d: parameter_count(gpt(d)), target,
+                               range(c.num_heads, 1025, c.num_heads))))
+    raise ValueError(f"unknown model {key!r}; expected one of: {', '.join(NEURAL)}")
+
+
+def build_models(vocab_size: int, config: Config) -> dict[str, nn.Module]:
+    """The five networks, each at its chapter's shape, sized by `build_model`."""
+    return {key: build_model(key, vocab_size, config) for key in NEURAL}
 # --8<-- [end:budget]
 
 
@@ -240,17 +250,30 @@ def train_timed(entry: Contestant, evaluate: Callable[[nn.Module], float], secon
     the time is spent. ``evaluate`` runs about ``config.eval_points`` times along the way and
     once at the end.
     """
-    c, r = config, entry.recipe
-    per_step = seconds_per_step(entry.model, entry.probe_batches, entry.loss_fn, c.probe_steps)
-    steps = max(2, min(c.max_steps, int(c.overplan * seconds / per_step)))
+    per_step = seconds_per_step(entry.model, entry.probe_batches, entry.loss_fn, config.probe_steps)
+    steps = max(2, min(config.max_steps, int(config.overplan * seconds / per_step)))
+    return train_steps(entry, steps, config, desc, evaluate=evaluate, seconds=seconds)
+# --8<-- [end:harness]
+
+
+def train_steps(entry: Contestant, steps: int, config: Config, desc: str,
+                evaluate: Callable[[nn.Module], float] | None = None,
+                seconds: float | None = None, lr_scale: float = 1.0) -> History:
+    """Train ``entry.model`` for ``steps`` optimizer steps (and at most ``seconds``, if given)
+    on the one schedule of `train_timed`: a linear warm-up, then a cosine decay to a tenth of
+    the peak rate, the recipe's ``lr`` times ``lr_scale``."""
+    c, lr = config, entry.recipe.lr * lr_scale
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1; got {steps}")
     train = TrainConfig(
-        max_steps=steps, max_seconds=seconds, lr=r.lr, optimizer=r.optimizer,
-        warmup_steps=max(1, round(c.warmup * steps)), schedule="cosine", min_lr=r.lr / 10,
+        max_steps=steps, max_seconds=seconds, lr=lr, optimizer=entry.recipe.optimizer,
+        warmup_steps=max(1, round(c.warmup * steps)), schedule="cosine", min_lr=lr / 10,
         clip_norm=c.clip_norm, eval_every=max(1, steps // c.eval_points), restore_best=False,
     )
-    return fit(entry.model, entry.batches, entry.loss_fn, train, evaluate=evaluate, desc=desc,
-               replan=TimedReplan(seconds, cap=c.max_steps))  # re-plan from its own steps
-# --8<-- [end:harness]
+    # a timed run re-plans its step budget from its own steps (engine's TimedReplan)
+    replan = None if seconds is None else TimedReplan(seconds, cap=c.max_steps)
+    return fit(entry.model, entry.batches, entry.loss_fn, train, evaluate=evaluate,
+               desc=desc, replan=replan)
 
 
 # --8<-- [start:valid]
@@ -374,12 +397,14 @@ def bengio_claim(m: dict) -> str:
 
 
 def mikolov_claim(m: dict) -> str:
-    """Mikolov et al. (2010): the RNN LM beats both the n-gram model and the NPLM."""
+    """Mikolov et al. (2010): the RNN LM beats the backoff n-gram models; Mikolov et al. (2011,
+    *Empirical evaluation and combination of advanced language modeling techniques*): it also
+    beats the feed-forward NPLM."""
     head = (f"The RNN LM reaches {_loss(m, 'rnn')}, against {_loss(m, 'kn')} (Kneser–Ney) and "
             f"{_loss(m, 'nplm')} (NPLM)")
     won = [name for key, name in (("kn", "Kneser–Ney"), ("nplm", "the NPLM")) if beats(m, "rnn", key)]
     if len(won) == 2:
-        return head + ": it beats both, as Mikolov et al. found."
+        return head + ": it beats both, as Mikolov et al. found (2010 against the n-gram, 2011 the NPLM)."
     if won:
         return head + f": it beats {won[0]} only, so Mikolov et al.'s claim held in part."
     return head + ": it beats neither, so Mikolov et al.'s claim did not hold at this budget."
@@ -411,8 +436,9 @@ def gru_claim(m: dict) -> str:
 
 
 def transformer_claim(m: dict) -> str:
-    """Vaswani et al. (2017), Radford et al. (2018): the Transformer reads text faster, and
-    turns that speed into a better model once it has enough of both."""
+    """Vaswani et al. (2017): the Transformer trains faster, in parallel over positions.
+    Radford et al. (2018) found that a Transformer decoder transfers better than an LSTM of
+    its size (their ablation); the narrower question here is the loss per character."""
     ratio = m["transformer_tokens_per_s"] / m["lstm_tokens_per_s"]
     speed = (f"The GPT trains on {m['transformer_tokens_per_s']:,.0f} characters per second against the "
              f"LSTM's {m['lstm_tokens_per_s']:,.0f}: ")
@@ -423,10 +449,11 @@ def transformer_claim(m: dict) -> str:
     head = (f" It reaches {_loss(m, 'transformer')} nats per character against the best recurrent "
             f"model's {_loss(m, recurrent)} ({name})")
     if beats(m, "transformer", recurrent):
-        tail = head + ": the Transformer decoder is the better language model here, as the papers claim."
+        tail = head + (": the Transformer decoder is the better language model here, in line with "
+                       "Radford et al.'s finding that it beats an LSTM of its size.")
     else:
-        tail = head + (": at this scale the Transformer decoder is not the better language model; "
-                       "the claim did not hold here.")
+        tail = head + (": at this scale the Transformer decoder is not the better language model, "
+                       "so Radford et al.'s Transformer-over-LSTM finding did not carry over here.")
     return speed + tail
 
 
@@ -445,7 +472,7 @@ def claims_table(m: dict) -> Table:
     rows = [
         ["Bengio et al. 2003", "the NPLM beats the n-gram", f"{_loss(m, 'nplm')} vs {_loss(m, 'kn')}",
          held(beats(m, "nplm", "kn"))],
-        ["Mikolov et al. 2010", "the RNN LM beats the n-gram and the NPLM",
+        ["Mikolov et al. 2010; 2011", "the RNN LM beats the n-gram (2010) and the NPLM (2011)",
          f"{_loss(m, 'rnn')} vs {_loss(m, 'kn')}, {_loss(m, 'nplm')}",
          held(beats(m, "rnn", "kn") and beats(m, "rnn", "nplm"))],
         ["Hochreiter & Schmidhuber 1997; Graves 2013", "the LSTM beats the plain RNN",
@@ -456,11 +483,33 @@ def claims_table(m: dict) -> Table:
         ["Vaswani et al. 2017", "the Transformer trains faster per second",
          f"{m['transformer_tokens_per_s']:,.0f} vs {m['lstm_tokens_per_s']:,.0f} characters/s",
          held(m["transformer_tokens_per_s"] > m["lstm_tokens_per_s"])],
-        ["Radford et al. 2018", "the Transformer decoder is the best language model",
+        ["Radford et al. 2018",
+         "a Transformer decoder beats a recurrent model of its size (GPT-1 measured transfer against "
+         "an LSTM; here, loss)",
          f"{_loss(m, 'transformer')} vs {_loss(m, recurrent)} ({PAPERS[recurrent][0]})",
          held(beats(m, "transformer", recurrent))],
     ]
-    return Table(columns=["paper", "claim", "valid nats/char (or characters/s)", "held here"], rows=rows)
+    for row, anchor in zip(rows, REGIMES, strict=True):
+        row.append(f"[chapter 14](14-scaling.md#{anchor})")
+    return Table(columns=["paper", "claim", "valid nats/char (or characters/s)", "held here",
+                          "across scale"], rows=rows)
+
+
+# the section of chapter 14 that reads each row of `claims_table` along the compute ladder
+REGIMES = ("bengio", "mikolov", "lstm", "gru", "vaswani", "radford")
+
+
+def rerender(recorded: dict) -> dict:
+    """A recorded result (a ``--record`` file's dict) with its claims table and claim
+    sentences written again from its own metrics by this module's code: wording changes,
+    never numbers. Marks what it rewrote under ``"rerendered"``."""
+    m = recorded["metrics"]
+    out = dict(recorded)
+    out["tables"] = {**recorded["tables"], "claims": asdict(claims_table(m))}
+    out["text"] = {**recorded["text"], **{name: fn(m) for name, fn in CLAIMS.items()},
+                   "whole": whole_sentence(m)}
+    out["rerendered"] = "tables.claims and the claim sentences, from the recorded metrics"
+    return out
 
 
 def whole_sentence(m: dict) -> str:
