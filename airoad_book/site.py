@@ -300,14 +300,24 @@ def _result(source: str) -> dict:
         path = Path(_state["result_paths"][name])
     else:
         raise PluginError(f"airoad: no results for experiment {name!r}")
-    data = json.loads(path.read_text(encoding="utf-8"))
+    shown = path.relative_to(_state["root"]) if path.is_relative_to(_state["root"]) else path
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise PluginError(f"airoad: the results file {shown} of {source} is not valid JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise PluginError(f"airoad: the results file {shown} of {source} holds no JSON object")
+    data = {**data, "_file": str(shown)}
     _state["results"][source] = data
     return data
 
 
 def _lookup(mapping: dict, key: str, what: str, source: str) -> Any:
-    if key not in mapping:
-        raise PluginError(f"airoad: {source} has no {what} {key!r}; it has: {', '.join(mapping) or 'none'}")
+    if not isinstance(mapping, dict) or key not in mapping:
+        where = _state.get("results", {}).get(source, {}).get("_file")
+        named = f"{source} (file {where})" if where else source
+        known = ", ".join(mapping) if isinstance(mapping, dict) and mapping else "none"
+        raise PluginError(f"airoad: {named} has no {what} {key!r}; it has: {known}")
     return mapping[key]
 
 
@@ -352,7 +362,10 @@ def _provenance(args: list[str]) -> str:
     data = _result(source)
     prov = data.get("provenance")
     if not prov:
-        raise PluginError(f"airoad: the results file of {source} records no provenance")
+        raise PluginError(f"airoad: the results file {data['_file']} of {source} records no provenance")
+    for key in ("command", "commit", "date", "machine"):
+        _lookup(prov, key, "provenance key", source)
+    _lookup(data, "seconds", "key", source)
     name, _, budget = source.partition("@")
     return (
         f'!!! info "Where these numbers come from"\n'
