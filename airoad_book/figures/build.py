@@ -244,13 +244,18 @@ def build(
     sources: dict[str, str] | None = None,
     run: Callable | None = None,
     draw: Callable[[Planned, ResultStore], None] = draw_figure,
+    plan_only: bool = False,
 ) -> dict:
     """Bring every figure and the named experiments' results up to date; return the manifest."""
     from airoad_book.figures import registry
 
-    specs = registry() if specs is None else specs
+    specs = only(registry()) if specs is None else specs
     store = ResultStore(cache_dir, cache.read_sources() if sources is None else sources, run)
     needed = sorted(set(experiments))
+    if plan_only:  # what is there now, drawing nothing and taking no lock (mkdocs serve)
+        planned = plan(cache_dir, specs, store)
+        stale = [item for item in planned if not (item.light.exists() and item.dark.exists())]
+        return _manifest(planned, stale, store, needed)
     with cache_lock(cache_dir):
         planned = plan(cache_dir, specs, store)
         stale = [item for item in planned if item.stale]
@@ -259,6 +264,22 @@ def build(
             _prune(item.light.parent, item.spec.name, item.key)
         for name in needed:
             store.get(name)
+    return _manifest(planned, stale, store, needed)
+
+
+ONLY_ENV = "AIROAD_ONLY_FIGURES"  # comma-separated figure names: build only these (tests)
+
+
+def only(specs: dict[str, FigureSpec]) -> dict[str, FigureSpec]:
+    """`specs`, or only those named in `$AIROAD_ONLY_FIGURES` when it is set."""
+    names = [n for n in os.environ.get(ONLY_ENV, "").split(",") if n]
+    unknown = sorted(set(names) - set(specs))
+    if unknown:
+        raise ValueError(f"${ONLY_ENV} names unknown figure(s) {unknown}; expected names from the registry")
+    return {n: spec for n, spec in specs.items() if n in names} if names else specs
+
+
+def _manifest(planned: list[Planned], stale: list[Planned], store: ResultStore, needed: list[str]) -> dict:
     return {
         "figures": {
             item.spec.name: {"light": str(item.light), "dark": str(item.dark), "caption": item.spec.caption,
@@ -275,8 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m airoad_book.figures", description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path(".cache"), help="cache folder (default: .cache)")
     parser.add_argument("--experiments", default="", help="comma-separated experiments whose results pages quote")
+    parser.add_argument("--plan", action="store_true",
+                        help="draw nothing: print where each figure will be and whether it is there yet")
     args = parser.parse_args(argv)
     wanted = [name for name in args.experiments.split(",") if name]
-    manifest = build(args.cache, wanted)
+    manifest = build(args.cache, wanted, plan_only=args.plan)
     print(json.dumps(manifest))
     return 0
