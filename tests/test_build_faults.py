@@ -95,11 +95,20 @@ def test_a_corrupt_json_result_in_the_cache_is_run_again_not_served(tmp_path, da
     assert json.loads(path.read_text())["metrics"] == {"x": 1.0}
 
 
-def test_two_builds_at_once_over_one_cache_wait_for_each_other_and_both_succeed(tmp_path):
+def test_two_builds_at_once_over_one_cache_wait_for_each_other_and_both_succeed(tmp_path, monkeypatch):
     """Two builds (threads, each with its own lock handle): the second waits for the first,
     then finds the figure drawn and draws nothing; the cache holds one whole copy."""
     inside, overlaps, drawn = [], [], []
     lock = threading.Lock()
+    # CPython 3.11's ast.parse is not safe in two threads at once (SystemError: AST constructor
+    # recursion depth mismatch); real builds are processes, so the test serializes parsing only
+    parse, parsing = cache.ast.parse, threading.Lock()
+
+    def serial_parse(*args, **kwargs):
+        with parsing:
+            return parse(*args, **kwargs)
+
+    monkeypatch.setattr(cache.ast, "parse", serial_parse)
 
     def slow_draw(item, store):
         with lock:
