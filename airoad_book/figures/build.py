@@ -254,7 +254,7 @@ def build(
     needed = sorted(set(experiments))
     if plan_only:  # what is there now, drawing nothing and taking no lock (mkdocs serve)
         planned = plan(cache_dir, specs, store)
-        stale = [item for item in planned if not (item.light.exists() and item.dark.exists())]
+        stale = [item for item in planned if item.stale]  # a corrupt file is deleted, not served
         return _manifest(planned, stale, store, needed)
     with cache_lock(cache_dir):
         planned = plan(cache_dir, specs, store)
