@@ -5,7 +5,9 @@ A module-level mode decides what progress looks like:
 - ``"off"`` (the default): a cheap no-op. The book build uses it and prints its own line per
   figure.
 - ``"bar"``: a tqdm bar on stderr, so stdout stays clean for ``airoad-book run --json``. The
-  CLI turns it on.
+  CLI turns it on. When stderr is not a terminal (CI, a pipe, a log file) the bar becomes
+  a plain line every ``LINE_EVERY`` seconds and one at the end, not thousands of
+  carriage-return redraws.
 
 The environment variable ``AIROAD_PROGRESS=bar|off`` sets the mode until ``set_progress`` is
 called.
@@ -30,6 +32,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -38,6 +41,7 @@ from tqdm import tqdm
 
 PROGRESS_ENV = "AIROAD_PROGRESS"
 MODES = ("bar", "off")
+LINE_EVERY = 5.0  # seconds between two progress lines when stderr is not a terminal
 
 _mode: str | None = None  # None: follow $AIROAD_PROGRESS (default "off")
 
@@ -119,6 +123,51 @@ class _Bar:
         self._bar.set_postfix(ordered_dict=metrics, refresh=False)
 
 
+class _Lines:
+    """The "bar" mode off a terminal: one plain line every `every` seconds, and one at the end."""
+
+    def __init__(self, total: int | None, desc: str, initial: int, max_seconds: float | None,
+                 stream=None, every: float = LINE_EVERY, clock=time.monotonic) -> None:
+        self.total, self.n, self.desc = total, initial, desc
+        self._max_steps, self._max_seconds = total, max_seconds
+        self._stream = stream if stream is not None else sys.stderr
+        self._every, self._clock = every, clock
+        self._start = self._last = clock()
+        self._initial = initial
+        self._postfix: dict[str, Any] = {}
+
+    def update(self, n: int = 1, seconds: float | None = None) -> None:
+        self.n += n
+        if seconds is not None and self._max_seconds is not None and self._max_steps is not None:
+            self.total = estimated_total(self.n, seconds, self._max_steps, self._max_seconds)
+        if self._clock() - self._last >= self._every:
+            self.write()
+
+    def set_postfix(self, **metrics: Any) -> None:
+        self._postfix = metrics
+
+    def write(self) -> None:
+        """Print the current line: steps, rate, time left, the latest metrics."""
+        now = self._clock()
+        self._last = now
+        elapsed = now - self._start
+        rate = (self.n - self._initial) / elapsed if elapsed > 0 else 0.0
+        steps = f"{self.n}/{self.total}" if self.total else f"{self.n}"
+        parts = [f"{self.desc}: {steps} steps", f"{elapsed:.0f} s", f"{rate:.3g} steps/s"]
+        if self.total and rate > 0:
+            parts.append(f"about {max(0.0, (self.total - self.n) / rate):.0f} s left")
+        for name, value in self._postfix.items():
+            parts.append(f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}")
+        print(", ".join(parts), file=self._stream, flush=True)
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 @contextmanager
 def progress(total: int | None, desc: str, *, initial: int = 0,
              max_seconds: float | None = None) -> Iterator[Progress]:
@@ -130,6 +179,13 @@ def progress(total: int | None, desc: str, *, initial: int = 0,
     """
     if get_progress() == "off":
         yield _Silent()
+        return
+    if not _is_terminal(sys.stderr):
+        lines = _Lines(total, desc, initial, max_seconds)
+        try:
+            yield lines
+        finally:
+            lines.write()
         return
     bar = tqdm(total=total, desc=desc, file=sys.stderr, dynamic_ncols=True, initial=initial)
     try:

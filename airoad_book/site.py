@@ -28,6 +28,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -111,30 +112,132 @@ def on_config(config):
     return config
 
 
+PENDING_CLASS = "airoad-pending"  # marks a placeholder; never in a built site (on_post_page)
+_background: dict[str, Any] = {}  # mkdocs serve: the figure build running behind the pages
+
+
+def on_startup(command: str, dirty: bool) -> None:
+    """Remember whether this is `mkdocs serve` (placeholders allowed) or `build` (never)."""
+    _state["command"] = command
+
+
+def _figure_build(cache: Path, wanted: list[str], *extra: str) -> list[str]:
+    return [sys.executable, "-m", "airoad_book.figures", "--cache", str(cache),
+            "--experiments", ",".join(wanted), *extra]
+
+
+def _serving() -> bool:
+    return _state.get("command") == "serve"
+
+
+def _serve_manifest(root: Path, cache: Path, wanted: list[str], env: dict) -> dict:
+    """`mkdocs serve`: what the cache holds now, with the missing parts built in the background.
+
+    The plan (keys only, nothing drawn) says which figures and results are there. If all are,
+    the pages are complete; if not, a figure build runs in the background (one at a time) and
+    the pages show "being drawn" notices; each file it writes triggers a rebuild (`on_serve`).
+    """
+    proc = subprocess.run(_figure_build(cache, wanted, "--plan"), cwd=root, env=env,
+                          stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise PluginError(f"airoad: planning the figures failed (exit {proc.returncode}); its traceback is above")
+    manifest = json.loads(proc.stdout)
+    figures = manifest["figures"]
+    done = sum(Path(f["light"]).exists() and Path(f["dark"]).exists() for f in figures.values())
+    results_done = all(Path(path).exists() for path in manifest["results"].values())
+    running = _background.get("proc")
+    if done == len(figures) and results_done:
+        _state["pending"] = None
+        return manifest
+    if running is None or running.poll() is not None:
+        if running is not None and running.returncode != 0:
+            log.error(f"airoad: the background figure build failed (exit {running.returncode}); "
+                      "its traceback is above; starting it again")
+        _background.update(proc=subprocess.Popen(_figure_build(cache, wanted), cwd=root, env=env,
+                                                 stdout=subprocess.DEVNULL),
+                           start=time.monotonic(), done_at_start=done)
+    elapsed = time.monotonic() - _background["start"]
+    drawn = done - _background["done_at_start"]
+    left = elapsed / drawn * (len(figures) - done) if drawn > 0 else None
+    _state["pending"] = {"done": done, "total": len(figures), "left_s": left}
+    log.info(f"airoad: {done} of {len(figures)} figures ready; the rest are being drawn in the background")
+    return manifest
+
+
+def on_serve(server, config, builder):
+    """Rebuild the pages whenever the background build lands a figure or a result."""
+    cache = _root(config) / ".cache"
+    for sub in ("figures", "results"):
+        (cache / sub).mkdir(parents=True, exist_ok=True)
+        server.watch(str(cache / sub))
+    return server
+
+
+def on_shutdown() -> None:
+    """Stop the background figure build when `mkdocs serve` stops (its files are atomic)."""
+    proc = _background.pop("proc", None)
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def on_files(files: Files, config) -> Files:
-    """Bring the figure cache up to date and add the figures, MathJax and the lab notebooks to the site."""
+    """Bring the figure cache up to date and add the figures, MathJax and the lab notebooks to the site.
+
+    `mkdocs build` waits for every figure and result. `mkdocs serve` serves what is there
+    at once and draws the rest in the background (see `_serve_manifest`).
+    """
     root = _root(config)
     cache = root / ".cache"
     wanted = sorted(referenced_experiments(Path(config["docs_dir"])))
     env = {**os.environ, "AIROAD_PROGRESS": "off"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "airoad_book.figures", "--cache", str(cache), "--experiments", ",".join(wanted)],
-        cwd=root, env=env, stdout=subprocess.PIPE, text=True,
-    )
-    if proc.returncode != 0:
-        raise PluginError(f"airoad: the figure build failed (exit {proc.returncode}); its traceback is above")
-    manifest = json.loads(proc.stdout)
-    regenerated = [name for name, fig in manifest["figures"].items() if fig["regenerated"]]
-    log.info(f"airoad: {len(manifest['figures'])} figures, {len(regenerated)} regenerated")
+    if _serving():
+        manifest = _serve_manifest(root, cache, wanted, env)
+    else:
+        _state["pending"] = None
+        proc = subprocess.run(_figure_build(cache, wanted), cwd=root, env=env, stdout=subprocess.PIPE, text=True)
+        if proc.returncode != 0:
+            raise PluginError(f"airoad: the figure build failed (exit {proc.returncode}); its traceback is above")
+        manifest = json.loads(proc.stdout)
+        regenerated = [name for name, fig in manifest["figures"].items() if fig["regenerated"]]
+        log.info(f"airoad: {len(manifest['figures'])} figures, {len(regenerated)} regenerated")
     for name, fig in manifest["figures"].items():
         for variant, suffix in (("light", ""), ("dark", "-dark")):
-            uri = f"{FIGURE_DIR}/{name}{suffix}.svg"
-            files.append(File.generated(config, uri, abs_src_path=fig[variant]))
+            if Path(fig[variant]).exists() or not _serving():
+                uri = f"{FIGURE_DIR}/{name}{suffix}.svg"
+                files.append(File.generated(config, uri, abs_src_path=fig[variant]))
     add_mathjax(files, config)
     add_lab_notebooks(files, config)
     add_api_pages(files, config)
     _state.update(root=root, figures=manifest["figures"], result_paths=manifest["results"], results={})
     return files
+
+
+class _Pending(Exception):
+    """A figure or result that `mkdocs serve` is still computing."""
+
+
+def _pending_notice(what: str, block: bool) -> str:
+    pending = _state.get("pending") or {}
+    left = pending.get("left_s")
+    eta = f"about {left:.0f} s left" if left is not None else "estimating the time left"
+    text = (f"{what} being drawn — {pending.get('done', 0)} of {pending.get('total', '?')} "
+            f"figures done, {eta}; the page reloads when it lands.")
+    if block:
+        return (f'<div class="admonition note {PENDING_CLASS}">\n'
+                f'<p class="admonition-title">Being drawn</p>\n<p>{text}</p>\n</div>\n')
+    return f'<span class="{PENDING_CLASS}">({what} being computed)</span>'
+
+
+def on_post_page(output: str, page, config) -> str:
+    """A placeholder for a figure still being drawn must never reach a built site."""
+    if not _serving() and PENDING_CLASS in output:
+        raise PluginError(f"airoad: {page.file.src_uri} holds a 'being drawn' placeholder; "
+                          "`mkdocs build` must wait for every figure")
+    return output
 
 
 LABS = "labs"  # lab notebooks: jupytext percent-format .py files, pages through mkdocs-jupyter
@@ -369,21 +472,35 @@ def _result(source: str) -> dict:
             )
     elif name in _state["result_paths"]:
         path = Path(_state["result_paths"][name])
+        if _state.get("pending") and _serving() and not path.exists():
+            raise _Pending(name)
     else:
         raise PluginError(f"airoad: no results for experiment {name!r}")
-    data = json.loads(path.read_text(encoding="utf-8"))
+    shown = path.relative_to(_state["root"]) if path.is_relative_to(_state["root"]) else path
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise PluginError(f"airoad: the results file {shown} of {source} is not valid JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise PluginError(f"airoad: the results file {shown} of {source} holds no JSON object")
+    data = {**data, "_file": str(shown)}
     _state["results"][source] = data
     return data
 
 
 def _lookup(mapping: dict, key: str, what: str, source: str) -> Any:
-    if key not in mapping:
-        raise PluginError(f"airoad: {source} has no {what} {key!r}; it has: {', '.join(mapping) or 'none'}")
+    if not isinstance(mapping, dict) or key not in mapping:
+        where = _state.get("results", {}).get(source, {}).get("_file")
+        named = f"{source} (file {where})" if where else source
+        known = ", ".join(mapping) if isinstance(mapping, dict) and mapping else "none"
+        raise PluginError(f"airoad: {named} has no {what} {key!r}; it has: {known}")
     return mapping[key]
 
 
 def _figure(page, name: str) -> str:
     fig = _lookup(_state["figures"], name, "figure", "the figure registry")
+    if _serving() and _state.get("pending") and not (Path(fig["light"]).exists() and Path(fig["dark"]).exists()):
+        return _pending_notice(f"The figure “{fig['alt']}” is", block=True)
     here = posixpath.dirname(page.file.src_uri)
     light = posixpath.relpath(f"{FIGURE_DIR}/{name}.svg", here or ".")
     dark = posixpath.relpath(f"{FIGURE_DIR}/{name}-dark.svg", here or ".")
@@ -423,7 +540,10 @@ def _provenance(args: list[str]) -> str:
     data = _result(source)
     prov = data.get("provenance")
     if not prov:
-        raise PluginError(f"airoad: the results file of {source} records no provenance")
+        raise PluginError(f"airoad: the results file {data['_file']} of {source} records no provenance")
+    for key in ("command", "commit", "date", "machine"):
+        _lookup(prov, key, "provenance key", source)
+    _lookup(data, "seconds", "key", source)
     name, _, budget = source.partition("@")
     return (
         f'!!! info "Where these numbers come from"\n'
@@ -444,6 +564,8 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
             if kind == "figure":
                 return _figure(page, *args)
             return {"table": _table, "value": _value, "text": _text, "provenance": _provenance}[kind](args)
+        except _Pending as pending:
+            return _pending_notice(f"the result of {pending.args[0]} is", block=False)
         except (TypeError, ValueError) as err:
             raise PluginError(f"airoad: malformed placeholder in {where}: {err}") from err
 

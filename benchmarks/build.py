@@ -1,6 +1,7 @@
 """Time the book's budgets as whole processes, several runs each, and print the medians.
 
-    uv run python benchmarks/build.py [--runs N] [--only clean,warm,pytest,experiments,labs,gpt]
+    uv run python benchmarks/build.py [--runs N] [--only clean,warm,pytest,serve,experiments,labs,gpt]
+    uv run python benchmarks/build.py --json   # one JSON object, one run each (issue 20)
 
 - clean build: `mkdocs build --strict` after deleting the figure/result cache (`.cache/`);
 - warm build: the same with the cache in place and nothing changed;
@@ -8,6 +9,11 @@
 - experiments: each experiment at the quick budget through the CLI (`airoad-book run NAME`);
 - labs: each lab notebook (`docs/labs/*.py`, jupytext) run top to bottom in a fresh Jupyter
   kernel with nbclient, as a reader runs the downloaded `.ipynb`: budget 60 s each;
+- serve: `mkdocs serve` started on an empty cache, seconds until the first chapter page
+  answers 200 over HTTP (`serve_first_page_s`), then, with the server warm, seconds from an
+  edit to a page until the served page shows it (`serve_edit_reload_s`);
+- profile (`--profile`): where a build's time goes, each step its own process: importing
+  torch, importing mkdocstrings' handler, copying MathJax, each experiment, each lab;
 - gpt: chapter 12's performance goal, `airoad-book run gpt-shakespeare --seconds 120 --json`:
   validation loss <= 1.80 nats/char after 120 s of training, at >= 50% of the fp32 matmul
   peak that the same run measures.
@@ -20,18 +26,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BUDGETS = {"clean build": 600.0, "warm build": 20.0, "pytest": 300.0}  # seconds, DESIGN.md
+BUDGETS = {"clean build": 300.0, "warm build": 5.0, "pytest": 300.0,  # seconds, issue 20
+           "serve first page": 60.0, "serve edit reload": 3.0}
 CHAPTER_BUDGET = 40.0  # seconds of quick-budget experiments per chapter
 LAB_BUDGET = 60.0  # seconds for one lab notebook, top to bottom in a fresh kernel
-ITEMS = ("experiments", "clean", "warm", "pytest", "labs", "gpt")
+ITEMS = ("experiments", "clean", "warm", "pytest", "serve", "labs", "gpt")
+SERVE_PAGE = "part2/05-ngrams/"  # the chapter page the serve timings fetch
+EDIT_PAGE = ROOT / "docs" / "part2" / "05-ngrams.md"
 GPT_GOAL = {"seconds": 120, "val_loss": 1.80, "peak_share": 0.5}  # issue 6's performance goal
 
 
@@ -78,6 +91,84 @@ def gpt_goal(uv: str, runs: int) -> bool:
     return ok
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(url: str, deadline: float, contains: str | None = None, proc=None) -> float | None:
+    """Poll `url` until it answers 200 (and holds `contains`); the perf_counter time, or None."""
+    while time.perf_counter() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return None
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200 and (contains is None or contains in response.read().decode()):
+                    return time.perf_counter()
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.2)
+    return None
+
+
+def serve_timings(uv: str, limit: float = 900.0) -> dict[str, float | None]:
+    """`mkdocs serve` on an empty cache: seconds to the first chapter page, then to an edit."""
+    clear_cache()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/airoad-book/{SERVE_PAGE}"
+    start = time.perf_counter()
+    proc = subprocess.Popen([uv, "run", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    original = EDIT_PAGE.read_text(encoding="utf-8")
+    try:
+        first = _wait_for(url, start + limit, proc=proc)
+        first_s = None if first is None else first - start
+        edit_s = None
+        if first is not None:
+            marker = f"benchmark-edit-{os.getpid()}-{time.time_ns()}"
+            edited = time.perf_counter()
+            EDIT_PAGE.write_text(original + f"\n{marker}\n", encoding="utf-8")
+            seen = _wait_for(url, edited + 120.0, contains=marker, proc=proc)
+            edit_s = None if seen is None else seen - edited
+    finally:
+        EDIT_PAGE.write_text(original, encoding="utf-8")
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return {"serve_first_page_s": first_s, "serve_edit_reload_s": edit_s}
+
+
+PROFILE_STEPS = {  # step: Python run in a fresh interpreter, timed as a whole process
+    "python start (no imports)": "pass",
+    "import torch": "import torch",
+    "import matplotlib.pyplot": "import matplotlib.pyplot",
+    "import mkdocstrings' python handler": "import mkdocstrings_handlers.python",
+    "import mkdocs-jupyter (nbconvert)": "import mkdocs_jupyter.plugin",
+    "MathJax files the site copies": (
+        "import importlib.util, pathlib, shutil, tempfile\n"
+        "root = pathlib.Path(next(iter(importlib.util.find_spec('mathjax').submodule_search_locations)))\n"
+        "es5 = root / 'static' / 'mathjax' / 'es5'\n"
+        "with tempfile.TemporaryDirectory() as out:\n"
+        "    shutil.copy(es5 / 'tex-mml-chtml.js', out)\n"
+        "    for f in (es5 / 'output/chtml/fonts/woff-v2').glob('*.woff'): shutil.copy(f, out)\n"
+    ),
+}
+
+
+def profile(uv: str) -> None:
+    """Where a build's time goes, each step a whole process (so imports are counted)."""
+    python = [uv, "run", "python", "-c"]
+    base = None
+    for step, code in PROFILE_STEPS.items():
+        seconds = timed([*python, code])
+        base = seconds if base is None else base
+        extra = "" if step.startswith("python start") else f"  (+{seconds - base:.1f} s over a bare start)"
+        print(f"profile {step:<40} {seconds:7.1f} s{extra}", flush=True)
+
+
 def clear_cache() -> None:
     shutil.rmtree(ROOT / ".cache", ignore_errors=True)
     shutil.rmtree(ROOT / "site", ignore_errors=True)
@@ -94,15 +185,34 @@ def report(name: str, runs: list[float], budget: float | None) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (default 3)")
-    parser.add_argument("--only", default=",".join(ITEMS), help=f"comma-separated subset of: {', '.join(ITEMS)}")
+    parser.add_argument("--only", default=None, help=f"comma-separated subset of: {', '.join(ITEMS)}")
+    parser.add_argument("--json", action="store_true",
+                        help="one run each of clean, warm, serve, pytest; print one JSON object")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print where time goes: imports, MathJax, each experiment and lab")
     parser.add_argument("--run-lab", type=Path, help=argparse.SUPPRESS)  # one lab, in this process
     args = parser.parse_args()
     if args.run_lab:
         run_lab(args.run_lab)
         return 0
+    uv_path = shutil.which("uv") or sys.exit("benchmark: uv is not on PATH")
+    if args.json:
+        build = [uv_path, "run", "mkdocs", "build", "--strict"]
+        numbers = {"clean_build_s": timed(build, before=clear_cache), "warm_build_s": timed(build)}
+        numbers.update(serve_timings(uv_path))
+        timed(build)  # serve started from an empty cache; leave a full one behind
+        numbers["pytest_s"] = timed([uv_path, "run", "pytest", "-q", "-p", "no:cacheprovider"])
+        numbers["settings"] = {k: os.environ.get(k) for k in ("PYTHONDONTWRITEBYTECODE", "OMP_NUM_THREADS")}
+        numbers["cpus"] = os.cpu_count()
+        print(json.dumps({k: round(v, 1) if isinstance(v, float) else v for k, v in numbers.items()}))
+        return 0
+    if args.profile:
+        profile(uv_path)
+        if args.only is None:
+            return 0  # add --only experiments,labs for each experiment's and lab's time
     if args.runs < 1:
         parser.error(f"--runs must be at least 1, got {args.runs}")
-    wanted = set(args.only.split(","))
+    wanted = set((args.only or ",".join(ITEMS)).split(","))
     unknown = wanted - set(ITEMS)
     if unknown:
         parser.error(f"unknown --only item(s) {sorted(unknown)}; expected {', '.join(ITEMS)}")
@@ -139,6 +249,14 @@ def main() -> int:
     if "pytest" in wanted:
         runs = [timed([uv, "run", "pytest", "-q", "-p", "no:cacheprovider"]) for _ in range(args.runs)]
         ok &= report("uv run pytest", runs, BUDGETS["pytest"])
+    if "serve" in wanted:
+        firsts, edits = [], []
+        for _ in range(args.runs):
+            got = serve_timings(uv)
+            firsts.append(got["serve_first_page_s"] or float("inf"))
+            edits.append(got["serve_edit_reload_s"] or float("inf"))
+        ok &= report("serve: first chapter page (empty cache)", firsts, BUDGETS["serve first page"])
+        ok &= report("serve: an edited page on screen", edits, BUDGETS["serve edit reload"])
     if "gpt" in wanted:
         ok &= gpt_goal(uv, args.runs)
     return 0 if ok else 1

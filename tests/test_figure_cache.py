@@ -30,7 +30,7 @@ class Recorder:
         self.drawn.append(item.spec.name)
         for path in (item.light, item.dark):
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(item.spec.name)
+            path.write_text(f'<svg xmlns="http://www.w3.org/2000/svg"><title>{item.spec.name}</title></svg>')
 
 
 def build_once(tmp_path, sources, runs=None):

@@ -12,6 +12,7 @@ with its time, on stderr, and a JSON manifest on stdout:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -46,6 +47,21 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def svg_is_whole(path: Path) -> bool:
+    """Whether `path` holds a complete SVG document: it parses as XML, its root is `<svg>`.
+
+    A truncated or overwritten figure file fails this check, and the build redraws it
+    instead of serving it.
+    """
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, OSError):
+        return False
+    return root.tag.rpartition("}")[2] == "svg"
+
+
 @dataclass(frozen=True)
 class Planned:
     """One figure's place in the cache: its key, its two files, whether it must be drawn."""
@@ -57,8 +73,20 @@ class Planned:
 
     @property
     def stale(self) -> bool:
-        """Whether either variant (light or dark SVG) is missing from the cache."""
-        return not (self.light.exists() and self.dark.exists())
+        """Whether either variant (light or dark SVG) is missing from the cache or broken.
+
+        A variant that exists but is not a whole SVG (a truncated or corrupted file) is
+        deleted here, logged, and counts as missing: the build redraws it.
+        """
+        whole = True
+        for path in (self.light, self.dark):
+            if not path.exists():
+                whole = False
+            elif not svg_is_whole(path):
+                log(f"figure {self.spec.name}: cached file {path.name} is corrupt; redrawing it")
+                path.unlink(missing_ok=True)
+                whole = False
+        return not whole
 
 
 class ResultStore:
@@ -89,9 +117,8 @@ class ResultStore:
         if name in self._memo:
             return self._memo[name]
         path = self.path(name)
-        if path.exists():
-            result = Result.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        else:
+        result = _read_result(path) if path.exists() else None
+        if result is None:
             run = self._run or _run_experiment
             result = run(name)
             write_atomically(path, json.dumps(result.to_dict(), indent=1, sort_keys=True).encode())
@@ -99,6 +126,22 @@ class ResultStore:
             _prune(self.dir, f"{name}-{BUDGET}-s{SEED}", self.key(name))
         self._memo[name] = result
         return result
+
+
+def _read_result(path: Path):
+    """The cached Result at `path`, or None (and the file deleted) if it does not parse.
+
+    A truncated or invalid JSON file under `.cache/` is a broken cache entry, not an
+    error of the book: the experiment runs again and its result replaces the file.
+    """
+    from airoad_book.results import Result
+
+    try:
+        return Result.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError) as err:
+        log(f"cached result {path.name} is corrupt ({type(err).__name__}); running it again")
+        path.unlink(missing_ok=True)
+        return None
 
 
 def _run_experiment(name: str):
@@ -151,6 +194,48 @@ def draw_figure(item: Planned, store: ResultStore) -> None:
     log(f"figure {item.spec.name} regenerated in {time.perf_counter() - start:.1f} s")
 
 
+LOCK_NAME = ".lock"  # under the cache folder: one build at a time writes there
+
+
+@contextlib.contextmanager
+def cache_lock(cache_dir: Path, *, wait_message: bool = True):
+    """Hold an exclusive lock on `cache_dir` (a `serve` and a `build`, or two builds).
+
+    The second build waits for the first, then finds its work done (the cache is keyed by
+    code, so it reads what the first one wrote). On a system without `fcntl` the lock is a
+    no-op. On entry, temporary files a killed build left behind are removed.
+    """
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        fcntl = None
+    with open(cache_dir / LOCK_NAME, "a+b") as handle:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if wait_message:
+                    log("another build holds the cache; waiting for it to finish")
+                fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            _remove_partial_files(cache_dir)
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_partial_files(cache_dir: Path) -> None:
+    """Delete `write_atomically`'s temporary files left by a build that was killed."""
+    for sub in ("figures", "results"):
+        folder = cache_dir / sub
+        if folder.is_dir():
+            for tmp in folder.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+
+
 def build(
     cache_dir: Path,
     experiments: list[str] = (),
@@ -159,20 +244,42 @@ def build(
     sources: dict[str, str] | None = None,
     run: Callable | None = None,
     draw: Callable[[Planned, ResultStore], None] = draw_figure,
+    plan_only: bool = False,
 ) -> dict:
     """Bring every figure and the named experiments' results up to date; return the manifest."""
     from airoad_book.figures import registry
 
-    specs = registry() if specs is None else specs
+    specs = only(registry()) if specs is None else specs
     store = ResultStore(cache_dir, cache.read_sources() if sources is None else sources, run)
-    planned = plan(cache_dir, specs, store)
-    stale = [item for item in planned if item.stale]
-    for item in stale:
-        draw(item, store)
-        _prune(item.light.parent, item.spec.name, item.key)
     needed = sorted(set(experiments))
-    for name in needed:
-        store.get(name)
+    if plan_only:  # what is there now, drawing nothing and taking no lock (mkdocs serve)
+        planned = plan(cache_dir, specs, store)
+        stale = [item for item in planned if item.stale]  # a corrupt file is deleted, not served
+        return _manifest(planned, stale, store, needed)
+    with cache_lock(cache_dir):
+        planned = plan(cache_dir, specs, store)
+        stale = [item for item in planned if item.stale]
+        for item in stale:
+            draw(item, store)
+            _prune(item.light.parent, item.spec.name, item.key)
+        for name in needed:
+            store.get(name)
+    return _manifest(planned, stale, store, needed)
+
+
+ONLY_ENV = "AIROAD_ONLY_FIGURES"  # comma-separated figure names: build only these (tests)
+
+
+def only(specs: dict[str, FigureSpec]) -> dict[str, FigureSpec]:
+    """`specs`, or only those named in `$AIROAD_ONLY_FIGURES` when it is set."""
+    names = [n for n in os.environ.get(ONLY_ENV, "").split(",") if n]
+    unknown = sorted(set(names) - set(specs))
+    if unknown:
+        raise ValueError(f"${ONLY_ENV} names unknown figure(s) {unknown}; expected names from the registry")
+    return {n: spec for n, spec in specs.items() if n in names} if names else specs
+
+
+def _manifest(planned: list[Planned], stale: list[Planned], store: ResultStore, needed: list[str]) -> dict:
     return {
         "figures": {
             item.spec.name: {"light": str(item.light), "dark": str(item.dark), "caption": item.spec.caption,
@@ -189,8 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m airoad_book.figures", description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path(".cache"), help="cache folder (default: .cache)")
     parser.add_argument("--experiments", default="", help="comma-separated experiments whose results pages quote")
+    parser.add_argument("--plan", action="store_true",
+                        help="draw nothing: print where each figure will be and whether it is there yet")
     args = parser.parse_args(argv)
     wanted = [name for name in args.experiments.split(",") if name]
-    manifest = build(args.cache, wanted)
+    manifest = build(args.cache, wanted, plan_only=args.plan)
     print(json.dumps(manifest))
     return 0
