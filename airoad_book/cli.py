@@ -5,11 +5,11 @@
                          [--results-dir DIR] [--resume] [--checkpoint-dir DIR]
                          [--checkpoint-every SECONDS]
 
-With `--json`, stdout carries exactly one JSON object,
-`{"experiment", "budget", "seconds", "metrics"}`, and progress goes to stderr.
-`--record` also writes the whole result, with the command, commit, date and machine that
-made it, to `results/NAME-BUDGET.json`: the committed file a chapter quotes for runs too long
-for the build.
+With `--json`, stdout carries exactly one JSON object, `{"experiment", "budget",
+"seconds", "metrics"}`, and progress goes to stderr. `--record` also writes the whole
+result, with the command, commit, date and machine that made it, to
+`results/NAME-BUDGET.json`: the committed file a chapter quotes for runs too long for
+the build.
 
 `results/` and `checkpoints/` are folders of the book's checkout when the command runs
 anywhere inside one (the folder of the `pyproject.toml` that names `airoad-book`), and
@@ -18,9 +18,9 @@ others. Both are checked before anything runs: a file, or a folder this user can
 write, is an error.
 
 A run checkpoints into `checkpoints/NAME-BUDGET/` (`--checkpoint-dir`): every phase of
-training (each `fit` call) is saved every `--checkpoint-every` seconds (300) and on Ctrl-C,
-which then exits with status 130 and prints the command that resumes the run (`--resume`).
-A run that finishes deletes its checkpoints. See `airoad_book.session`.
+training (each `fit` call) is saved every `--checkpoint-every` seconds (300) and on
+Ctrl-C, which then exits with status 130 and prints the command that resumes the run
+(`--resume`). A run that finishes deletes its checkpoints. See `airoad_book.session`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ from airoad_book.figures.build import write_atomically
 RESULTS_DIR = Path("results")  # under the book's checkout, or the current directory
 
 
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C
+EXIT_INTERRUPTED = (
+    130  # 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C
+)
 CHECKPOINTS_DIR = Path("checkpoints")  # likewise
 PROJECT = "airoad-book"  # the name in the checkout's pyproject.toml
 
@@ -54,7 +56,9 @@ def _positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds, got {text!r}"
+        ) from None
     if not math.isfinite(value) or value <= 0:  # nan compares False with everything
         raise argparse.ArgumentTypeError(
             "expected a finite, positive number of seconds (such as 60 or 0.5), "
@@ -129,36 +133,75 @@ def check_writable_dir(path: Path, flag: str, what: str) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    """The `airoad-book` argument parser: `list`, and `run NAME [--budget] [--seconds] [--seed] [--json] [--record]
-    [--results-dir DIR] [--resume] [--checkpoint-dir DIR]
+    """The `airoad-book` argument parser: `list`, and `run NAME [--budget] [--seconds]
+    [--seed] [--json] [--record] [--results-dir DIR] [--resume] [--checkpoint-dir DIR]
     [--checkpoint-every SECONDS]`."""
-    top = argparse.ArgumentParser(prog="airoad-book", description="Run the experiments of the book "
-                                  "'From Bengio to the Transformer'.")
+    top = argparse.ArgumentParser(
+        prog="airoad-book",
+        description="Run the experiments of the book 'From Bengio to the Transformer'.",
+    )
     sub = top.add_subparsers(dest="command", required=True, metavar="{list,run}")
-    sub.add_parser("list", help="name the experiments, with their chapter and what they test")
+    sub.add_parser(
+        "list", help="name the experiments, with their chapter and what they test"
+    )
     run = sub.add_parser("run", help="run one experiment")
-    run.add_argument("name", type=_experiment_name, metavar="NAME",
-                     help=f"one of: {', '.join(experiments.names())}")
-    run.add_argument("--budget", choices=experiments.BUDGETS, default="quick",
-                     help="quick: what the book's build runs (seconds); full: the published-scale run")
-    run.add_argument("--seconds", type=_positive_float, default=None,
-                     help="cap on the training wall-clock, in seconds (experiments that train)")
-    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    run.add_argument("--json", action="store_true", help="print one JSON object on stdout, progress on stderr")
-    run.add_argument("--record", action="store_true",
-                     help="also write the result with its provenance to results/NAME-BUDGET.json")
     run.add_argument(
-        "--results-dir", type=Path, default=None, metavar="DIR",
+        "name",
+        type=_experiment_name,
+        metavar="NAME",
+        help=f"one of: {', '.join(experiments.names())}",
+    )
+    run.add_argument(
+        "--budget",
+        choices=experiments.BUDGETS,
+        default="quick",
+        help="quick: what the book's build runs (seconds); full: the published-scale run",
+    )
+    run.add_argument(
+        "--seconds",
+        type=_positive_float,
+        default=None,
+        help="cap on the training wall-clock, in seconds (experiments that train)",
+    )
+    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object on stdout, progress on stderr",
+    )
+    run.add_argument(
+        "--record",
+        action="store_true",
+        help="also write the result with its provenance to results/NAME-BUDGET.json",
+    )
+    run.add_argument(
+        "--results-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="where --record writes (default: results/ of the book's checkout when run "
         "inside one, else of the current directory)",
     )
-    run.add_argument("--resume", action="store_true",
-                     help="continue the interrupted run saved in the checkpoint folder")
-    run.add_argument("--checkpoint-dir", type=Path, default=None, metavar="DIR",
-                     help="where the run's checkpoints go "
-                     "(default: checkpoints/NAME-BUDGET/, beside results/)")
-    run.add_argument("--checkpoint-every", type=_positive_float, default=None, metavar="SECONDS",
-                     help="seconds between checkpoints of a training phase (default: 300)")
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run saved in the checkpoint folder",
+    )
+    run.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the run's checkpoints go "
+        "(default: checkpoints/NAME-BUDGET/, beside results/)",
+    )
+    run.add_argument(
+        "--checkpoint-every",
+        type=_positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="seconds between checkpoints of a training phase (default: 300)",
+    )
     return top
 
 
@@ -178,7 +221,9 @@ def provenance(argv: list[str]) -> dict[str, str]:
 
     def git(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
+            return subprocess.run(
+                ["git", *args], capture_output=True, text=True, check=True
+            ).stdout.strip()
         except (OSError, subprocess.CalledProcessError):
             return ""
 
@@ -191,27 +236,33 @@ def provenance(argv: list[str]) -> dict[str, str]:
     return {
         "command": "airoad-book " + shlex.join(argv),
         "commit": commit,
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{os.cpu_count()} CPU cores ({cpu}), {platform.system()}, "
-                   f"Python {platform.python_version()}, torch {torch.__version__}, "
-                   f"{torch.get_num_threads()} torch threads",
+        f"Python {platform.python_version()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} torch threads",
     }
 
 
 def run_config(name: str, budget: str) -> dict:
-    """Experiment `name`'s config at `budget` as a plain dict (empty if it has no CONFIGS)."""
+    """Experiment `name`'s config at `budget` as a plain dict (empty if it has no
+    CONFIGS)."""
     import dataclasses
 
     configs = getattr(experiments.module(name), "CONFIGS", None)
     if not configs or budget not in configs:
         return {}
     config = configs[budget]
-    return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
+    return (
+        dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
+    )
 
 
 def resume_command(argv: list[str]) -> str:
-    """The command that resumes the run `argv` started: the same arguments and `--resume`."""
-    return "uv run airoad-book " + shlex.join([*argv, *([] if "--resume" in argv else ["--resume"])])
+    """The command that resumes the run `argv` started: the same arguments and
+    `--resume`."""
+    return "uv run airoad-book " + shlex.join(
+        [*argv, *([] if "--resume" in argv else ["--resume"])]
+    )
 
 
 def _folders(args: argparse.Namespace) -> tuple[Path, Path | None, str]:
@@ -233,19 +284,31 @@ def _folders(args: argparse.Namespace) -> tuple[Path, Path | None, str]:
 def _open_session(args: argparse.Namespace, origin: dict[str, str], folder: Path):
     from airoad_book.session import CHECKPOINT_EVERY, RunSession
 
-    return RunSession(folder, experiment=args.name, budget=args.budget, seed=args.seed,
-                      config=run_config(args.name, args.budget), resume=args.resume,
-                      every=args.checkpoint_every or CHECKPOINT_EVERY, provenance=origin)
+    return RunSession(
+        folder,
+        experiment=args.name,
+        budget=args.budget,
+        seed=args.seed,
+        config=run_config(args.name, args.budget),
+        resume=args.resume,
+        every=args.checkpoint_every or CHECKPOINT_EVERY,
+        provenance=origin,
+    )
 
 
 def _interrupted(session, error: KeyboardInterrupt, argv: list[str]) -> int:
     from airoad_book.session import RunInterrupted
 
-    if session.pending:  # finished phases held in memory: write them, they are done work
+    if (
+        session.pending
+    ):  # finished phases held in memory: write them, they are done work
         session.flush()
     if session.remove_if_empty():
-        print("\ninterrupted before anything was checkpointed; run the same command again to start over",
-              file=sys.stderr)
+        print(
+            "\ninterrupted before anything was checkpointed; run the same command "
+            "again to start over",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     if isinstance(error, RunInterrupted):
         where = f"interrupted at step {error.step:,} of {error.desc!r}; checkpoint saved in {error.checkpoint}"
@@ -261,7 +324,9 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     from airoad_book.session import using
 
     set_progress("bar")
-    now = provenance([a for a in argv if a != "--resume"])  # the code as it is when this session begins
+    now = provenance(
+        [a for a in argv if a != "--resume"]
+    )  # the code as it is when this session begins
     try:
         checkpoints, results_dir, where = _folders(args)
         session = _open_session(args, now, checkpoints)
@@ -269,16 +334,24 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         print(f"airoad-book run: error: {error}", file=sys.stderr)
         return 2
     if session.resumed:
-        print(f"resuming the run in {session.directory}: {len(session.saved_phases())} phase(s) saved",
-              file=sys.stderr)
+        print(
+            f"resuming the run in {session.directory}: {len(session.saved_phases())} "
+            f"phase(s) saved",
+            file=sys.stderr,
+        )
     started_at = session.manifest["provenance"].get("commit")
     if session.resumed and started_at != now["commit"]:
-        print(f"note: this run began at commit {started_at}; the code has changed since, so the "
-              "resumed run may not end where an uninterrupted one would", file=sys.stderr)
+        print(
+            f"note: this run began at commit {started_at}; the code has changed since, "
+            f"so the "
+            "resumed run may not end where an uninterrupted one would",
+            file=sys.stderr,
+        )
     try:
         with using(session):
-            result = experiments.run_experiment(args.name, budget=args.budget, seed=args.seed,
-                                                seconds=args.seconds)
+            result = experiments.run_experiment(
+                args.name, budget=args.budget, seed=args.seed, seconds=args.seconds
+            )
     except KeyboardInterrupt as error:
         return _interrupted(session, error, argv)
     except MissingDataPackage as error:  # an optional package of the [data] extra
@@ -286,7 +359,9 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
             session.remove_if_empty()
         print(f"airoad-book run: error: {error}", file=sys.stderr)
         return 1
-    result.seconds += session.previous_elapsed  # a resumed run's wall-clock counts every session's
+    result.seconds += (
+        session.previous_elapsed
+    )  # a resumed run's wall-clock counts every session's
     if args.record:
         # the code as it was when the run began, and the command without --resume
         origin = dict(session.manifest["provenance"])
@@ -294,17 +369,29 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
             origin["commit"] += f" (resumed at {now['commit']})"
         data = {**result.to_dict(), "provenance": origin}
         path = (results_dir / f"{args.name}-{args.budget}.json").absolute()
-        write_atomically(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
-        chosen = "the folder --results-dir named" if args.results_dir else (
-            f"results/ of {where}; --results-dir chooses another folder")
+        write_atomically(
+            path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode()
+        )
+        chosen = (
+            "the folder --results-dir named"
+            if args.results_dir
+            else (f"results/ of {where}; --results-dir chooses another folder")
+        )
         print(f"wrote {path}: {chosen}", file=sys.stderr)
     session.remove()  # the run is done: its checkpoints have nothing left to resume
     if args.json:
-        out = {"experiment": result.experiment, "budget": result.budget,
-               "seconds": round(result.seconds, 3), "metrics": result.metrics}
+        out = {
+            "experiment": result.experiment,
+            "budget": result.budget,
+            "seconds": round(result.seconds, 3),
+            "metrics": result.metrics,
+        }
         print(json.dumps(out))
         return 0
-    print(f"{result.experiment} ({result.budget} budget, seed {result.seed}) in {result.seconds:.1f} s")
+    print(
+        f"{result.experiment} ({result.budget} budget, seed {result.seed}) in "
+        f"{result.seconds:.1f} s"
+    )
     width = max((len(k) for k in result.metrics), default=0)
     for key, value in result.metrics.items():
         print(f"  {key:<{width}}  {value:.6g}")
@@ -314,7 +401,8 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the `airoad-book` command on `argv` (default: `sys.argv[1:]`) and return its exit status."""
+    """Run the `airoad-book` command on `argv` (default: `sys.argv[1:]`) and return its
+    exit status."""
     argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)  # exits 2 with the valid choices on bad input
     if args.command == "list":

@@ -1,8 +1,10 @@
-r"""How models are scored: perplexity, bits, accuracy, and BLEU for translations (chapter 9).
+r"""How models are scored: perplexity, bits, accuracy, and BLEU for translations
+(chapter 9).
 
-Every loss in this book is a cross-entropy in **nats**: the mean of $-\ln p(x_t \mid x_{<t})$
-over the tokens, the unit ``torch.nn.functional.cross_entropy`` returns. The papers report the
-same quantity in other units; the functions below convert between them.
+Every loss in this book is a cross-entropy in **nats**: the mean of $-\ln p(x_t \mid
+x_{<t})$ over the tokens, the unit ``torch.nn.functional.cross_entropy`` returns. The
+papers report the same quantity in other units; the functions below convert between
+them.
 
 ```python
 import math
@@ -31,17 +33,20 @@ def perplexity(nats_per_token: float) -> float:
     r"""Perplexity $= e^{H}$ for a cross-entropy $H$ in nats per token.
 
     Over a text of $N$ tokens, $H = -\frac{1}{N} \sum_t \ln p(x_t \mid x_{<t})$, so
-    perplexity is the inverse geometric mean of the probabilities the model gave the text.
+    perplexity is the inverse geometric mean of the probabilities the model gave the
+    text.
 
-    Perplexity is the size of a uniform choice that is as uncertain as the model: a model
-    that spreads its probability evenly over $V$ tokens has $H = \ln V$ and perplexity $V$.
-    It is what Bengio et al. (2003), Mikolov et al. (2010) and Zaremba et al. (2014) report.
+    Perplexity is the size of a uniform choice that is as uncertain as the model: a
+    model that spreads its probability evenly over $V$ tokens has $H = \ln V$ and
+    perplexity $V$. It is what Bengio et al. (2003), Mikolov et al. (2010) and Zaremba
+    et al. (2014) report.
     """
     return math.exp(nats_per_token)
 
 
 def nats_from_perplexity(ppl: float) -> float:
-    r"""The cross-entropy in nats per token behind a perplexity: $H = \ln(\mathrm{ppl})$."""
+    r"""The cross-entropy in nats per token behind a perplexity: $H =
+    \ln(\mathrm{ppl})$."""
     if ppl <= 0:
         raise ValueError(f"perplexity must be positive; got {ppl!r}")
     return math.log(ppl)
@@ -90,12 +95,13 @@ def bits_per_char(nats_per_token: float, chars_per_token: float = 1.0) -> float:
 def accuracy(logits: Tensor, targets: Tensor, ignore_index: int | None = None) -> float:
     """The fraction of positions whose highest-scoring class is the target.
 
-    ``logits`` has shape ``(..., V)`` and ``targets`` the same shape without the last axis;
-    targets equal to ``ignore_index`` (padding) are left out of the count.
+    ``logits`` has shape ``(..., V)`` and ``targets`` the same shape without the last
+    axis; targets equal to ``ignore_index`` (padding) are left out of the count.
     """
     if logits.shape[:-1] != targets.shape:
         raise ValueError(
-            f"accuracy expects targets of shape {tuple(logits.shape[:-1])} for logits of shape "
+            f"accuracy expects targets of shape {tuple(logits.shape[:-1])} for logits "
+            f"of shape "
             f"{tuple(logits.shape)}; got targets of shape {tuple(targets.shape)}"
         )
     counted = torch.ones_like(targets, dtype=torch.bool)
@@ -103,7 +109,9 @@ def accuracy(logits: Tensor, targets: Tensor, ignore_index: int | None = None) -
         counted = targets != ignore_index
     n = int(counted.sum())
     if n == 0:
-        raise ValueError("accuracy needs at least one target that is not ignore_index; got none")
+        raise ValueError(
+            "accuracy needs at least one target that is not ignore_index; got none"
+        )
     correct = (logits.argmax(dim=-1) == targets) & counted
     return int(correct.sum()) / n
 
@@ -134,7 +142,9 @@ def ngrams(tokens: Sequence[str], n: int) -> Counter:
 
 
 def bleu_score(
-    hypotheses: Sequence[Sequence[str]], references: Sequence[Sequence[str]], max_n: int = 4
+    hypotheses: Sequence[Sequence[str]],
+    references: Sequence[Sequence[str]],
+    max_n: int = 4,
 ) -> BleuScore:
     r"""Corpus BLEU (Papineni et al. 2002) of tokenized hypotheses, one reference each.
 
@@ -144,13 +154,14 @@ def bleu_score(
     $p_n$ is the clipped n-gram precision over the whole corpus: every n-gram of a
     hypothesis counts as correct at most as often as it occurs in its reference, and the
     counts are summed over all sentences before dividing. $c$ and $r$ are the total
-    hypothesis and reference lengths. An order with no correct n-gram would make the score
-    0; like sacrebleu's default ("exp", the smoothing of NIST's mteval-v13a), the k-th such
-    order gets the precision $1 / (2^k \cdot \text{total}_n)$ instead.
+    hypothesis and reference lengths. An order with no correct n-gram would make the
+    score 0; like sacrebleu's default ("exp", the smoothing of NIST's mteval-v13a), the
+    k-th such order gets the precision $1 / (2^k \cdot \text{total}_n)$ instead.
     """
     if len(hypotheses) != len(references):
         raise ValueError(
-            f"expected one reference per hypothesis; got {len(hypotheses)} hypotheses and "
+            f"expected one reference per hypothesis; got {len(hypotheses)} hypotheses "
+            f"and "
             f"{len(references)} references"
         )
     if isinstance(max_n, bool) or not isinstance(max_n, int) or max_n < 1:
@@ -161,15 +172,23 @@ def bleu_score(
         hyp_len, ref_len = hyp_len + len(hyp), ref_len + len(ref)
         for n in range(1, max_n + 1):
             h, r = ngrams(hyp, n), ngrams(ref, n)
-            correct[n - 1] += sum(min(count, r[gram]) for gram, count in h.items())  # clipped
+            correct[n - 1] += sum(
+                min(count, r[gram]) for gram, count in h.items()
+            )  # clipped
             total[n - 1] += max(len(hyp) - n + 1, 0)
-    bp = 1.0 if hyp_len >= ref_len else (math.exp(1 - ref_len / hyp_len) if hyp_len else 0.0)
+    bp = (
+        1.0
+        if hyp_len >= ref_len
+        else (math.exp(1 - ref_len / hyp_len) if hyp_len else 0.0)
+    )
     precisions = [0.0] * max_n
     if not any(correct):
         return BleuScore(0.0, tuple(precisions), bp, hyp_len, ref_len)
     halvings = 1
     for n in range(max_n):
-        if total[n] == 0:  # no hypothesis is n tokens long: p_n stays 0, and so does BLEU
+        if (
+            total[n] == 0
+        ):  # no hypothesis is n tokens long: p_n stays 0, and so does BLEU
             break
         if correct[n] == 0:
             halvings *= 2
@@ -181,7 +200,9 @@ def bleu_score(
 
 
 def bleu(
-    hypotheses: Sequence[Sequence[str]], references: Sequence[Sequence[str]], max_n: int = 4
+    hypotheses: Sequence[Sequence[str]],
+    references: Sequence[Sequence[str]],
+    max_n: int = 4,
 ) -> float:
     """Corpus BLEU in 0-100 of tokenized hypotheses against one reference each."""
     return bleu_score(hypotheses, references, max_n).score

@@ -9,13 +9,14 @@ A module-level mode decides what progress looks like:
   a plain line every ``LINE_EVERY`` seconds and one at the end, not thousands of
   carriage-return redraws.
 
-The environment variable ``AIROAD_PROGRESS=bar|off`` sets the mode until ``set_progress`` is
-called.
+The environment variable ``AIROAD_PROGRESS=bar|off`` sets the mode until
+``set_progress`` is called.
 
-A training loop whose budget is a time cap (``max_seconds``) rather than a number of steps
-passes it, and the training seconds done with each update: the bar then re-estimates its
-total, the steps the time left allows at the rate so far, so its ETA is the time left and
-not that of a million steps. ``initial`` starts the bar at the steps a resumed run has done.
+A training loop whose budget is a time cap (``max_seconds``) rather than a number of
+steps passes it, and the training seconds done with each update: the bar then
+re-estimates its total, the steps the time left allows at the rate so far, so its ETA is
+the time left and not that of a million steps. ``initial`` starts the bar at the steps a
+resumed run has done.
 
 ```python
 from airoad_book.progress import progress
@@ -50,7 +51,8 @@ class Progress(Protocol):
     """What ``progress()`` yields."""
 
     def update(self, n: int = 1, seconds: float | None = None) -> None:
-        """Advance the bar by `n` steps; `seconds`: the training time so far (s), for the ETA."""
+        """Advance the bar by `n` steps; `seconds`: the training time so far (s), for
+        the ETA."""
 
     def set_postfix(self, **metrics: Any) -> None:
         """Show `metrics` (name: value) after the bar."""
@@ -71,19 +73,22 @@ def get_progress() -> str:
 
 
 def set_progress(mode: str) -> str:
-    """Switch progress reporting to ``mode`` (``"bar"`` or ``"off"``); return the previous mode."""
+    """Switch progress reporting to ``mode`` (``"bar"`` or ``"off"``); return the
+    previous mode."""
     global _mode
     previous = get_progress()
     _mode = _check_mode(mode, "progress mode")
     return previous
 
 
-def estimated_total(steps_done: int, seconds: float, max_steps: int, max_seconds: float | None) -> int:
+def estimated_total(
+    steps_done: int, seconds: float, max_steps: int, max_seconds: float | None
+) -> int:
     """The steps a run will have made when its budget runs out, from its rate so far.
 
-    `seconds` is the training time (s) of the `steps_done` steps. With no time cap, or before
-    any time has passed, it is `max_steps`; else the steps the time left allows at the mean
-    rate so far, never more than `max_steps` nor fewer than `steps_done`.
+    `seconds` is the training time (s) of the `steps_done` steps. With no time cap, or
+    before any time has passed, it is `max_steps`; else the steps the time left allows
+    at the mean rate so far, never more than `max_steps` nor fewer than `steps_done`.
     """
     if max_seconds is None or steps_done <= 0 or seconds <= 0:
         return max_steps
@@ -104,18 +109,27 @@ class _Silent:
 class _Bar:
     """The "bar" mode: a thin wrapper over a tqdm bar on stderr."""
 
-    def __init__(self, bar: tqdm, max_steps: int | None, max_seconds: float | None) -> None:
+    def __init__(
+        self, bar: tqdm, max_steps: int | None, max_seconds: float | None
+    ) -> None:
         self._bar = bar
         self._max_steps, self._max_seconds = max_steps, max_seconds
 
     @property
     def total(self) -> int | None:
-        """The bar's current total: `max_steps`, or fewer when the time cap will stop the run first."""
+        """The bar's current total: `max_steps`, or fewer when the time cap will stop
+        the run first."""
         return self._bar.total
 
     def update(self, n: int = 1, seconds: float | None = None) -> None:
-        if seconds is not None and self._max_seconds is not None and self._max_steps is not None:
-            self._bar.total = estimated_total(self._bar.n + n, seconds, self._max_steps, self._max_seconds)
+        if (
+            seconds is not None
+            and self._max_seconds is not None
+            and self._max_steps is not None
+        ):
+            self._bar.total = estimated_total(
+                self._bar.n + n, seconds, self._max_steps, self._max_seconds
+            )
         self._bar.update(n)
 
     def set_postfix(self, **metrics: Any) -> None:
@@ -124,10 +138,19 @@ class _Bar:
 
 
 class _Lines:
-    """The "bar" mode off a terminal: one plain line every `every` seconds, and one at the end."""
+    """The "bar" mode off a terminal: one plain line every `every` seconds, and one at
+    the end."""
 
-    def __init__(self, total: int | None, desc: str, initial: int, max_seconds: float | None,
-                 stream=None, every: float = LINE_EVERY, clock=time.monotonic) -> None:
+    def __init__(
+        self,
+        total: int | None,
+        desc: str,
+        initial: int,
+        max_seconds: float | None,
+        stream=None,
+        every: float = LINE_EVERY,
+        clock=time.monotonic,
+    ) -> None:
         self.total, self.n, self.desc = total, initial, desc
         self._max_steps, self._max_seconds = total, max_seconds
         self._stream = stream if stream is not None else sys.stderr
@@ -138,8 +161,14 @@ class _Lines:
 
     def update(self, n: int = 1, seconds: float | None = None) -> None:
         self.n += n
-        if seconds is not None and self._max_seconds is not None and self._max_steps is not None:
-            self.total = estimated_total(self.n, seconds, self._max_steps, self._max_seconds)
+        if (
+            seconds is not None
+            and self._max_seconds is not None
+            and self._max_steps is not None
+        ):
+            self.total = estimated_total(
+                self.n, seconds, self._max_steps, self._max_seconds
+            )
         if self._clock() - self._last >= self._every:
             self.write()
 
@@ -153,11 +182,17 @@ class _Lines:
         elapsed = now - self._start
         rate = (self.n - self._initial) / elapsed if elapsed > 0 else 0.0
         steps = f"{self.n}/{self.total}" if self.total else f"{self.n}"
-        parts = [f"{self.desc}: {steps} steps", f"{elapsed:.0f} s", f"{rate:.3g} steps/s"]
+        parts = [
+            f"{self.desc}: {steps} steps",
+            f"{elapsed:.0f} s",
+            f"{rate:.3g} steps/s",
+        ]
         if self.total and rate > 0:
             parts.append(f"about {max(0.0, (self.total - self.n) / rate):.0f} s left")
         for name, value in self._postfix.items():
-            parts.append(f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}")
+            parts.append(
+                f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
+            )
         print(", ".join(parts), file=self._stream, flush=True)
 
 
@@ -169,13 +204,14 @@ def _is_terminal(stream) -> bool:
 
 
 @contextmanager
-def progress(total: int | None, desc: str, *, initial: int = 0,
-             max_seconds: float | None = None) -> Iterator[Progress]:
+def progress(
+    total: int | None, desc: str, *, initial: int = 0, max_seconds: float | None = None
+) -> Iterator[Progress]:
     """Report progress over ``total`` units (None when unknown), labelled ``desc``.
 
-    ``initial``: units already done (a resumed run's steps). ``max_seconds``: the time cap
-    (s) that may stop the run before ``total``; then ``update(seconds=...)`` re-estimates
-    the total from the rate so far.
+    ``initial``: units already done (a resumed run's steps). ``max_seconds``: the time
+    cap (s) that may stop the run before ``total``; then ``update(seconds=...)``
+    re-estimates the total from the rate so far.
     """
     if get_progress() == "off":
         yield _Silent()
@@ -187,7 +223,9 @@ def progress(total: int | None, desc: str, *, initial: int = 0,
         finally:
             lines.write()
         return
-    bar = tqdm(total=total, desc=desc, file=sys.stderr, dynamic_ncols=True, initial=initial)
+    bar = tqdm(
+        total=total, desc=desc, file=sys.stderr, dynamic_ncols=True, initial=initial
+    )
     try:
         yield _Bar(bar, total, max_seconds)
     finally:

@@ -26,20 +26,31 @@ class Table:
             )
         for row in self.rows:
             if len(row) != len(self.columns):
-                raise ValueError(f"Table row {row!r} has {len(row)} cells, expected {len(self.columns)}")
+                raise ValueError(
+                    f"Table row {row!r} has {len(row)} cells, expected "
+                    f"{len(self.columns)}"
+                )
 
     def to_markdown(self) -> str:
-        """The table in Markdown, numbers right-aligned and formatted, non-finite values as a dash."""
+        """The table in Markdown, numbers right-aligned and formatted, non-finite values
+        as a dash."""
         formats = self.formats or [""] * len(self.columns)
 
         def cell(value: Any, fmt: str) -> str:
             if isinstance(value, float) and not math.isfinite(value):
                 return "—"
-            return format(value, fmt) if fmt and isinstance(value, (int, float)) else str(value)
+            return (
+                format(value, fmt)
+                if fmt and isinstance(value, (int, float))
+                else str(value)
+            )
 
         aligns = ["---:" if fmt else ":---" for fmt in formats]
         lines = ["| " + " | ".join(self.columns) + " |", "|" + "|".join(aligns) + "|"]
-        lines += ["| " + " | ".join(cell(v, f) for v, f in zip(row, formats)) + " |" for row in self.rows]
+        lines += [
+            "| " + " | ".join(cell(v, f) for v, f in zip(row, formats)) + " |"
+            for row in self.rows
+        ]
         return "\n".join(lines)
 
 
@@ -49,8 +60,12 @@ class Result:
 
     metrics: dict[str, float]  # the numbers `--json` prints and the book quotes
     tables: dict[str, Table] = field(default_factory=dict)
-    series: dict[str, Any] = field(default_factory=dict)  # curves and points for the figures
-    text: dict[str, str] = field(default_factory=dict)  # sentences written from the numbers
+    series: dict[str, Any] = field(
+        default_factory=dict
+    )  # curves and points for the figures
+    text: dict[str, str] = field(
+        default_factory=dict
+    )  # sentences written from the numbers
     experiment: str = ""  # the fields below are filled in by run_experiment()
     budget: str = ""
     seed: int = 0

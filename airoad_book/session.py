@@ -1,12 +1,13 @@
-"""Resumable runs: a checkpoint every few minutes, a clean stop on Ctrl-C, and a resume that
-ends with the same numbers as a run that was never stopped.
+"""Resumable runs: a checkpoint every few minutes, a clean stop on Ctrl-C, and a resume
+that ends with the same numbers as a run that was never stopped.
 
-A *run session* is one run of one experiment (name, budget, seed, config) with a folder of
-checkpoints. The CLI opens one for `airoad-book run` and makes it the active session; then
-every call of `airoad_book.train.fit` inside the experiment is a *phase* of the run, keyed
-by its order (the first `fit` call is phase 1) and its `desc`. No experiment needs code of
-its own for this: an experiment is a deterministic program of seeded steps, so re-running it
-and letting each `fit` pick up where the checkpoint left it repeats the run exactly.
+A *run session* is one run of one experiment (name, budget, seed, config) with a folder
+of checkpoints. The CLI opens one for `airoad-book run` and makes it the active session;
+then every call of `airoad_book.train.fit` inside the experiment is a *phase* of the
+run, keyed by its order (the first `fit` call is phase 1) and its `desc`. No experiment
+needs code of its own for this: an experiment is a deterministic program of seeded
+steps, so re-running it and letting each `fit` pick up where the checkpoint left it
+repeats the run exactly.
 
 - A phase in progress is saved every `every` seconds, and when Ctrl-C arrives: the model,
   the optimizer and the schedule, the `History`, the best weights and the evaluations since
@@ -21,9 +22,9 @@ and letting each `fit` pick up where the checkpoint left it repeats the run exac
   the data pipeline, seeded and deterministic, stands where it stood; then it restores the
   random states, so dropout and any later sampling continue the same streams.
 
-Ctrl-C during `fit` does not stop a step half done: it asks for a stop, the step (and the
-evaluation, if one is due) finishes, the phase is saved, and `fit` raises `RunInterrupted`.
-A second Ctrl-C stops at once, keeping the last checkpoint saved.
+Ctrl-C during `fit` does not stop a step half done: it asks for a stop, the step (and
+the evaluation, if one is due) finishes, the phase is saved, and `fit` raises
+`RunInterrupted`. A second Ctrl-C stops at once, keeping the last checkpoint saved.
 
 Files are written atomically (a temporary file, then `os.replace`) and read with
 `torch.load(..., weights_only=True)`: they hold tensors and plain Python values only.
@@ -37,10 +38,9 @@ from torch import nn
 from airoad_book.session import RunSession, using
 from airoad_book.train import TrainConfig, fit
 
-folder = tempfile.mkdtemp()
-session = RunSession(folder, experiment="demo", budget="quick", seed=0, config={"size": 3})
-batches = [(torch.randn(8, 3), torch.randn(8, 1)) for _ in range(20)]
-with using(session):
+folder = tempfile.mkdtemp() session = RunSession(folder, experiment="demo",
+budget="quick", seed=0, config={"size": 3}) batches = [(torch.randn(8, 3),
+torch.randn(8, 1)) for _ in range(20)] with using(session):
     history = fit(nn.Linear(3, 1), batches, lambda m, b: ((m(b[0]) - b[1]) ** 2).mean(),
                   TrainConfig(max_steps=20, eval_every=20))
 print(history.steps_done, len(session.saved_phases()))
@@ -90,15 +90,19 @@ _active: RunSession | None = None
 
 
 class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped a run after saving it: `checkpoint` is the file, `step` the steps done."""
+    """Ctrl-C stopped a run after saving it: `checkpoint` is the file, `step` the steps
+    done."""
 
     def __init__(self, checkpoint: Path, step: int, desc: str) -> None:
-        super().__init__(f"interrupted at step {step} of {desc!r}; checkpoint saved in {checkpoint}")
+        super().__init__(
+            f"interrupted at step {step} of {desc!r}; checkpoint saved in {checkpoint}"
+        )
         self.checkpoint, self.step, self.desc = checkpoint, step, desc
 
 
 def active_session() -> RunSession | None:
-    """The run session `fit` checkpoints into, or None (the default: `fit` saves nothing)."""
+    """The run session `fit` checkpoints into, or None (the default: `fit` saves
+    nothing)."""
     return _active
 
 
@@ -119,22 +123,36 @@ def _jsonable(value: Any) -> Any:
 
 
 class RunSession:
-    """One run of one experiment and its folder of checkpoints (a manifest and one file per phase).
+    """One run of one experiment and its folder of checkpoints (a manifest and one file
+    per phase).
 
-    `config` is the experiment's config as a plain dict (`dataclasses.asdict`). A new session
-    refuses a folder that holds another unfinished run; `resume=True` requires one, and
-    raises ValueError if it is not the run described (experiment, budget, seed, config),
-    or if any of its files cannot be read back whole (see `read_phase`): a resume reads
-    every checkpoint before anything runs, and a refused one is left where it is.
-    `every` is the number of seconds between checkpoints of a phase in progress.
-    `provenance` (command, commit, date, machine) is kept from the first session of the run.
+    `config` is the experiment's config as a plain dict (`dataclasses.asdict`). A new
+    session refuses a folder that holds another unfinished run; `resume=True` requires
+    one, and raises ValueError if it is not the run described (experiment, budget, seed,
+    config), or if any of its files cannot be read back whole (see `read_phase`): a
+    resume reads every checkpoint before anything runs, and a refused one is left where
+    it is. `every` is the number of seconds between checkpoints of a phase in progress.
+    `provenance` (command, commit, date, machine) is kept from the first session of the
+    run.
     """
 
-    def __init__(self, directory: str | Path, *, experiment: str, budget: str, seed: int,
-                 config: dict | None = None, resume: bool = False, every: float = CHECKPOINT_EVERY,
-                 provenance: dict | None = None) -> None:
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        experiment: str,
+        budget: str,
+        seed: int,
+        config: dict | None = None,
+        resume: bool = False,
+        every: float = CHECKPOINT_EVERY,
+        provenance: dict | None = None,
+    ) -> None:
         if not every > 0:
-            raise ValueError(f"checkpoint interval must be a positive number of seconds; got {every!r}")
+            raise ValueError(
+                f"checkpoint interval must be a positive number of seconds; got "
+                f"{every!r}"
+            )
         self.directory = Path(directory)
         if self.directory.exists() and not self.directory.is_dir():
             raise ValueError(
@@ -142,20 +160,32 @@ class RunSession:
                 "file"
             )
         self.every = float(every)
-        self.identity = _jsonable({"experiment": experiment, "budget": budget, "seed": seed,
-                                   "config": config or {}})
+        self.identity = _jsonable(
+            {
+                "experiment": experiment,
+                "budget": budget,
+                "seed": seed,
+                "config": config or {},
+            }
+        )
         self.phases_begun = 0
         self.previous_elapsed = 0.0  # wall-clock seconds of the run's earlier sessions
         self.last_saved: Path | None = None  # the latest checkpoint this session wrote
-        self.pending: dict[int, dict] = {}  # finished phases not written yet: index -> checkpoint
+        self.pending: dict[
+            int, dict
+        ] = {}  # finished phases not written yet: index -> checkpoint
         self.on_disk = False  # whether this session has written its folder yet
         self._opened = time.monotonic()
-        self._pid = os.getpid()  # a forked child process (a DDP worker, say) does not checkpoint
+        self._pid = (
+            os.getpid()
+        )  # a forked child process (a DDP worker, say) does not checkpoint
         manifest = self.directory / MANIFEST
         if resume:
             if not manifest.is_file():
-                raise ValueError(f"nothing to resume in {self.directory}: it has no {MANIFEST}; "
-                                 "run without --resume to start the run")
+                raise ValueError(
+                    f"nothing to resume in {self.directory}: it has no {MANIFEST}; "
+                    "run without --resume to start the run"
+                )
             self.manifest = _read_manifest(manifest)
             self._check_identity()
             for _, path in self._phase_files():  # each read whole before anything runs
@@ -165,9 +195,16 @@ class RunSession:
                 found = _read_manifest(manifest)
                 raise ValueError(
                     f"{self.directory} already holds checkpoints of an unfinished run "
-                    f"({_describe(found)}); continue it with --resume, or delete the folder to start over")
-            self.manifest = {**self.identity, "format": FORMAT, "provenance": provenance or {},
-                             "elapsed_seconds": 0.0, "sessions": 0}
+                    f"({_describe(found)}); continue it with --resume, or delete the "
+                    f"folder to start over"
+                )
+            self.manifest = {
+                **self.identity,
+                "format": FORMAT,
+                "provenance": provenance or {},
+                "elapsed_seconds": 0.0,
+                "sessions": 0,
+            }
         self.manifest["sessions"] = self.manifest.get("sessions", 0) + 1
         self.previous_elapsed = float(self.manifest.get("elapsed_seconds", 0.0))
         self.resumed = resume
@@ -185,31 +222,46 @@ class RunSession:
             found, expected = self.manifest.get(k), self.identity[k]
             if k == "config" and isinstance(found, dict) and isinstance(expected, dict):
                 keys = sorted(set(found) | set(expected), key=str)
-                diff = {key: (expected.get(key), found.get(key)) for key in keys
-                        if expected.get(key) != found.get(key)}
-                lines += [f"config[{key!r}]: expected {e!r}, found {f!r}" for key, (e, f) in diff.items()]
+                diff = {
+                    key: (expected.get(key), found.get(key))
+                    for key in keys
+                    if expected.get(key) != found.get(key)
+                }
+                lines += [
+                    f"config[{key!r}]: expected {e!r}, found {f!r}"
+                    for key, (e, f) in diff.items()
+                ]
             else:
                 lines.append(f"{k}: expected {expected!r}, found {found!r}")
-        raise ValueError(f"the checkpoints in {self.directory} are of another run ({_describe(self.manifest)}); "
-                         + "; ".join(lines) + ". Resume with the same experiment, budget, seed and config, "
-                         "or give another --checkpoint-dir")
+        raise ValueError(
+            f"the checkpoints in {self.directory} are of another run "
+            f"({_describe(self.manifest)}); "
+            + "; ".join(lines)
+            + ". Resume with the same experiment, budget, seed and config, "
+            "or give another --checkpoint-dir"
+        )
 
     def elapsed(self) -> float:
         """Wall-clock seconds of this run over all its sessions so far."""
         return self.previous_elapsed + time.monotonic() - self._opened
 
     def flush(self) -> None:
-        """Write the manifest and the finished phases held in memory: the folder is now the run's."""
+        """Write the manifest and the finished phases held in memory: the folder is now
+        the run's."""
         self.on_disk = True
         self.write_manifest()
         for index in sorted(self.pending):
             _atomic_save(self.pending.pop(index), self.path(index))
 
     def keep(self, index: int, payload: dict, finished: bool) -> None:
-        """Store a phase's checkpoint. A finished phase of a run younger than `every` seconds
-        is held in memory until the first checkpoint is due (a short run writes nothing);
-        anything else is written at once, with what was held."""
-        if finished and not self.on_disk and time.monotonic() - self._opened < self.every:
+        """Store a phase's checkpoint. A finished phase of a run younger than `every`
+        seconds is held in memory until the first checkpoint is due (a short run writes
+        nothing); anything else is written at once, with what was held."""
+        if (
+            finished
+            and not self.on_disk
+            and time.monotonic() - self._opened < self.every
+        ):
             self.pending[index] = payload
             return
         if not self.on_disk:
@@ -219,13 +271,18 @@ class RunSession:
         self.write_manifest()
 
     def write_manifest(self) -> None:
-        """Write the manifest (the run's identity, provenance and elapsed time) atomically."""
+        """Write the manifest (the run's identity, provenance and elapsed time)
+        atomically."""
         self.manifest["elapsed_seconds"] = self.elapsed()
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / MANIFEST
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, path)  # atomic: a crash leaves the old manifest or the new one, whole
+        tmp.write_text(
+            json.dumps(self.manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        os.replace(
+            tmp, path
+        )  # atomic: a crash leaves the old manifest or the new one, whole
 
     def path(self, index: int) -> Path:
         """The checkpoint file of phase `index` (1 for the run's first `fit` call)."""
@@ -249,7 +306,8 @@ class RunSession:
         return found
 
     def remove(self) -> None:
-        """Delete the checkpoints and the manifest (once the run has finished and its result is safe)."""
+        """Delete the checkpoints and the manifest (once the run has finished and its
+        result is safe)."""
         for path in self.saved_phases():
             path.unlink(missing_ok=True)
         (self.directory / MANIFEST).unlink(missing_ok=True)
@@ -257,7 +315,8 @@ class RunSession:
             self.directory.rmdir()
 
     def remove_if_empty(self) -> bool:
-        """Delete the manifest (and the folder, if empty) when no phase was saved: nothing to resume."""
+        """Delete the manifest (and the folder, if empty) when no phase was saved:
+        nothing to resume."""
         if self.saved_phases():
             return False
         self.remove()
@@ -265,7 +324,9 @@ class RunSession:
 
     # ---------------------------------------------------------------- phases
 
-    def begin_phase(self, model: nn.Module, loss_fn: Any, config: Any, desc: str) -> Phase:
+    def begin_phase(
+        self, model: nn.Module, loss_fn: Any, config: Any, desc: str
+    ) -> Phase:
         """The next phase of the run: `fit` calls this once per call (internal)."""
         self.phases_begun += 1
         index = self.phases_begun
@@ -284,8 +345,20 @@ _LEFT_ALONE = (
 
 # what every phase checkpoint holds; a phase in progress holds the loop's state as well
 PHASE_KEYS = frozenset(
-    {"format", "finished", "desc", "index", "model_class", "shapes", "train_config",
-     "model", "history", "batches_drawn", "loss_fn", "rng"}
+    {
+        "format",
+        "finished",
+        "desc",
+        "index",
+        "model_class",
+        "shapes",
+        "train_config",
+        "model",
+        "history",
+        "batches_drawn",
+        "loss_fn",
+        "rng",
+    }
 )
 IN_PROGRESS_KEYS = frozenset({"optimizer", "schedule", "best_state", "since_best"})
 
@@ -333,8 +406,10 @@ def safe_load(path: str | Path) -> Any:
                 "values"
             )
         else:
-            first = next((line.strip() for line in text.splitlines() if line.strip()),
-                         type(error).__name__)
+            first = next(
+                (line.strip() for line in text.splitlines() if line.strip()),
+                type(error).__name__,
+            )
             why = f"it is truncated or is not a torch checkpoint ({first[:160]})"
         raise ValueError(f"refusing the checkpoint {path}: {why}") from None
 
@@ -391,43 +466,73 @@ def read_phase(path: str | Path) -> dict:
 
 
 def _atomic_save(payload: dict, path: Path) -> None:
-    from airoad_book.train import _atomic_torch_save  # temporary file, fsync, os.replace
+    from airoad_book.train import (
+        _atomic_torch_save,
+    )  # temporary file, fsync, os.replace
 
     path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_torch_save(payload, path)
 
 
 def _describe(manifest: dict) -> str:
-    return (f"experiment {manifest.get('experiment')!r}, budget {manifest.get('budget')!r}, "
-            f"seed {manifest.get('seed')!r}")
+    return (
+        f"experiment {manifest.get('experiment')!r}, budget "
+        f"{manifest.get('budget')!r}, "
+        f"seed {manifest.get('seed')!r}"
+    )
 
 
-# ---------------------------------------------------------------------------- random states
+# ---------------------------------------------------------------------------- random
+# states
 
 
 # --8<-- [start:rng]
 def rng_states() -> dict:
-    """The torch, CUDA, NumPy and Python random states, as tensors and lists (weights_only-safe)."""
+    """The torch, CUDA, NumPy and Python random states, as tensors and lists
+    (weights_only-safe)."""
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     version, internal, gauss_next = random.getstate()
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached": float(cached)},
-        "python": {"version": version, "internal": list(internal), "gauss_next": gauss_next},
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached": float(cached),
+        },
+        "python": {
+            "version": version,
+            "internal": list(internal),
+            "gauss_next": gauss_next,
+        },
     }
 
 
 def set_rng_states(states: dict) -> None:
     """Restore what `rng_states` returned."""
     torch.set_rng_state(states["torch"])
-    if states["cuda"] and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
+    if (
+        states["cuda"]
+        and torch.cuda.is_available()
+        and len(states["cuda"]) == torch.cuda.device_count()
+    ):
         torch.cuda.set_rng_state_all(states["cuda"])
     n = states["numpy"]
-    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    np.random.set_state(
+        (
+            n["kind"],
+            n["keys"].numpy().astype(np.uint32),
+            n["pos"],
+            n["has_gauss"],
+            n["cached"],
+        )
+    )
     p = states["python"]
     random.setstate((p["version"], tuple(p["internal"]), p["gauss_next"]))
+
+
 # --8<-- [end:rng]
 
 
@@ -454,8 +559,11 @@ class _Counted:
             try:
                 next(self)
             except StopIteration:
-                raise ValueError(f"{where}: the batches ran out after {i} of the {n} the checkpoint had "
-                                 "drawn; the data is not the data of the checkpointed run") from None
+                raise ValueError(
+                    f"{where}: the batches ran out after {i} of the {n} the checkpoint "
+                    f"had "
+                    "drawn; the data is not the data of the checkpointed run"
+                ) from None
 
 
 def _to(value: Any, device: torch.device | str, copy: bool = False) -> Any:
@@ -477,17 +585,26 @@ def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _train_config(config: Any) -> dict:
-    """A TrainConfig as plain values, without max_seconds (a resume may extend the time budget)."""
+    """A TrainConfig as plain values, without max_seconds (a resume may extend the time
+    budget)."""
     plain = _jsonable(asdict(config))
     plain.pop("max_seconds", None)
     return plain
 
 
 class Phase:
-    """One `fit` call of a run session: loads, fast-forwards, saves and handles Ctrl-C (internal)."""
+    """One `fit` call of a run session: loads, fast-forwards, saves and handles Ctrl-C
+    (internal)."""
 
-    def __init__(self, session: RunSession, index: int, model: nn.Module, loss_fn: Any, config: Any,
-                 desc: str) -> None:
+    def __init__(
+        self,
+        session: RunSession,
+        index: int,
+        model: nn.Module,
+        loss_fn: Any,
+        config: Any,
+        desc: str,
+    ) -> None:
         self.session, self.index, self.desc = session, index, desc
         self.model, self.loss_fn, self.config = model, loss_fn, config
         self.saved: dict | None = None
@@ -500,10 +617,13 @@ class Phase:
     # -- identity
 
     def _where(self) -> str:
-        return f"phase {self.index} ({self.desc!r}) of the run in {self.session.directory}"
+        return (
+            f"phase {self.index} ({self.desc!r}) of the run in {self.session.directory}"
+        )
 
     def check(self, path: Path) -> None:
-        """ValueError if the saved phase is not this one: desc, model class, shapes, TrainConfig."""
+        """ValueError if the saved phase is not this one: desc, model class, shapes,
+        TrainConfig."""
         s = self.saved
         if not isinstance(s, dict) or s.get("format") != FORMAT:
             raise ValueError(f"{path} is not a phase checkpoint of format {FORMAT}")
@@ -516,21 +636,30 @@ class Phase:
         shapes = _shapes(self.model)
         if s["shapes"] != shapes:
             keys = sorted(set(shapes) | set(s["shapes"]))
-            diff = [f"{k}: expected {shapes.get(k)}, found {s['shapes'].get(k)}" for k in keys
-                    if shapes.get(k) != s["shapes"].get(k)]
+            diff = [
+                f"{k}: expected {shapes.get(k)}, found {s['shapes'].get(k)}"
+                for k in keys
+                if shapes.get(k) != s["shapes"].get(k)
+            ]
             wrong.append("parameter shapes differ (" + "; ".join(diff[:4]) + ")")
         expected = _train_config(self.config)
         if s["train_config"] != expected:
-            diff = [f"{k}: expected {expected.get(k)!r}, found {s['train_config'].get(k)!r}"
-                    for k in sorted(set(expected) | set(s["train_config"]))
-                    if expected.get(k) != s["train_config"].get(k)]
+            diff = [
+                f"{k}: expected {expected.get(k)!r}, found {s['train_config'].get(k)!r}"
+                for k in sorted(set(expected) | set(s["train_config"]))
+                if expected.get(k) != s["train_config"].get(k)
+            ]
             wrong.append("TrainConfig differs (" + "; ".join(diff) + ")")
         if wrong:
-            raise ValueError(f"{self._where()} was saved from another model or config: " + "; ".join(wrong))
+            raise ValueError(
+                f"{self._where()} was saved from another model or config: "
+                + "; ".join(wrong)
+            )
 
     @property
     def finished(self) -> bool:
-        """Whether this phase finished in an earlier session (so `fit` returns it at once)."""
+        """Whether this phase finished in an earlier session (so `fit` returns it at
+        once)."""
         return self.saved is not None and self.saved["finished"]
 
     # -- Ctrl-C
@@ -546,17 +675,19 @@ class Phase:
             signal.signal(signal.SIGINT, self._previous_handler)
             self._installed = False
 
-# --8<-- [start:sigint]
+    # --8<-- [start:sigint]
     def _on_sigint(self, signum: int, frame: Any) -> None:
         if self.stop_requested:  # the second Ctrl-C: stop now, keep the last checkpoint
             raise KeyboardInterrupt
         self.stop_requested = True
-# --8<-- [end:sigint]
+
+    # --8<-- [end:sigint]
 
     # -- resuming
 
     def finished_history(self, batches: Iterable, history_type: type) -> Any:
-        """Restore a finished phase: draw its batches, load its weights, loss state and RNG; its History."""
+        """Restore a finished phase: draw its batches, load its weights, loss state and
+        RNG; its History."""
         s = self.saved
         _Counted(batches).skip(s["batches_drawn"], self._where())
         self.model.load_state_dict(s["model"])
@@ -564,12 +695,25 @@ class Phase:
         set_rng_states(s["rng"])
         return history_type(**s["history"])
 
-# --8<-- [start:resume]
-    def start(self, batches: Iterable, optimizer: Any, schedule: Any, evaluator: Any, history: Any) -> _Counted:
-        """Bind the loop's objects; on resume, fast-forward the batches and restore every state."""
+    # --8<-- [start:resume]
+    def start(
+        self,
+        batches: Iterable,
+        optimizer: Any,
+        schedule: Any,
+        evaluator: Any,
+        history: Any,
+    ) -> _Counted:
+        """Bind the loop's objects; on resume, fast-forward the batches and restore
+        every state."""
         counted = _Counted(batches)
-        self._loop = {"optimizer": optimizer, "schedule": schedule, "evaluator": evaluator,
-                      "history": history, "batches": counted}
+        self._loop = {
+            "optimizer": optimizer,
+            "schedule": schedule,
+            "evaluator": evaluator,
+            "history": history,
+            "batches": counted,
+        }
         s = self.saved
         if s is None:
             return counted
@@ -580,12 +724,15 @@ class Phase:
         for key, value in s["history"].items():
             setattr(history, key, value)
         if s["best_state"] is not None:
-            evaluator.best_state = _to(s["best_state"], next(iter(self.model.state_dict().values())).device)
+            evaluator.best_state = _to(
+                s["best_state"], next(iter(self.model.state_dict().values())).device
+            )
         evaluator.since_best = s["since_best"]
         self._load_loss_state(s["loss_fn"])
         set_rng_states(s["rng"])
         return counted
-# --8<-- [end:resume]
+
+    # --8<-- [end:resume]
 
     def _load_loss_state(self, state: Any) -> None:
         if state is not None and hasattr(self.loss_fn, "load_state_dict"):
@@ -598,46 +745,68 @@ class Phase:
     def _payload(self, finished: bool) -> dict:
         loop, history = self._loop, self._loop["history"]
         payload = {
-            "format": FORMAT, "finished": finished, "desc": self.desc, "index": self.index,
-            "model_class": type(self.model).__name__, "shapes": _shapes(self.model),
-            "train_config": _train_config(self.config), "model": _cpu_state(self.model),
-            "history": asdict(history), "batches_drawn": loop["batches"].drawn,
-            "loss_fn": _to(self.loss_fn.state_dict(), "cpu", copy=True) if hasattr(self.loss_fn, "state_dict") else None,
+            "format": FORMAT,
+            "finished": finished,
+            "desc": self.desc,
+            "index": self.index,
+            "model_class": type(self.model).__name__,
+            "shapes": _shapes(self.model),
+            "train_config": _train_config(self.config),
+            "model": _cpu_state(self.model),
+            "history": asdict(history),
+            "batches_drawn": loop["batches"].drawn,
+            "loss_fn": _to(self.loss_fn.state_dict(), "cpu", copy=True)
+            if hasattr(self.loss_fn, "state_dict")
+            else None,
             "rng": rng_states(),
         }
         if not finished:
             evaluator = loop["evaluator"]
             best = evaluator.best_state if self.config.restore_best else None
-            payload.update(optimizer=loop["optimizer"].state_dict(), schedule=loop["schedule"].state_dict(),
-                           best_state=None if best is None else {k: v.cpu() for k, v in best.items()},
-                           since_best=evaluator.since_best)
+            payload.update(
+                optimizer=loop["optimizer"].state_dict(),
+                schedule=loop["schedule"].state_dict(),
+                best_state=None
+                if best is None
+                else {k: v.cpu() for k, v in best.items()},
+                since_best=evaluator.since_best,
+            )
         return payload
 
     def save(self, finished: bool) -> float:
-        """Store the phase's checkpoint (see `RunSession.keep`); return the seconds it took."""
+        """Store the phase's checkpoint (see `RunSession.keep`); return the seconds it
+        took."""
         started = time.perf_counter()
         self.session.keep(self.index, self._payload(finished), finished)
         self._last_save = time.monotonic()
         return time.perf_counter() - started
 
-# --8<-- [start:save]
+    # --8<-- [start:save]
     def step_done(self, history: Any) -> float:
-        """After a step: save on Ctrl-C (then raise RunInterrupted) or when `every` seconds have passed.
+        """After a step: save on Ctrl-C (then raise RunInterrupted) or when `every`
+        seconds have passed.
 
         Returns the seconds spent saving, which `fit` leaves out of the training time.
         """
         if self.stop_requested:
             self.save(finished=False)
-            raise RunInterrupted(self.session.path(self.index), history.steps_done, self.desc)
+            raise RunInterrupted(
+                self.session.path(self.index), history.steps_done, self.desc
+            )
         if time.monotonic() - self._last_save >= self.session.every:
             return self.save(finished=False)
         return 0.0
 
     def finish(self, history: Any) -> None:
-        """Save the finished phase; if Ctrl-C came during its last step or evaluation, raise RunInterrupted."""
+        """Save the finished phase; if Ctrl-C came during its last step or evaluation,
+        raise RunInterrupted."""
         self.save(finished=True)
         if self.stop_requested:
-            raise RunInterrupted(self.session.path(self.index), history.steps_done, self.desc)
+            raise RunInterrupted(
+                self.session.path(self.index), history.steps_done, self.desc
+            )
+
+
 # --8<-- [end:save]
 
 
@@ -667,9 +836,11 @@ class NoPhase:
 NO_PHASE = NoPhase()
 
 
-def begin_phase(model: nn.Module, loss_fn: Any, config: Any, desc: str) -> Phase | NoPhase:
-    """The next phase of the active session, or `NO_PHASE` when there is none, or when this is a
-    process forked from the one that opened it (what `fit` calls)."""
+def begin_phase(
+    model: nn.Module, loss_fn: Any, config: Any, desc: str
+) -> Phase | NoPhase:
+    """The next phase of the active session, or `NO_PHASE` when there is none, or when
+    this is a process forked from the one that opened it (what `fit` calls)."""
     if _active is None or _active._pid != os.getpid():
         return NO_PHASE
     return _active.begin_phase(model, loss_fn, config, desc)

@@ -1,9 +1,9 @@
 """The MkDocs hook: figures and result tables enter the pages at build time.
 
 `on_files` brings the figure cache up to date in a subprocess (`python -m
-airoad_book.figures`, which prints one line per figure it regenerates) and adds the images
-to the site. `on_page_markdown` replaces the placeholders a chapter writes instead of
-numbers:
+airoad_book.figures`, which prints one line per figure it regenerates) and adds the
+images to the site. `on_page_markdown` replaces the placeholders a chapter writes
+instead of numbers:
 
 | placeholder | becomes |
 |---|---|
@@ -13,9 +13,9 @@ numbers:
 | `{{ text EXPERIMENT KEY }}` | a sentence the experiment wrote from its numbers |
 | `{{ provenance EXPERIMENT@full }}` | where a committed result came from |
 
-`EXPERIMENT` alone means the quick run the build makes; `EXPERIMENT@full` reads the committed
-results file `results/EXPERIMENT-full.json` written by `airoad-book run ... --record`.
-A placeholder that names nothing known fails the build.
+`EXPERIMENT` alone means the quick run the build makes; `EXPERIMENT@full` reads the
+committed results file `results/EXPERIMENT-full.json` written by `airoad-book run ...
+--record`. A placeholder that names nothing known fails the build.
 """
 
 from __future__ import annotations
@@ -50,11 +50,14 @@ def _root(config) -> Path:
 
 
 def referenced_experiments(docs_dir: Path) -> set[str]:
-    """Experiments whose build-time results the pages quote (`{{ table|value|text NAME ...}}`)."""
+    """Experiments whose build-time results the pages quote (`{{ table|value|text NAME
+    ...}}`)."""
     found = set()
     for page in docs_dir.rglob("*.md"):
         prose = "".join(
-            CODE_SPAN.sub("", chunk) for chunk, code in split_fences(page.read_text(encoding="utf-8")) if not code
+            CODE_SPAN.sub("", chunk)
+            for chunk, code in split_fences(page.read_text(encoding="utf-8"))
+            if not code
         )
         for kind, args in PLACEHOLDER.findall(prose):
             if kind in ("table", "value", "text") and "@" not in args.split()[0]:
@@ -73,24 +76,35 @@ def build_info(root: Path) -> dict[str, Any]:
 
     def git(*args: str) -> str:
         try:
-            done = subprocess.run(["git", *args], cwd=root, capture_output=True,
-                                  text=True, check=True, timeout=30)
+            done = subprocess.run(
+                ["git", *args],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=30,
+            )
             return done.stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
 
     full = git("rev-parse", "HEAD") or os.environ.get("GITHUB_SHA", "")
     dirty = bool(full) and bool(git("status", "--porcelain", "--untracked-files=no"))
-    return {"version": __version__, "commit": full[:7] or "unknown",
-            "full_commit": full, "dirty": dirty}
+    return {
+        "version": __version__,
+        "commit": full[:7] or "unknown",
+        "full_commit": full,
+        "dirty": dirty,
+    }
 
 
 def on_config(config):
-    """Add the API reference to the nav; key mkdocs-jupyter's cache by the package's code too.
+    """Add the API reference to the nav; key mkdocs-jupyter's cache by the package's
+    code too.
 
-    mkdocs-jupyter keys an executed notebook by its own text only, so a lab would keep showing
-    the outputs of old package code. Its cache folder is moved under a hash of every
-    `airoad_book` module, so a change to the package re-executes the labs once.
+    mkdocs-jupyter keys an executed notebook by its own text only, so a lab would keep
+    showing the outputs of old package code. Its cache folder is moved under a hash of
+    every `airoad_book` module, so a change to the package re-executes the labs once.
     """
     from airoad_book.figures import cache
 
@@ -112,18 +126,31 @@ def on_config(config):
     return config
 
 
-PENDING_CLASS = "airoad-pending"  # marks a placeholder; never in a built site (on_post_page)
-_background: dict[str, Any] = {}  # mkdocs serve: the figure build running behind the pages
+PENDING_CLASS = (
+    "airoad-pending"  # marks a placeholder; never in a built site (on_post_page)
+)
+_background: dict[
+    str, Any
+] = {}  # mkdocs serve: the figure build running behind the pages
 
 
 def on_startup(command: str, dirty: bool) -> None:
-    """Remember whether this is `mkdocs serve` (placeholders allowed) or `build` (never)."""
+    """Remember whether this is `mkdocs serve` (placeholders allowed) or `build`
+    (never)."""
     _state["command"] = command
 
 
 def _figure_build(cache: Path, wanted: list[str], *extra: str) -> list[str]:
-    return [sys.executable, "-m", "airoad_book.figures", "--cache", str(cache),
-            "--experiments", ",".join(wanted), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "airoad_book.figures",
+        "--cache",
+        str(cache),
+        "--experiments",
+        ",".join(wanted),
+        *extra,
+    ]
 
 
 def _serving() -> bool:
@@ -131,19 +158,31 @@ def _serving() -> bool:
 
 
 def _serve_manifest(root: Path, cache: Path, wanted: list[str], env: dict) -> dict:
-    """`mkdocs serve`: what the cache holds now, with the missing parts built in the background.
+    """`mkdocs serve`: what the cache holds now, with the missing parts built in the
+    background.
 
-    The plan (keys only, nothing drawn) says which figures and results are there. If all are,
-    the pages are complete; if not, a figure build runs in the background (one at a time) and
-    the pages show "being drawn" notices; each file it writes triggers a rebuild (`on_serve`).
+    The plan (keys only, nothing drawn) says which figures and results are there. If all
+    are, the pages are complete; if not, a figure build runs in the background (one at a
+    time) and the pages show "being drawn" notices; each file it writes triggers a
+    rebuild (`on_serve`).
     """
-    proc = subprocess.run(_figure_build(cache, wanted, "--plan"), cwd=root, env=env,
-                          stdout=subprocess.PIPE, text=True)
+    proc = subprocess.run(
+        _figure_build(cache, wanted, "--plan"),
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     if proc.returncode != 0:
-        raise PluginError(f"airoad: planning the figures failed (exit {proc.returncode}); its traceback is above")
+        raise PluginError(
+            f"airoad: planning the figures failed (exit {proc.returncode}); its "
+            f"traceback is above"
+        )
     manifest = json.loads(proc.stdout)
     figures = manifest["figures"]
-    done = sum(Path(f["light"]).exists() and Path(f["dark"]).exists() for f in figures.values())
+    done = sum(
+        Path(f["light"]).exists() and Path(f["dark"]).exists() for f in figures.values()
+    )
     results_done = all(Path(path).exists() for path in manifest["results"].values())
     running = _background.get("proc")
     if done == len(figures) and results_done:
@@ -151,16 +190,29 @@ def _serve_manifest(root: Path, cache: Path, wanted: list[str], env: dict) -> di
         return manifest
     if running is None or running.poll() is not None:
         if running is not None and running.returncode != 0:
-            log.error(f"airoad: the background figure build failed (exit {running.returncode}); "
-                      "its traceback is above; starting it again")
-        _background.update(proc=subprocess.Popen(_figure_build(cache, wanted), cwd=root, env=env,
-                                                 stdout=subprocess.DEVNULL),
-                           start=time.monotonic(), done_at_start=done)
+            log.error(
+                f"airoad: the background figure build failed (exit "
+                f"{running.returncode}); "
+                "its traceback is above; starting it again"
+            )
+        _background.update(
+            proc=subprocess.Popen(
+                _figure_build(cache, wanted),
+                cwd=root,
+                env=env,
+                stdout=subprocess.DEVNULL,
+            ),
+            start=time.monotonic(),
+            done_at_start=done,
+        )
     elapsed = time.monotonic() - _background["start"]
     drawn = done - _background["done_at_start"]
     left = elapsed / drawn * (len(figures) - done) if drawn > 0 else None
     _state["pending"] = {"done": done, "total": len(figures), "left_s": left}
-    log.info(f"airoad: {done} of {len(figures)} figures ready; the rest are being drawn in the background")
+    log.info(
+        f"airoad: {done} of {len(figures)} figures ready; the rest are being drawn in "
+        f"the background"
+    )
     return manifest
 
 
@@ -174,7 +226,8 @@ def on_serve(server, config, builder):
 
 
 def on_shutdown() -> None:
-    """Stop the background figure build when `mkdocs serve` stops (its files are atomic)."""
+    """Stop the background figure build when `mkdocs serve` stops (its files are
+    atomic)."""
     proc = _background.pop("proc", None)
     if proc is not None and proc.poll() is None:
         proc.terminate()
@@ -185,10 +238,11 @@ def on_shutdown() -> None:
 
 
 def on_files(files: Files, config) -> Files:
-    """Bring the figure cache up to date and add the figures, MathJax and the lab notebooks to the site.
+    """Bring the figure cache up to date and add the figures, MathJax and the lab
+    notebooks to the site.
 
-    `mkdocs build` waits for every figure and result. `mkdocs serve` serves what is there
-    at once and draws the rest in the background (see `_serve_manifest`).
+    `mkdocs build` waits for every figure and result. `mkdocs serve` serves what is
+    there at once and draws the rest in the background (see `_serve_manifest`).
     """
     root = _root(config)
     cache = root / ".cache"
@@ -198,12 +252,26 @@ def on_files(files: Files, config) -> Files:
         manifest = _serve_manifest(root, cache, wanted, env)
     else:
         _state["pending"] = None
-        proc = subprocess.run(_figure_build(cache, wanted), cwd=root, env=env, stdout=subprocess.PIPE, text=True)
+        proc = subprocess.run(
+            _figure_build(cache, wanted),
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         if proc.returncode != 0:
-            raise PluginError(f"airoad: the figure build failed (exit {proc.returncode}); its traceback is above")
+            raise PluginError(
+                f"airoad: the figure build failed (exit {proc.returncode}); its "
+                f"traceback is above"
+            )
         manifest = json.loads(proc.stdout)
-        regenerated = [name for name, fig in manifest["figures"].items() if fig["regenerated"]]
-        log.info(f"airoad: {len(manifest['figures'])} figures, {len(regenerated)} regenerated")
+        regenerated = [
+            name for name, fig in manifest["figures"].items() if fig["regenerated"]
+        ]
+        log.info(
+            f"airoad: {len(manifest['figures'])} figures, {len(regenerated)} "
+            f"regenerated"
+        )
     for name, fig in manifest["figures"].items():
         for variant, suffix in (("light", ""), ("dark", "-dark")):
             if Path(fig[variant]).exists() or not _serving():
@@ -212,7 +280,12 @@ def on_files(files: Files, config) -> Files:
     add_mathjax(files, config)
     add_lab_notebooks(files, config)
     add_api_pages(files, config)
-    _state.update(root=root, figures=manifest["figures"], result_paths=manifest["results"], results={})
+    _state.update(
+        root=root,
+        figures=manifest["figures"],
+        result_paths=manifest["results"],
+        results={},
+    )
     return files
 
 
@@ -224,33 +297,47 @@ def _pending_notice(what: str, block: bool) -> str:
     pending = _state.get("pending") or {}
     left = pending.get("left_s")
     eta = f"about {left:.0f} s left" if left is not None else "estimating the time left"
-    text = (f"{what} being drawn — {pending.get('done', 0)} of {pending.get('total', '?')} "
-            f"figures done, {eta}; the page reloads when it lands.")
+    text = (
+        f"{what} being drawn — {pending.get('done', 0)} of {pending.get('total', '?')} "
+        f"figures done, {eta}; the page reloads when it lands."
+    )
     if block:
-        return (f'<div class="admonition note {PENDING_CLASS}">\n'
-                f'<p class="admonition-title">Being drawn</p>\n<p>{text}</p>\n</div>\n')
+        return (
+            f'<div class="admonition note {PENDING_CLASS}">\n'
+            f'<p class="admonition-title">Being drawn</p>\n<p>{text}</p>\n</div>\n'
+        )
     return f'<span class="{PENDING_CLASS}">({what} being computed)</span>'
 
 
 def on_post_page(output: str, page, config) -> str:
     """A placeholder for a figure still being drawn must never reach a built site."""
     if not _serving() and PENDING_CLASS in output:
-        raise PluginError(f"airoad: {page.file.src_uri} holds a 'being drawn' placeholder; "
-                          "`mkdocs build` must wait for every figure")
+        raise PluginError(
+            f"airoad: {page.file.src_uri} holds a 'being drawn' placeholder; "
+            "`mkdocs build` must wait for every figure"
+        )
     return output
 
 
-LABS = "labs"  # lab notebooks: jupytext percent-format .py files, pages through mkdocs-jupyter
+# lab notebooks: jupytext percent-format .py files, pages through mkdocs-jupyter
+LABS = "labs"
 
 
 def add_lab_notebooks(files: Files, config) -> None:
-    """Add each lab as a downloadable .ipynb next to its page (`labs/NAME/NAME.ipynb`)."""
+    """Add each lab as a downloadable .ipynb next to its page
+    (`labs/NAME/NAME.ipynb`)."""
     import jupytext
 
-    for lab in [f for f in files if f.src_uri.startswith(f"{LABS}/") and f.src_uri.endswith(".py")]:
+    for lab in [
+        f
+        for f in files
+        if f.src_uri.startswith(f"{LABS}/") and f.src_uri.endswith(".py")
+    ]:
         stem = posixpath.splitext(posixpath.basename(lab.src_uri))[0]
         notebook = jupytext.writes(jupytext.read(lab.abs_src_path), fmt="ipynb")
-        files.append(File.generated(config, f"{LABS}/{stem}/{stem}.ipynb", content=notebook))
+        files.append(
+            File.generated(config, f"{LABS}/{stem}/{stem}.ipynb", content=notebook)
+        )
 
 
 API = "api"  # the API reference: one generated page per module of the package
@@ -259,11 +346,12 @@ PACKAGE = "airoad_book"
 
 
 def api_modules(package: Path) -> dict[str, str]:
-    """Every documented module of the package (by dotted name) and the URI of its API page.
+    """Every documented module of the package (by dotted name) and the URI of its API
+    page.
 
-    All modules but `__main__` scripts and private ones: `airoad_book.models.bengio` gets
-    `api/airoad_book/models/bengio.md`, a package gets `.../index.md`. A new module gets its page
-    (and its place in the nav) with no edit anywhere.
+    All modules but `__main__` scripts and private ones: `airoad_book.models.bengio`
+    gets `api/airoad_book/models/bengio.md`, a package gets `.../index.md`. A new module
+    gets its page (and its place in the nav) with no edit anywhere.
     """
     pages = {}
     for path in sorted(package.rglob("*.py")):
@@ -273,7 +361,11 @@ def api_modules(package: Path) -> dict[str, str]:
             parts.pop()
         if any(part.startswith("_") for part in parts):
             continue
-        uri = posixpath.join(API, *parts, "index.md") if is_package else posixpath.join(API, *parts) + ".md"
+        uri = (
+            posixpath.join(API, *parts, "index.md")
+            if is_package
+            else posixpath.join(API, *parts) + ".md"
+        )
         pages[".".join(parts)] = uri
     return dict(sorted(pages.items()))
 
@@ -281,30 +373,40 @@ def api_modules(package: Path) -> dict[str, str]:
 def api_page(module: str) -> str:
     """The Markdown of one module's API page: mkdocstrings' `:::` directive.
 
-    The module's name is the page's h1 (mkdocs.yml: `show_root_heading`, `heading_level: 1`) and
-    its members are h2. mkdocstrings shifts a docstring's headings one level down, so a module
-    docstring underlines its sections with `===` to make them h2.
+    The module's name is the page's h1 (mkdocs.yml: `show_root_heading`, `heading_level:
+    1`) and its members are h2. mkdocstrings shifts a docstring's headings one level
+    down, so a module docstring underlines its sections with `===` to make them h2.
     """
     return f"::: {module}\n"
 
 
 def api_index(modules: dict[str, str], package: Path) -> str:
-    """The API reference's first page: every module with the first line of its docstring."""
+    """The API reference's first page: every module with the first line of its
+    docstring."""
     import ast
 
     rows = []
     for name, uri in modules.items():
         relative = name.split(".")[1:]
-        source = package.joinpath(*relative, "__init__.py") if uri.endswith("index.md") else \
-            package.joinpath(*relative[:-1], relative[-1] + ".py") if relative else package / "__init__.py"
+        source = (
+            package.joinpath(*relative, "__init__.py")
+            if uri.endswith("index.md")
+            else package.joinpath(*relative[:-1], relative[-1] + ".py")
+            if relative
+            else package / "__init__.py"
+        )
         doc = ast.get_docstring(ast.parse(source.read_text(encoding="utf-8"))) or ""
-        summary = (doc.strip().splitlines()[0] if doc.strip() else "").replace("|", r"\|")
+        summary = (doc.strip().splitlines()[0] if doc.strip() else "").replace(
+            "|", r"\|"
+        )
         rows.append(f"| [`{name}`]({posixpath.relpath(uri, API)}) | {summary} |")
     return (
         "# API reference\n\n"
         "Generated from the docstrings of the `airoad_book` package by "
-        "[mkdocstrings](https://mkdocstrings.github.io/), one page per module; tensor shapes are "
-        "written as in the code, `(B, T, C)`: B batch, T time, C channels or features, V vocabulary.\n\n"
+        "[mkdocstrings](https://mkdocstrings.github.io/), one page per module; tensor "
+        "shapes are "
+        "written as in the code, `(B, T, C)`: B batch, T time, C channels or features, "
+        "V vocabulary.\n\n"
         "| module | what it holds |\n|:---|:---|\n" + "\n".join(rows) + "\n"
     )
 
@@ -329,12 +431,16 @@ def add_api_pages(files: Files, config) -> None:
     """Add the generated API pages (see `api_modules`) to the site."""
     package = _root(config) / PACKAGE
     modules = api_modules(package)
-    files.append(File.generated(config, f"{API}/index.md", content=api_index(modules, package)))
+    files.append(
+        File.generated(config, f"{API}/index.md", content=api_index(modules, package))
+    )
     for name, uri in modules.items():
         files.append(File.generated(config, uri, content=api_page(name)))
 
 
-NOTEBOOK_MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?=\S)([^$]+?)(?<=[^\s\\])\$", re.S)
+NOTEBOOK_MATH = re.compile(
+    r"\$\$(.+?)\$\$|(?<![\\$])\$(?=\S)([^$]+?)(?<=[^\s\\])\$", re.S
+)
 
 
 FILENAME = re.compile(
@@ -382,17 +488,22 @@ def on_page_content(html: str, page, config, files) -> str:
     """Link code titles to their files (all pages); lab pages: typeset their math with
     the site's own MathJax, offline.
 
-    nbconvert leaves `$...$` and `$$...$$` as text for a MathJax 2 it loads from a CDN (or, with
-    no URL, from nowhere). The site's MathJax 3 typesets what arithmatex marks, so the math of
-    the notebook's Markdown cells is marked the same way (`<span class="arithmatex">\\(...\\)`)
-    and nbconvert's loader and its MathJax 2 configuration are dropped.
+    nbconvert leaves `$...$` and `$$...$$` as text for a MathJax 2 it loads from a CDN
+    (or, with no URL, from nowhere). The site's MathJax 3 typesets what arithmatex
+    marks, so the math of the notebook's Markdown cells is marked the same way (`<span
+    class="arithmatex">\\(...\\)`) and nbconvert's loader and its MathJax 2
+    configuration are dropped.
     """
     if config and config.get("repo_url") and config.get("config_file_path"):
         root = _root(config)
         if _state.get("commit_of") is not files:  # once per build: serve rebuilds
             _state.update(commit_of=files, commit=build_commit(root))
         html = link_code_titles(html, config["repo_url"], _state["commit"], root)
-    if not getattr(page, "file", None) or not page.file.src_uri.startswith(f"{LABS}/") or "jp-Notebook" not in html:
+    if (
+        not getattr(page, "file", None)
+        or not page.file.src_uri.startswith(f"{LABS}/")
+        or "jp-Notebook" not in html
+    ):
         return html
     from bs4 import BeautifulSoup, NavigableString
 
@@ -407,10 +518,14 @@ def on_page_content(html: str, page, config, files) -> str:
                 continue
             parts, last = [], 0
             for match in NOTEBOOK_MATH.finditer(str(text)):
-                parts.append(NavigableString(text[last:match.start()]))
+                parts.append(NavigableString(text[last : match.start()]))
                 display = match.group(1) is not None
-                math = soup.new_tag("div" if display else "span", attrs={"class": "arithmatex"})
-                math.string = f"\\[{match.group(1)}\\]" if display else f"\\({match.group(2)}\\)"
+                math = soup.new_tag(
+                    "div" if display else "span", attrs={"class": "arithmatex"}
+                )
+                math.string = (
+                    f"\\[{match.group(1)}\\]" if display else f"\\({match.group(2)}\\)"
+                )
                 parts.append(math)
                 last = match.end()
             parts.append(NavigableString(text[last:]))
@@ -419,10 +534,12 @@ def on_page_content(html: str, page, config, files) -> str:
 
 
 def _notebook_alt_text(soup, page) -> None:
-    """Give a lab's plot outputs the alt text its cell declares, `# %% alt="..."` in jupytext.
+    """Give a lab's plot outputs the alt text its cell declares, `# %% alt="..."` in
+    jupytext.
 
-    nbconvert has no way to say what a plot output shows, and writes a placeholder alt ("No
-    description has been provided for this image"); a cell's `alt` metadata replaces it.
+    nbconvert has no way to say what a plot output shows, and writes a placeholder alt
+    ("No description has been provided for this image"); a cell's `alt` metadata
+    replaces it.
     """
     import jupytext
 
@@ -432,7 +549,8 @@ def _notebook_alt_text(soup, page) -> None:
     cells = jupytext.read(abs_src).cells
     rendered = soup.select(".jp-Notebook > .jp-Cell")
     if len(rendered) != len(cells):
-        return  # cells were dropped on the way; the accessibility test reports what is left
+        # cells were dropped on the way; the accessibility test reports what is left
+        return
     for cell, div in zip(cells, rendered):
         alt = cell.metadata.get("alt")
         if alt:
@@ -444,22 +562,31 @@ MATHJAX_URI = "javascripts/mathjax"  # where mkdocs.yml's extra_javascript expec
 
 
 def add_mathjax(files: Files, config) -> None:
-    """Serve MathJax 3 from the installed package `django-static-mathjax`, not from a CDN."""
+    """Serve MathJax 3 from the installed package `django-static-mathjax`, not from a
+    CDN."""
     import importlib.util
 
     spec = importlib.util.find_spec("mathjax")
     if spec is None or not spec.submodule_search_locations:
-        raise PluginError("airoad: MathJax is missing; it ships with the package "
-                          "`django-static-mathjax` (run `uv sync`)")
-    es5 = Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax" / "es5"
-    wanted = [es5 / "tex-mml-chtml.js", *sorted((es5 / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))]
+        raise PluginError(
+            "airoad: MathJax is missing; it ships with the package "
+            "`django-static-mathjax` (run `uv sync`)"
+        )
+    es5 = (
+        Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax" / "es5"
+    )
+    wanted = [
+        es5 / "tex-mml-chtml.js",
+        *sorted((es5 / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff")),
+    ]
     for path in wanted:
         uri = f"{MATHJAX_URI}/es5/{path.relative_to(es5).as_posix()}"
         files.append(File.generated(config, uri, abs_src_path=str(path)))
 
 
 def _result(source: str) -> dict:
-    """The result of `source`: `NAME` (the build's quick run) or `NAME@full` (committed file)."""
+    """The result of `source`: `NAME` (the build's quick run) or `NAME@full` (committed
+    file)."""
     if source in _state["results"]:
         return _state["results"][source]
     name, _, budget = source.partition("@")
@@ -467,7 +594,8 @@ def _result(source: str) -> dict:
         path = _state["root"] / RESULTS_DIR / f"{name}-{budget}.json"
         if not path.exists():
             raise PluginError(
-                f"airoad: no committed results file {path.relative_to(_state['root'])}; make it with "
+                f"airoad: no committed results file "
+                f"{path.relative_to(_state['root'])}; make it with "
                 f"`uv run airoad-book run {name} --budget {budget} --record`"
             )
     elif name in _state["result_paths"]:
@@ -476,13 +604,21 @@ def _result(source: str) -> dict:
             raise _Pending(name)
     else:
         raise PluginError(f"airoad: no results for experiment {name!r}")
-    shown = path.relative_to(_state["root"]) if path.is_relative_to(_state["root"]) else path
+    shown = (
+        path.relative_to(_state["root"])
+        if path.is_relative_to(_state["root"])
+        else path
+    )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
-        raise PluginError(f"airoad: the results file {shown} of {source} is not valid JSON: {err}") from err
+        raise PluginError(
+            f"airoad: the results file {shown} of {source} is not valid JSON: {err}"
+        ) from err
     if not isinstance(data, dict):
-        raise PluginError(f"airoad: the results file {shown} of {source} holds no JSON object")
+        raise PluginError(
+            f"airoad: the results file {shown} of {source} holds no JSON object"
+        )
     data = {**data, "_file": str(shown)}
     _state["results"][source] = data
     return data
@@ -499,7 +635,11 @@ def _lookup(mapping: dict, key: str, what: str, source: str) -> Any:
 
 def _figure(page, name: str) -> str:
     fig = _lookup(_state["figures"], name, "figure", "the figure registry")
-    if _serving() and _state.get("pending") and not (Path(fig["light"]).exists() and Path(fig["dark"]).exists()):
+    if (
+        _serving()
+        and _state.get("pending")
+        and not (Path(fig["light"]).exists() and Path(fig["dark"]).exists())
+    ):
         return _pending_notice(f"The figure “{fig['alt']}” is", block=True)
     here = posixpath.dirname(page.file.src_uri)
     light = posixpath.relpath(f"{FIGURE_DIR}/{name}.svg", here or ".")
@@ -536,41 +676,62 @@ def _text(args: list[str]) -> str:
 def _provenance(args: list[str]) -> str:
     (source,) = args
     if "@" not in source:
-        raise PluginError(f"airoad: provenance is for committed results (NAME@full), got {source!r}")
+        raise PluginError(
+            f"airoad: provenance is for committed results (NAME@full), got {source!r}"
+        )
     data = _result(source)
     prov = data.get("provenance")
     if not prov:
-        raise PluginError(f"airoad: the results file {data['_file']} of {source} records no provenance")
+        raise PluginError(
+            f"airoad: the results file {data['_file']} of {source} records no "
+            f"provenance"
+        )
     for key in ("command", "commit", "date", "machine"):
         _lookup(prov, key, "provenance key", source)
     _lookup(data, "seconds", "key", source)
     name, _, budget = source.partition("@")
     return (
         f'!!! info "Where these numbers come from"\n'
-        f"    Not run by the build: read from `{RESULTS_DIR}/{name}-{budget}.json`, written by "
-        f"`{prov['command']}` at commit `{prov['commit']}` on {prov['date']}, on {prov['machine']}, "
+        f"    Not run by the build: read from `{RESULTS_DIR}/{name}-{budget}.json`, "
+        f"written by "
+        f"`{prov['command']}` at commit `{prov['commit']}` on {prov['date']}, on "
+        f"{prov['machine']}, "
         f"in {data['seconds']:.0f} s.\n"
     )
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
-    """Replace the page's placeholders (outside code) by figures, tables, values and sentences from the runs."""
+    """Replace the page's placeholders (outside code) by figures, tables, values and
+    sentences from the runs."""
+
     def replace(match: re.Match) -> str:
         kind, args = match.group(1), match.group(2).split()
         where = f"{page.file.src_uri}: {match.group(0)}"
         if kind not in KINDS:
-            raise PluginError(f"airoad: unknown placeholder kind {kind!r} in {where}; expected one of {KINDS}")
+            raise PluginError(
+                f"airoad: unknown placeholder kind {kind!r} in {where}; expected one "
+                f"of {KINDS}"
+            )
         try:
             if kind == "figure":
                 return _figure(page, *args)
-            return {"table": _table, "value": _value, "text": _text, "provenance": _provenance}[kind](args)
+            return {
+                "table": _table,
+                "value": _value,
+                "text": _text,
+                "provenance": _provenance,
+            }[kind](args)
         except _Pending as pending:
             return _pending_notice(f"the result of {pending.args[0]} is", block=False)
         except (TypeError, ValueError) as err:
-            raise PluginError(f"airoad: malformed placeholder in {where}: {err}") from err
+            raise PluginError(
+                f"airoad: malformed placeholder in {where}: {err}"
+            ) from err
 
     return "".join(
-        chunk if in_fence else _outside_code_spans(chunk, lambda text: PLACEHOLDER.sub(replace, text))
+        chunk
+        if in_fence
+        else _outside_code_spans(chunk, lambda text: PLACEHOLDER.sub(replace, text))
         for chunk, in_fence in split_fences(markdown)
     )
 
@@ -579,10 +740,11 @@ CODE_SPAN = re.compile(r"(`+)(?:.|\n)*?(?<!`)\1(?!`)")
 
 
 def _outside_code_spans(text: str, fn) -> str:
-    """Apply `fn` to `text` except inside inline code spans, where a placeholder is just shown."""
+    """Apply `fn` to `text` except inside inline code spans, where a placeholder is just
+    shown."""
     out, last = [], 0
     for span in CODE_SPAN.finditer(text):
-        out += [fn(text[last:span.start()]), span.group(0)]
+        out += [fn(text[last : span.start()]), span.group(0)]
         last = span.end()
     return "".join(out + [fn(text[last:])])
 
@@ -591,7 +753,8 @@ FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 
 
 def split_fences(markdown: str) -> list[tuple[str, bool]]:
-    """Cut Markdown into (text, inside a code fence?) runs: placeholders in code stay as typed."""
+    """Cut Markdown into (text, inside a code fence?) runs: placeholders in code stay as
+    typed."""
     runs: list[tuple[str, bool]] = []
     current: list[str] = []
     fence = None

@@ -18,8 +18,8 @@
   validation loss <= 1.80 nats/char after 120 s of training, at >= 50% of the fp32 matmul
   peak that the same run measures.
 
-The budgets (DESIGN.md) are checked and a line says whether each held. Exit status 1 if one
-did not. Run it on an otherwise idle machine: the numbers are wall-clock.
+The budgets (DESIGN.md) are checked and a line says whether each held. Exit status 1 if
+one did not. Run it on an otherwise idle machine: the numbers are wall-clock.
 """
 
 from __future__ import annotations
@@ -38,55 +38,89 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BUDGETS = {"clean build": 300.0, "warm build": 5.0, "pytest": 300.0,  # seconds, issue 20
-           "serve first page": 60.0, "serve edit reload": 3.0}
+BUDGETS = {
+    "clean build": 300.0,
+    "warm build": 5.0,
+    "pytest": 300.0,  # seconds, issue 20
+    "serve first page": 60.0,
+    "serve edit reload": 3.0,
+}
 CHAPTER_BUDGET = 40.0  # seconds of quick-budget experiments per chapter
 LAB_BUDGET = 60.0  # seconds for one lab notebook, top to bottom in a fresh kernel
 ITEMS = ("experiments", "clean", "warm", "pytest", "serve", "labs", "gpt")
 SERVE_PAGE = "part2/05-ngrams/"  # the chapter page the serve timings fetch
 EDIT_PAGE = ROOT / "docs" / "part2" / "05-ngrams.md"
-GPT_GOAL = {"seconds": 120, "val_loss": 1.80, "peak_share": 0.5}  # issue 6's performance goal
+GPT_GOAL = {
+    "seconds": 120,
+    "val_loss": 1.80,
+    "peak_share": 0.5,
+}  # issue 6's performance goal
 
 
 def run_lab(path: Path) -> None:
-    """Execute one jupytext lab in a fresh kernel, as its .ipynb runs; raise on any cell's error."""
+    """Execute one jupytext lab in a fresh kernel, as its .ipynb runs; raise on any
+    cell's error."""
     import jupytext
     import nbclient
 
     notebook = jupytext.read(path)
-    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=False,
-                            resources={"metadata": {"path": str(path.parent)}}).execute()
+    nbclient.NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        allow_errors=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
 
 
 def timed(cmd: list[str], before=None, out: list[str] | None = None) -> float:
-    """Seconds `cmd` took; its stdout is appended to `out` when given. Exits if it fails."""
+    """Seconds `cmd` took; its stdout is appended to `out` when given. Exits if it
+    fails."""
     if before:
         before()
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
-        sys.exit(f"benchmark: {' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+        sys.exit(
+            f"benchmark: {' '.join(cmd)} failed (exit "
+            f"{proc.returncode}):\n{proc.stderr[-3000:]}"
+        )
     if out is not None:
         out.append(proc.stdout)
     return seconds
 
 
 def gpt_goal(uv: str, runs: int) -> bool:
-    """Chapter 12's goal: loss and share of the matmul peak after a 120 s GPT run, per run."""
+    """Chapter 12's goal: loss and share of the matmul peak after a 120 s GPT run, per
+    run."""
     ok = True
     for _ in range(runs):
         out: list[str] = []
-        cmd = [uv, "run", "airoad-book", "run", "gpt-shakespeare", "--seconds", str(GPT_GOAL["seconds"]), "--json"]
+        cmd = [
+            uv,
+            "run",
+            "airoad-book",
+            "run",
+            "gpt-shakespeare",
+            "--seconds",
+            str(GPT_GOAL["seconds"]),
+            "--json",
+        ]
         seconds = timed(cmd, out=out)
         m = json.loads(out[0])["metrics"]
         share = m["achieved_gflops"] / m["matmul_peak_gflops"]
         held = m["val_loss"] <= GPT_GOAL["val_loss"] and share >= GPT_GOAL["peak_share"]
-        print(f"gpt-shakespeare --seconds {GPT_GOAL['seconds']}: val_loss {m['val_loss']:.3f} nats/char "
-              f"(goal <= {GPT_GOAL['val_loss']}), {m['achieved_gflops']:.1f} of "
-              f"{m['matmul_peak_gflops']:.1f} GFLOP/s = {share:.0%} of peak (goal >= {GPT_GOAL['peak_share']:.0%}), "
-              f"{m['tokens_per_s']:.0f} tokens/s, {int(m['params']):,} parameters; process {seconds:.0f} s: "
-              + ("ok" if held else "MISSED"), flush=True)
+        print(
+            f"gpt-shakespeare --seconds {GPT_GOAL['seconds']}: val_loss "
+            f"{m['val_loss']:.3f} nats/char "
+            f"(goal <= {GPT_GOAL['val_loss']}), {m['achieved_gflops']:.1f} of "
+            f"{m['matmul_peak_gflops']:.1f} GFLOP/s = {share:.0%} of peak (goal >= "
+            f"{GPT_GOAL['peak_share']:.0%}), "
+            f"{m['tokens_per_s']:.0f} tokens/s, {int(m['params']):,} parameters; "
+            f"process {seconds:.0f} s: " + ("ok" if held else "MISSED"),
+            flush=True,
+        )
         ok &= held
     return ok
 
@@ -97,14 +131,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for(url: str, deadline: float, contains: str | None = None, proc=None) -> float | None:
-    """Poll `url` until it answers 200 (and holds `contains`); the perf_counter time, or None."""
+def _wait_for(
+    url: str, deadline: float, contains: str | None = None, proc=None
+) -> float | None:
+    """Poll `url` until it answers 200 (and holds `contains`); the perf_counter time, or
+    None."""
     while time.perf_counter() < deadline:
         if proc is not None and proc.poll() is not None:
             return None
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200 and (contains is None or contains in response.read().decode()):
+                if response.status == 200 and (
+                    contains is None or contains in response.read().decode()
+                ):
                     return time.perf_counter()
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
             pass
@@ -113,13 +152,18 @@ def _wait_for(url: str, deadline: float, contains: str | None = None, proc=None)
 
 
 def serve_timings(uv: str, limit: float = 900.0) -> dict[str, float | None]:
-    """`mkdocs serve` on an empty cache: seconds to the first chapter page, then to an edit."""
+    """`mkdocs serve` on an empty cache: seconds to the first chapter page, then to an
+    edit."""
     clear_cache()
     port = _free_port()
     url = f"http://127.0.0.1:{port}/airoad-book/{SERVE_PAGE}"
     start = time.perf_counter()
-    proc = subprocess.Popen([uv, "run", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [uv, "run", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     original = EDIT_PAGE.read_text(encoding="utf-8")
     try:
         first = _wait_for(url, start + limit, proc=proc)
@@ -149,11 +193,13 @@ PROFILE_STEPS = {  # step: Python run in a fresh interpreter, timed as a whole p
     "import mkdocs-jupyter (nbconvert)": "import mkdocs_jupyter.plugin",
     "MathJax files the site copies": (
         "import importlib.util, pathlib, shutil, tempfile\n"
-        "root = pathlib.Path(next(iter(importlib.util.find_spec('mathjax').submodule_search_locations)))\n"
+        "root = "
+        "pathlib.Path(next(iter(importlib.util.find_spec('mathjax').submodule_search_locations)))\n"
         "es5 = root / 'static' / 'mathjax' / 'es5'\n"
         "with tempfile.TemporaryDirectory() as out:\n"
         "    shutil.copy(es5 / 'tex-mml-chtml.js', out)\n"
-        "    for f in (es5 / 'output/chtml/fonts/woff-v2').glob('*.woff'): shutil.copy(f, out)\n"
+        "    for f in (es5 / 'output/chtml/fonts/woff-v2').glob('*.woff'): "
+        "shutil.copy(f, out)\n"
     ),
 }
 
@@ -165,7 +211,11 @@ def profile(uv: str) -> None:
     for step, code in PROFILE_STEPS.items():
         seconds = timed([*python, code])
         base = seconds if base is None else base
-        extra = "" if step.startswith("python start") else f"  (+{seconds - base:.1f} s over a bare start)"
+        extra = (
+            ""
+            if step.startswith("python start")
+            else f"  (+{seconds - base:.1f} s over a bare start)"
+        )
         print(f"profile {step:<40} {seconds:7.1f} s{extra}", flush=True)
 
 
@@ -177,20 +227,38 @@ def clear_cache() -> None:
 def report(name: str, runs: list[float], budget: float | None) -> bool:
     median = statistics.median(runs)
     each = ", ".join(f"{r:.1f}" for r in runs)
-    verdict = "" if budget is None else (f"  (budget {budget:.0f} s: " + ("ok" if median <= budget else "OVER") + ")")
+    verdict = (
+        ""
+        if budget is None
+        else (
+            f"  (budget {budget:.0f} s: " + ("ok" if median <= budget else "OVER") + ")"
+        )
+    )
     print(f"{name:<34} median {median:7.1f} s   runs: {each}{verdict}", flush=True)
     return budget is None or median <= budget
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (default 3)")
-    parser.add_argument("--only", default=None, help=f"comma-separated subset of: {', '.join(ITEMS)}")
-    parser.add_argument("--json", action="store_true",
-                        help="one run each of clean, warm, serve, pytest; print one JSON object")
-    parser.add_argument("--profile", action="store_true",
-                        help="also print where time goes: imports, MathJax, each experiment and lab")
-    parser.add_argument("--run-lab", type=Path, help=argparse.SUPPRESS)  # one lab, in this process
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs per measurement (default 3)"
+    )
+    parser.add_argument(
+        "--only", default=None, help=f"comma-separated subset of: {', '.join(ITEMS)}"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="one run each of clean, warm, serve, pytest; print one JSON object",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also print where time goes: imports, MathJax, each experiment and lab",
+    )
+    parser.add_argument(
+        "--run-lab", type=Path, help=argparse.SUPPRESS
+    )  # one lab, in this process
     args = parser.parse_args()
     if args.run_lab:
         run_lab(args.run_lab)
@@ -198,13 +266,27 @@ def main() -> int:
     uv_path = shutil.which("uv") or sys.exit("benchmark: uv is not on PATH")
     if args.json:
         build = [uv_path, "run", "mkdocs", "build", "--strict"]
-        numbers = {"clean_build_s": timed(build, before=clear_cache), "warm_build_s": timed(build)}
+        numbers = {
+            "clean_build_s": timed(build, before=clear_cache),
+            "warm_build_s": timed(build),
+        }
         numbers.update(serve_timings(uv_path))
         timed(build)  # serve started from an empty cache; leave a full one behind
-        numbers["pytest_s"] = timed([uv_path, "run", "pytest", "-q", "-p", "no:cacheprovider"])
-        numbers["settings"] = {k: os.environ.get(k) for k in ("PYTHONDONTWRITEBYTECODE", "OMP_NUM_THREADS")}
+        numbers["pytest_s"] = timed(
+            [uv_path, "run", "pytest", "-q", "-p", "no:cacheprovider"]
+        )
+        numbers["settings"] = {
+            k: os.environ.get(k) for k in ("PYTHONDONTWRITEBYTECODE", "OMP_NUM_THREADS")
+        }
         numbers["cpus"] = os.cpu_count()
-        print(json.dumps({k: round(v, 1) if isinstance(v, float) else v for k, v in numbers.items()}))
+        print(
+            json.dumps(
+                {
+                    k: round(v, 1) if isinstance(v, float) else v
+                    for k, v in numbers.items()
+                }
+            )
+        )
         return 0
     if args.profile:
         profile(uv_path)
@@ -215,7 +297,9 @@ def main() -> int:
     wanted = set((args.only or ",".join(ITEMS)).split(","))
     unknown = wanted - set(ITEMS)
     if unknown:
-        parser.error(f"unknown --only item(s) {sorted(unknown)}; expected {', '.join(ITEMS)}")
+        parser.error(
+            f"unknown --only item(s) {sorted(unknown)}; expected {', '.join(ITEMS)}"
+        )
     uv = shutil.which("uv") or sys.exit("benchmark: uv is not on PATH")
     ok = True
     print(f"benchmark: {args.runs} run(s) each, on {ROOT}", flush=True)
@@ -223,31 +307,60 @@ def main() -> int:
         sys.path.insert(0, str(ROOT))
         from airoad_book import experiments
 
-        per_chapter: dict[int | str, float] = {}  # chapters 1-13, then appendices "A", "B", ...
+        per_chapter: dict[
+            int | str, float
+        ] = {}  # chapters 1-13, then appendices "A", "B", ...
         for name in experiments.names():
-            runs = [timed([uv, "run", "airoad-book", "run", name, "--json"]) for _ in range(args.runs)]
+            runs = [
+                timed([uv, "run", "airoad-book", "run", name, "--json"])
+                for _ in range(args.runs)
+            ]
             report(f"experiment {name} (quick)", runs, None)
             chapter = experiments.module(name).CHAPTER
-            per_chapter[chapter] = per_chapter.get(chapter, 0.0) + statistics.median(runs)
-        for chapter, total in per_chapter.items():  # in the book's order, as names() lists them
-            ok &= report(f"chapter {chapter} experiments, together", [total], CHAPTER_BUDGET)
+            per_chapter[chapter] = per_chapter.get(chapter, 0.0) + statistics.median(
+                runs
+            )
+        for (
+            chapter,
+            total,
+        ) in per_chapter.items():  # in the book's order, as names() lists them
+            ok &= report(
+                f"chapter {chapter} experiments, together", [total], CHAPTER_BUDGET
+            )
     if "labs" in wanted:
         labs = sorted((ROOT / "docs" / "labs").glob("*.py"))
         if not labs:
             sys.exit("benchmark: no lab notebooks under docs/labs/")
         for lab in labs:
-            cmd = [uv, "run", "python", "benchmarks/build.py", "--run-lab", str(lab.relative_to(ROOT))]
+            cmd = [
+                uv,
+                "run",
+                "python",
+                "benchmarks/build.py",
+                "--run-lab",
+                str(lab.relative_to(ROOT)),
+            ]
             runs = [timed(cmd) for _ in range(args.runs)]
             ok &= report(f"lab {lab.stem} (fresh kernel)", runs, LAB_BUDGET)
     if "clean" in wanted:
-        runs = [timed([uv, "run", "mkdocs", "build", "--strict"], before=clear_cache) for _ in range(args.runs)]
-        ok &= report("clean build (mkdocs build --strict)", runs, BUDGETS["clean build"])
+        runs = [
+            timed([uv, "run", "mkdocs", "build", "--strict"], before=clear_cache)
+            for _ in range(args.runs)
+        ]
+        ok &= report(
+            "clean build (mkdocs build --strict)", runs, BUDGETS["clean build"]
+        )
     if "warm" in wanted:
         timed([uv, "run", "mkdocs", "build", "--strict"])  # make sure the cache is full
-        runs = [timed([uv, "run", "mkdocs", "build", "--strict"]) for _ in range(args.runs)]
+        runs = [
+            timed([uv, "run", "mkdocs", "build", "--strict"]) for _ in range(args.runs)
+        ]
         ok &= report("warm build (nothing changed)", runs, BUDGETS["warm build"])
     if "pytest" in wanted:
-        runs = [timed([uv, "run", "pytest", "-q", "-p", "no:cacheprovider"]) for _ in range(args.runs)]
+        runs = [
+            timed([uv, "run", "pytest", "-q", "-p", "no:cacheprovider"])
+            for _ in range(args.runs)
+        ]
         ok &= report("uv run pytest", runs, BUDGETS["pytest"])
     if "serve" in wanted:
         firsts, edits = [], []
@@ -255,8 +368,14 @@ def main() -> int:
             got = serve_timings(uv)
             firsts.append(got["serve_first_page_s"] or float("inf"))
             edits.append(got["serve_edit_reload_s"] or float("inf"))
-        ok &= report("serve: first chapter page (empty cache)", firsts, BUDGETS["serve first page"])
-        ok &= report("serve: an edited page on screen", edits, BUDGETS["serve edit reload"])
+        ok &= report(
+            "serve: first chapter page (empty cache)",
+            firsts,
+            BUDGETS["serve first page"],
+        )
+        ok &= report(
+            "serve: an edited page on screen", edits, BUDGETS["serve edit reload"]
+        )
     if "gpt" in wanted:
         ok &= gpt_goal(uv, args.runs)
     return 0 if ok else 1

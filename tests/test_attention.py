@@ -1,22 +1,33 @@
-"""Claims about Bahdanau et al.'s attention model: its equations, its masking, its protocol, and that it learns."""
+"""Claims about Bahdanau et al.'s attention model: its equations, its masking, its
+protocol, and that it learns."""
 
 import pytest
 import torch
+import translation_protocol as protocol  # tests/translation_protocol.py
 
 from airoad_book.decode import beam_search, greedy_translate
 from airoad_book.models.attention import SCORES, AttentionConfig, AttentionSeq2Seq
-
-import translation_protocol as protocol  # tests/translation_protocol.py
 
 K_X, K_Y = 11, 9
 
 
 def model_for(score: str = "additive", seed: int = 0, **sizes) -> AttentionSeq2Seq:
     torch.manual_seed(seed)
-    config = AttentionConfig(K_X, K_Y, **{"embed_dim": 6, "hidden_dim": 8, "align_dim": 7, "maxout_dim": 5,
-                                          "score": score, **sizes})
+    config = AttentionConfig(
+        K_X,
+        K_Y,
+        **{
+            "embed_dim": 6,
+            "hidden_dim": 8,
+            "align_dim": 7,
+            "maxout_dim": 5,
+            "score": score,
+            **sizes,
+        },
+    )
     model = AttentionSeq2Seq(config).double()
-    # v_a starts at zero (uniform weights, as the paper does); give it a value so scores differ
+    # v_a starts at zero (uniform weights, as the paper does); give it a value so scores
+    # differ
     with torch.no_grad():
         for p in model.parameters():
             p.add_(0.3 * torch.randn_like(p))
@@ -24,7 +35,8 @@ def model_for(score: str = "additive", seed: int = 0, **sizes) -> AttentionSeq2S
 
 
 def padded_batch(seed: int = 0):
-    """See translation_protocol.padded_batch: src (3, 7), lengths (3,), tgt_in (3, 4)."""
+    """See translation_protocol.padded_batch: src (3, 7), lengths (3,), tgt_in (3,
+    4)."""
     return protocol.padded_batch(K_X, K_Y, seed)
 
 
@@ -48,7 +60,9 @@ def test_attention_rows_sum_to_one_and_give_padding_exactly_zero(score):
     model = model_for(score)
     src, lengths, tgt_in = padded_batch()
     alpha = model.alignments(src, lengths, tgt_in)  # (B, T, S)
-    assert torch.allclose(alpha.sum(-1), torch.ones(3, 4, dtype=alpha.dtype), atol=1e-12)
+    assert torch.allclose(
+        alpha.sum(-1), torch.ones(3, 4, dtype=alpha.dtype), atol=1e-12
+    )
     assert bool((alpha >= 0).all())
     padding = (torch.arange(7) >= lengths[:, None])[:, None, :].expand_as(alpha)
     assert bool((alpha[padding] == 0).all())  # exactly zero, not merely small
@@ -63,7 +77,9 @@ def test_padding_does_not_change_a_sentence_s_logits_or_weights():
         n = int(lengths[b])
         alone = model(src[b : b + 1, :n], lengths[b : b + 1], tgt_in[b : b + 1])
         assert torch.allclose(batched[b : b + 1], alone, atol=1e-10)
-        alone_alpha = model.alignments(src[b : b + 1, :n], lengths[b : b + 1], tgt_in[b : b + 1])
+        alone_alpha = model.alignments(
+            src[b : b + 1, :n], lengths[b : b + 1], tgt_in[b : b + 1]
+        )
         assert torch.allclose(alpha[b : b + 1, :, :n], alone_alpha, atol=1e-10)
 
 
@@ -72,7 +88,10 @@ def test_annotations_are_a_forward_and_a_backward_gru_over_the_real_words_only()
     src, lengths, _ = padded_batch()
     h = model.encode(src, lengths)["h"]  # (B, S, H)
     gru = model.encoder.rnn
-    fwd, bwd = torch.nn.GRU(6, 4, batch_first=True).double(), torch.nn.GRU(6, 4, batch_first=True).double()
+    fwd, bwd = (
+        torch.nn.GRU(6, 4, batch_first=True).double(),
+        torch.nn.GRU(6, 4, batch_first=True).double(),
+    )
     with torch.no_grad():
         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
             getattr(fwd, f"{name}_l0").copy_(getattr(gru, f"{name}_l0"))
@@ -85,7 +104,9 @@ def test_annotations_are_a_forward_and_a_backward_gru_over_the_real_words_only()
         assert torch.allclose(h[b, :n], torch.cat([right, left], dim=1), atol=1e-12)
         assert bool((h[b, n:] == 0).all())
         s0 = model.init_state(model.encode(src[b : b + 1], lengths[b : b + 1]))
-        assert torch.allclose(s0[0], torch.tanh(model.W_s(left[0])), atol=1e-12)  # s_0 = tanh(W_s ←h_1)
+        assert torch.allclose(
+            s0[0], torch.tanh(model.W_s(left[0])), atol=1e-12
+        )  # s_0 = tanh(W_s ←h_1)
 
 
 @pytest.mark.parametrize("score", SCORES)
@@ -99,7 +120,12 @@ def test_scores_and_context_match_the_equations_written_out_position_by_position
     for b in range(3):
         n = int(lengths[b])
         if score == "additive":
-            e = torch.stack([f.v_a @ torch.tanh(f.W_a.weight @ s[b] + f.U_a.weight @ h[b, j]) for j in range(n)])
+            e = torch.stack(
+                [
+                    f.v_a @ torch.tanh(f.W_a.weight @ s[b] + f.U_a.weight @ h[b, j])
+                    for j in range(n)
+                ]
+            )
         elif score == "dot":
             e = torch.stack([s[b] @ h[b, j] for j in range(n)])
         else:
@@ -111,10 +137,14 @@ def test_scores_and_context_match_the_equations_written_out_position_by_position
 
 def test_weights_are_uniform_over_the_real_words_while_v_a_is_zero():
     torch.manual_seed(0)
-    model = AttentionSeq2Seq(AttentionConfig(K_X, K_Y, embed_dim=6, hidden_dim=8)).double()  # v_a = 0 at init
+    model = AttentionSeq2Seq(
+        AttentionConfig(K_X, K_Y, embed_dim=6, hidden_dim=8)
+    ).double()  # v_a = 0 at init
     src, lengths, tgt_in = padded_batch()
     alpha = model.alignments(src, lengths, tgt_in)
-    expected = (torch.arange(7) < lengths[:, None]).double() / lengths[:, None]  # (B, S)
+    expected = (torch.arange(7) < lengths[:, None]).double() / lengths[
+        :, None
+    ]  # (B, S)
     assert torch.allclose(alpha, expected[:, None, :].expand_as(alpha), atol=1e-12)
 
 
@@ -126,7 +156,9 @@ def test_output_layer_is_a_maxout_over_pairs_of_linear_pieces():
     logits, s = model.step(tgt_in[:, 0], s_prev, memory)
     c, _ = model.attend(s_prev, memory)
     y = model.E(tgt_in[:, 0])
-    assert torch.allclose(s, model.cell(torch.cat([y, c], dim=1), s_prev), atol=1e-12)  # s_1 = GRU([E y_0; c_1], s_0)
+    assert torch.allclose(
+        s, model.cell(torch.cat([y, c], dim=1), s_prev), atol=1e-12
+    )  # s_1 = GRU([E y_0; c_1], s_0)
     t_tilde = model.U_o(s) + model.V_o(y) + model.C_o(c)  # (B, 2l)
     t = torch.maximum(t_tilde[:, 0::2], t_tilde[:, 1::2])  # (B, l)
     assert torch.allclose(logits, model.W_o(t), atol=1e-12)
@@ -146,7 +178,9 @@ def test_greedy_translation_stops_at_eos_and_returns_ids_of_the_target_side():
     model = model_for()
     src, lengths, _ = padded_batch()
     out = greedy_translate(model, src, lengths, bos_id=1, eos_id=2, max_len=6)
-    assert len(out) == 3 and all(len(r) <= 6 and 2 not in r and all(0 <= t < K_Y for t in r) for r in out)
+    assert len(out) == 3 and all(
+        len(r) <= 6 and 2 not in r and all(0 <= t < K_Y for t in r) for r in out
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 3, 7])
@@ -154,7 +188,9 @@ def test_beam_of_one_equals_greedy_for_the_attention_model(seed):
     model = model_for(seed=seed)
     src, lengths, _ = padded_batch(seed=seed)
     args = dict(bos_id=1, eos_id=2, max_len=8)
-    assert beam_search(model, src, lengths, beam_size=1, **args) == greedy_translate(model, src, lengths, **args)
+    assert beam_search(model, src, lengths, beam_size=1, **args) == greedy_translate(
+        model, src, lengths, **args
+    )
 
 
 @pytest.mark.parametrize(
@@ -189,7 +225,11 @@ def test_a_source_longer_than_its_batch_or_of_floats_gets_a_clear_error():
 
 def test_attention_model_overfits_a_tiny_batch():
     torch.manual_seed(0)
-    model = AttentionSeq2Seq(AttentionConfig(K_X, K_Y, embed_dim=16, hidden_dim=32, align_dim=16, maxout_dim=16))
+    model = AttentionSeq2Seq(
+        AttentionConfig(
+            K_X, K_Y, embed_dim=16, hidden_dim=32, align_dim=16, maxout_dim=16
+        )
+    )
     batch = protocol.reversal_batch()
     losses = protocol.overfit(model, batch, lr=1e-2)
     assert losses[0] > 1.5 and losses[-1] < 0.01

@@ -1,4 +1,5 @@
-"""Claims about the NPLM of Bengio et al. (2003): its equations, its size, and that it learns."""
+"""Claims about the NPLM of Bengio et al. (2003): its equations, its size, and that it
+learns."""
 
 import math
 
@@ -17,7 +18,8 @@ def windows(stream: torch.Tensor, context: int) -> tuple[torch.Tensor, torch.Ten
 
 
 def patterned_stream(V: int, length: int, seed: int = 0) -> torch.Tensor:
-    """A stream where the next id is a fixed function of the previous two, plus some noise."""
+    """A stream where the next id is a fixed function of the previous two, plus some
+    noise."""
     g = torch.Generator().manual_seed(seed)
     s = [0, 1]
     for _ in range(length - 2):
@@ -28,7 +30,9 @@ def patterned_stream(V: int, length: int, seed: int = 0) -> torch.Tensor:
     return torch.tensor(s)
 
 
-def train(model: NPLM, X: torch.Tensor, Y: torch.Tensor, steps: int, lr: float) -> list[float]:
+def train(
+    model: NPLM, X: torch.Tensor, Y: torch.Tensor, steps: int, lr: float
+) -> list[float]:
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     for _ in range(steps):
@@ -44,7 +48,9 @@ def train(model: NPLM, X: torch.Tensor, Y: torch.Tensor, steps: int, lr: float) 
 @pytest.mark.parametrize("direct", [True, False])
 def test_nplm_gradients_match_finite_differences(direct):
     torch.manual_seed(0)
-    model = NPLM(NPLMConfig(vocab_size=7, context=3, embed_dim=2, hidden=3, direct=direct))
+    model = NPLM(
+        NPLMConfig(vocab_size=7, context=3, embed_dim=2, hidden=3, direct=direct)
+    )
     model = model.double()
     with torch.no_grad():  # non-zero output weights, so every gradient is exercised
         for p in (model.U, model.W, model.b):
@@ -56,7 +62,9 @@ def test_nplm_gradients_match_finite_differences(direct):
     params = tuple(p.detach().clone().requires_grad_(True) for p in model.parameters())
 
     def loss(*ps):
-        return F.cross_entropy(functional_call(model, dict(zip(names, ps, strict=True)), (X,)), Y)
+        return F.cross_entropy(
+            functional_call(model, dict(zip(names, ps, strict=True)), (X,)), Y
+        )
 
     assert torch.autograd.gradcheck(loss, params, eps=1e-6, atol=1e-5)
 
@@ -70,7 +78,9 @@ def test_logits_shape():
 @pytest.mark.parametrize("direct", [True, False])
 def test_parameter_count_matches_paper_formula(direct):
     V, n, m, h = 50, 5, 30, 100
-    config = NPLMConfig(vocab_size=V, context=n - 1, embed_dim=m, hidden=h, direct=direct)
+    config = NPLMConfig(
+        vocab_size=V, context=n - 1, embed_dim=m, hidden=h, direct=direct
+    )
     if direct:
         formula = V * (1 + n * m + h) + h * (1 + (n - 1) * m)
     else:
@@ -79,7 +89,9 @@ def test_parameter_count_matches_paper_formula(direct):
 
 
 def test_direct_connections_absent_means_no_W():
-    model = NPLM(NPLMConfig(vocab_size=9, context=2, embed_dim=3, hidden=4, direct=False))
+    model = NPLM(
+        NPLMConfig(vocab_size=9, context=2, embed_dim=3, hidden=4, direct=False)
+    )
     assert model.W is None
     assert {name for name, _ in model.named_parameters()} == {"C", "H", "d", "U", "b"}
 
@@ -122,7 +134,8 @@ def test_same_seed_gives_identical_loss_after_training():
 
 def test_position_in_the_context_matters():
     # x concatenates C(w) by position, so W and H see which word came when: swapping
-    # two words changes the prediction (the order, oldest first, is part of the contract)
+    # two words changes the prediction (the order, oldest first, is part of the
+    # contract)
     torch.manual_seed(0)
     model = NPLM(NPLMConfig(vocab_size=5, context=2, embed_dim=3, hidden=4))
     with torch.no_grad():

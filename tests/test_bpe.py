@@ -1,5 +1,5 @@
-"""BPE (Sennrich et al. 2016): a known answer worked by hand, the round trip, and HuggingFace
-`tokenizers`' BPE trainer as the reference on the same text."""
+"""BPE (Sennrich et al. 2016): a known answer worked by hand, the round trip, and
+HuggingFace `tokenizers`' BPE trainer as the reference on the same text."""
 
 from __future__ import annotations
 
@@ -19,8 +19,15 @@ def test_merges_on_the_paper_s_toy_vocabulary_worked_by_hand():
     # counts: (e,s) 9 = (s,t</w>) 9 -> tie, (e,s) sorts first; then (es,t</w>) 9;
     # (l,o) 7; then (e,w) 6 = (n,e) 6 = (w,est</w>) 6 -> (e,w) sorts first; then
     # (ew,est</w>) 6 = (n,ew) 6 -> (ew,est</w>); (n,ewest</w>) 6; (lo,w</w>) 5
-    assert learn_bpe(TOY, 7) == [("e", "s"), ("es", "t</w>"), ("l", "o"), ("e", "w"),
-                                 ("ew", "est</w>"), ("n", "ewest</w>"), ("lo", "w</w>")]
+    assert learn_bpe(TOY, 7) == [
+        ("e", "s"),
+        ("es", "t</w>"),
+        ("l", "o"),
+        ("e", "w"),
+        ("ew", "est</w>"),
+        ("n", "ewest</w>"),
+        ("lo", "w</w>"),
+    ]
 
 
 def test_encoding_replays_the_merges_and_splits_unseen_words_into_known_pieces():
@@ -44,7 +51,9 @@ def test_pretokenize_and_detokenize_round_trip_every_message():
 
 def test_pieces_decode_back_to_the_text():
     pairs = message_pairs()[:400]
-    bpe = BPE.learn((t for pair in pairs for side in pair for t in pretokenize(side)), 300)
+    bpe = BPE.learn(
+        (t for pair in pairs for side in pair for t in pretokenize(side)), 300
+    )
     for english, french in pairs[:100]:
         assert bpe.decode(bpe.encode(french)) == french
         assert all(p.endswith(EOW) for p in bpe.encode(english)[-1:])
@@ -58,16 +67,24 @@ def _hf_merges(words: list[str], num_merges: int) -> list[tuple[str, str]]:
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     # tokenizers sizes by vocabulary, counting the bare and the marked alphabet: ask for
     # every merge and keep the first num_merges
-    trainer = trainers.BpeTrainer(vocab_size=1_000_000, min_frequency=0,
-                                  end_of_word_suffix=EOW, show_progress=False)
-    tok.train_from_iterator([" ".join(words[i : i + 500]) for i in range(0, len(words), 500)],
-                            trainer)
+    trainer = trainers.BpeTrainer(
+        vocab_size=1_000_000,
+        min_frequency=0,
+        end_of_word_suffix=EOW,
+        show_progress=False,
+    )
+    tok.train_from_iterator(
+        [" ".join(words[i : i + 500]) for i in range(0, len(words), 500)], trainer
+    )
     merges = json.loads(tok.to_str())["model"]["merges"]
-    return [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in merges][:num_merges]
+    return [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in merges][
+        :num_merges
+    ]
 
 
 def _replay(words: list[str], merges: list[tuple[str, str]]) -> list[tuple[int, int]]:
-    """Apply `merges` in order; before each, (count of that pair, count of the most frequent)."""
+    """Apply `merges` in order; before each, (count of that pair, count of the most
+    frequent)."""
     freq = Counter(words)
     vocab = {w: [*w[:-1], w[-1] + EOW] for w in freq}
     out = []
@@ -99,8 +116,10 @@ def test_same_merges_as_huggingface_tokenizers_on_a_corpus_without_ties():
 def test_same_merges_as_huggingface_tokenizers_on_real_text_up_to_the_order_of_ties():
     # Both pick the most frequent pair; among pairs of equal count we take the first as
     # strings, tokenizers the one with the smallest internal ids (which follow its hash
-    # order). So the two lists agree merge for merge up to the first tie, and after it each
-    # is still a most-frequent merge at every step; a different tie order can change what
+    # order). So the two lists agree merge for merge up to the first tie, and after it
+    # each
+    # is still a most-frequent merge at every step; a different tie order can change
+    # what
     # is merged later (('a','ti') before ('ti','on') leaves 'on' free to join 's</w>').
     pairs = message_pairs()[:600]
     words = [t for pair in pairs for side in pair for t in pretokenize(side)]

@@ -32,8 +32,13 @@ SOURCES = cache.read_sources()
 
 
 def fake_run(name: str) -> Result:
-    return Result(metrics={"x": 1.0}, tables={"t": Table(["a"], [[1]])}, experiment=name,
-                  budget="quick", seconds=0.0)
+    return Result(
+        metrics={"x": 1.0},
+        tables={"t": Table(["a"], [[1]])},
+        experiment=name,
+        budget="quick",
+        seconds=0.0,
+    )
 
 
 def draw_line(result: Result):
@@ -42,8 +47,16 @@ def draw_line(result: Result):
     return fig
 
 
-SPECS = {"fault-demo": FigureSpec("fault-demo", EXPERIMENT, "A caption.", "A line.", draw_line,
-                                  "airoad_book.figures.ch05")}
+SPECS = {
+    "fault-demo": FigureSpec(
+        "fault-demo",
+        EXPERIMENT,
+        "A caption.",
+        "A line.",
+        draw_line,
+        "airoad_book.figures.ch05",
+    )
+}
 
 
 class Counting:
@@ -58,8 +71,14 @@ class Counting:
 
 
 def build(cache_dir: Path, run=None, draw=fb.draw_figure) -> dict:
-    return fb.build(cache_dir, [EXPERIMENT], specs=SPECS, sources=SOURCES,
-                    run=run or Counting(), draw=draw)
+    return fb.build(
+        cache_dir,
+        [EXPERIMENT],
+        specs=SPECS,
+        sources=SOURCES,
+        run=run or Counting(),
+        draw=draw,
+    )
 
 
 def test_a_truncated_figure_file_in_the_cache_is_redrawn_not_served(tmp_path):
@@ -68,7 +87,9 @@ def test_a_truncated_figure_file_in_the_cache_is_redrawn_not_served(tmp_path):
     whole = light.read_bytes()
     light.write_bytes(whole[:100])  # what issue 21 did: truncated to 100 bytes
     manifest = build(tmp_path)
-    assert manifest["figures"]["fault-demo"]["regenerated"], "a broken figure must be redrawn"
+    assert manifest["figures"]["fault-demo"]["regenerated"], (
+        "a broken figure must be redrawn"
+    )
     assert light.read_bytes() == whole and fb.svg_is_whole(light)
 
 
@@ -86,8 +107,11 @@ def test_a_corrupt_json_result_in_the_cache_is_run_again_not_served(tmp_path, da
     manifest = build(tmp_path, run=runs)
     path = Path(manifest["results"][EXPERIMENT])
     text = path.read_text()
-    broken = {"invalid": "this is not JSON", "truncated": text[: len(text) // 2],
-              "wrong-shape": "[1, 2, 3]"}[damage]
+    broken = {
+        "invalid": "this is not JSON",
+        "truncated": text[: len(text) // 2],
+        "wrong-shape": "[1, 2, 3]",
+    }[damage]
     path.write_text(broken)
     again = Counting()
     build(tmp_path, run=again)
@@ -95,13 +119,18 @@ def test_a_corrupt_json_result_in_the_cache_is_run_again_not_served(tmp_path, da
     assert json.loads(path.read_text())["metrics"] == {"x": 1.0}
 
 
-def test_two_builds_at_once_over_one_cache_wait_for_each_other_and_both_succeed(tmp_path, monkeypatch):
-    """Two builds (threads, each with its own lock handle): the second waits for the first,
-    then finds the figure drawn and draws nothing; the cache holds one whole copy."""
+def test_two_builds_at_once_over_one_cache_wait_for_each_other_and_both_succeed(
+    tmp_path, monkeypatch
+):
+    """Two builds (threads, each with its own lock handle): the second waits for the
+    first, then finds the figure drawn and draws nothing; the cache holds one whole
+    copy."""
     inside, overlaps, drawn = [], [], []
     lock = threading.Lock()
-    # CPython 3.11's ast.parse is not safe in two threads at once (SystemError: AST constructor
-    # recursion depth mismatch); real builds are processes, so the test serializes parsing only
+    # CPython 3.11's ast.parse is not safe in two threads at once (SystemError: AST
+    # constructor
+    # recursion depth mismatch); real builds are processes, so the test serializes
+    # parsing only
     parse, parsing = cache.ast.parse, threading.Lock()
 
     def serial_parse(*args, **kwargs):
@@ -121,30 +150,44 @@ def test_two_builds_at_once_over_one_cache_wait_for_each_other_and_both_succeed(
             inside.pop()
 
     manifests = []
-    threads = [threading.Thread(target=lambda: manifests.append(build(tmp_path, draw=slow_draw)))
-               for _ in range(2)]
+    threads = [
+        threading.Thread(
+            target=lambda: manifests.append(build(tmp_path, draw=slow_draw))
+        )
+        for _ in range(2)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
     assert len(manifests) == 2, "both builds must succeed"
-    assert max(overlaps) == 1 and drawn == ["fault-demo"], "the second build must wait, then reuse"
+    assert max(overlaps) == 1 and drawn == ["fault-demo"], (
+        "the second build must wait, then reuse"
+    )
     figures = sorted(p.name for p in (tmp_path / "figures").iterdir())
-    assert len(figures) == 2 and all(fb.svg_is_whole(tmp_path / "figures" / f) for f in figures)
+    assert len(figures) == 2 and all(
+        fb.svg_is_whole(tmp_path / "figures" / f) for f in figures
+    )
 
 
 def test_two_build_processes_at_once_take_the_cache_lock_in_turn(tmp_path):
-    """The lock holds across processes (a `serve` and a `build`): their critical sections
-    do not overlap."""
+    """The lock holds across processes (a `serve` and a `build`): their critical
+    sections do not overlap."""
     script = textwrap.dedent(f"""
         import sys, time
         from airoad_book.figures.build import cache_lock
         with cache_lock({str(tmp_path)!r}):
             start = time.time(); time.sleep(0.5); print(start, time.time())
     """)
-    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-             for _ in range(2)]
-    spans = sorted(tuple(map(float, p.communicate(timeout=60)[0].split())) for p in procs)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    spans = sorted(
+        tuple(map(float, p.communicate(timeout=60)[0].split())) for p in procs
+    )
     assert all(p.returncode == 0 for p in procs)
     assert spans[0][1] <= spans[1][0], f"the two builds overlapped: {spans}"
 
@@ -162,12 +205,18 @@ def test_a_build_interrupted_by_ctrl_c_leaves_no_partial_file_and_the_next_build
     monkeypatch.setattr(fb, "render", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build(tmp_path)
-    leftovers = [p.name for p in (tmp_path / "figures").iterdir() if p.name.endswith(".tmp")]
+    leftovers = [
+        p.name for p in (tmp_path / "figures").iterdir() if p.name.endswith(".tmp")
+    ]
     assert leftovers == []
     monkeypatch.setattr(fb, "render", real_render)
     manifest = build(tmp_path)
     fig = manifest["figures"]["fault-demo"]
-    assert fig["regenerated"] and fb.svg_is_whole(Path(fig["light"])) and fb.svg_is_whole(Path(fig["dark"]))
+    assert (
+        fig["regenerated"]
+        and fb.svg_is_whole(Path(fig["light"]))
+        and fb.svg_is_whole(Path(fig["dark"]))
+    )
 
 
 def test_a_write_interrupted_mid_file_leaves_the_old_file_or_none(tmp_path):
@@ -196,8 +245,11 @@ def test_temporary_files_of_a_killed_build_are_removed_by_the_next(tmp_path):
 @pytest.fixture
 def committed(tmp_path, monkeypatch):
     (tmp_path / "results").mkdir()
-    monkeypatch.setattr(site, "_state", {"root": tmp_path, "figures": {}, "result_paths": {},
-                                         "results": {}})
+    monkeypatch.setattr(
+        site,
+        "_state",
+        {"root": tmp_path, "figures": {}, "result_paths": {}, "results": {}},
+    )
     return tmp_path / "results" / "demo-full.json"
 
 
@@ -212,7 +264,9 @@ def test_an_invalid_committed_results_file_fails_the_build_naming_the_file(commi
         render("{{ value demo@full ppl }}")
 
 
-def test_a_committed_results_file_lacking_a_key_fails_naming_the_file_and_the_key(committed):
+def test_a_committed_results_file_lacking_a_key_fails_naming_the_file_and_the_key(
+    committed,
+):
     committed.write_text(json.dumps({"metrics": {"other": 1.0}}))
     with pytest.raises(PluginError, match=r"results/demo-full\.json.*'ppl'"):
         render("{{ value demo@full ppl }}")

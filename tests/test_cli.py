@@ -48,21 +48,38 @@ def test_unknown_experiment_exits_2_and_lists_the_valid_ones(capsys):
         ([], "list"),
     ],
 )
-def test_bad_arguments_exit_2_with_a_message_naming_what_was_expected(capsys, argv, expected):
+def test_bad_arguments_exit_2_with_a_message_naming_what_was_expected(
+    capsys, argv, expected
+):
     assert exit_code(argv) == 2
     assert expected in capsys.readouterr().err
 
 
 def test_run_json_prints_exactly_one_json_object_and_records_provenance(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "airoad_book", "run", FAST, "--json", "--seconds", "1", "--record"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "airoad_book",
+            "run",
+            FAST,
+            "--json",
+            "--seconds",
+            "1",
+            "--record",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)  # the whole of stdout is one JSON object
     assert set(out) == {"experiment", "budget", "seconds", "metrics"}
     assert out["experiment"] == FAST and out["budget"] == "quick"
-    assert out["metrics"] and all(isinstance(v, (int, float)) for v in out["metrics"].values())
+    assert out["metrics"] and all(
+        isinstance(v, (int, float)) for v in out["metrics"].values()
+    )
     recorded = json.loads(Path(tmp_path, "results", f"{FAST}-quick.json").read_text())
     assert set(recorded["provenance"]) == {"command", "commit", "date", "machine"}
     assert recorded["provenance"]["command"].startswith(f"airoad-book run {FAST}")

@@ -1,5 +1,5 @@
-"""`airoad-book run --resume`: Ctrl-C exits 130 with a checkpoint, and resuming ends where an
-uninterrupted run ends (chapter 8's multi-phase PTB LSTM at a tiny config)."""
+"""`airoad-book run --resume`: Ctrl-C exits 130 with a checkpoint, and resuming ends
+where an uninterrupted run ends (chapter 8's multi-phase PTB LSTM at a tiny config)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,16 @@ from airoad_book.experiments import ptb_lstm
 from airoad_book.experiments.recurrent_training import CarriedStateLoss
 
 # three epochs (three phases) of 30 windows over 3,000 tokens
-TINY = ptb_lstm.Config(hidden=16, layers=2, bptt=10, batch_size=10, epochs=3, decay_after=1,
-                       train_tokens=3_000, eval_tokens=1_000)
+TINY = ptb_lstm.Config(
+    hidden=16,
+    layers=2,
+    bptt=10,
+    batch_size=10,
+    epochs=3,
+    decay_after=1,
+    train_tokens=3_000,
+    eval_tokens=1_000,
+)
 TIMES = {"train_seconds"}  # wall-clock: differs from run to run
 
 
@@ -29,7 +37,8 @@ def tiny_ptb(monkeypatch):
 
 
 def interrupt_training_at(monkeypatch, window: int) -> None:
-    """Send a real SIGINT during the `window`-th training window of the run (1-based)."""
+    """Send a real SIGINT during the `window`-th training window of the run
+    (1-based)."""
     calls = {"n": 0}
 
     class Interrupting(CarriedStateLoss):
@@ -46,9 +55,22 @@ def json_out(capsys) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def test_ctrl_c_then_resume_gives_the_metrics_of_an_uninterrupted_run(tmp_path, tiny_ptb, monkeypatch, capsys):
+def test_ctrl_c_then_resume_gives_the_metrics_of_an_uninterrupted_run(
+    tmp_path, tiny_ptb, monkeypatch, capsys
+):
     run = ["run", "ptb-lstm", "--json", "--checkpoint-dir", str(tmp_path / "ckpt")]
-    assert main(["run", "ptb-lstm", "--json", "--checkpoint-dir", str(tmp_path / "straight")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "ptb-lstm",
+                "--json",
+                "--checkpoint-dir",
+                str(tmp_path / "straight"),
+            ]
+        )
+        == 0
+    )
     straight = json_out(capsys)["metrics"]
     assert not (tmp_path / "straight").exists()  # a finished run leaves no checkpoints
 
@@ -57,18 +79,27 @@ def test_ctrl_c_then_resume_gives_the_metrics_of_an_uninterrupted_run(tmp_path, 
         assert main(run) == 130
     err = capsys.readouterr().err
     assert "interrupted at step 15 of 'PTB LSTM epoch 2/3'" in err
-    assert f"uv run airoad-book run ptb-lstm --json --checkpoint-dir {tmp_path / 'ckpt'} --resume" in err
-    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["manifest.json", "phase-001.pt",
-                                                                     "phase-002.pt"]
+    assert (
+        f"uv run airoad-book run ptb-lstm --json --checkpoint-dir {tmp_path / 'ckpt'} "
+        f"--resume" in err
+    )
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == [
+        "manifest.json",
+        "phase-001.pt",
+        "phase-002.pt",
+    ]
 
     assert main([*run, "--resume"]) == 0
     resumed = json_out(capsys)["metrics"]
     assert {k: v for k, v in resumed.items() if k not in TIMES} == {
-        k: v for k, v in straight.items() if k not in TIMES}
+        k: v for k, v in straight.items() if k not in TIMES
+    }
     assert resumed["epochs_done"] == 3
 
 
-def test_resuming_with_another_seed_exits_2_naming_the_seed(tmp_path, tiny_ptb, monkeypatch, capsys):
+def test_resuming_with_another_seed_exits_2_naming_the_seed(
+    tmp_path, tiny_ptb, monkeypatch, capsys
+):
     run = ["run", "ptb-lstm", "--checkpoint-dir", str(tmp_path)]
     with monkeypatch.context() as patch:
         interrupt_training_at(patch, window=5)
@@ -78,7 +109,7 @@ def test_resuming_with_another_seed_exits_2_naming_the_seed(tmp_path, tiny_ptb, 
     assert "seed: expected 1, found 0" in capsys.readouterr().err
 
 
-ENDLESS = '''
+ENDLESS = """
 from pathlib import Path
 
 import torch
@@ -103,21 +134,38 @@ def run(budget, seed, seconds):
 
     history = fit(model, batches(), loss_fn, TrainConfig(max_steps=10**9, eval_every=10**9), desc="endless")
     return Result(metrics={"steps": history.steps_done})
-'''
+"""
 
 
-def test_a_real_sigint_exits_130_without_a_traceback_and_leaves_a_loadable_checkpoint(tmp_path):
+def test_a_real_sigint_exits_130_without_a_traceback_and_leaves_a_loadable_checkpoint(
+    tmp_path,
+):
     (tmp_path / "endless_exp.py").write_text(textwrap.dedent(ENDLESS))
-    code = ("import sys; sys.path.insert(0, '.'); from airoad_book import cli, experiments; "
-            "experiments.EXPERIMENTS['endless'] = 'endless_exp'; sys.exit(cli.main(['run', 'endless']))")
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    code = (
+        "import sys; sys.path.insert(0, '.'); from airoad_book import cli, "
+        "experiments; "
+        "experiments.EXPERIMENTS['endless'] = 'endless_exp'; sys.exit(cli.main(['run', "
+        "'endless']))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
-    while not (tmp_path / "training").exists() and proc.poll() is None and time.monotonic() < deadline:
+    while (
+        not (tmp_path / "training").exists()
+        and proc.poll() is None
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "--resume" in err
-    saved = torch.load(tmp_path / "checkpoints" / "endless-quick" / "phase-001.pt", weights_only=True)
+    saved = torch.load(
+        tmp_path / "checkpoints" / "endless-quick" / "phase-001.pt", weights_only=True
+    )
     assert saved["history"]["steps_done"] >= 1 and not saved["finished"]

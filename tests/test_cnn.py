@@ -1,4 +1,5 @@
-"""The chapter 4 models: shapes, agreement with the NumPy convolution, bad input, and learning."""
+"""The chapter 4 models: shapes, agreement with the NumPy convolution, bad input, and
+learning."""
 
 import numpy as np
 import pytest
@@ -41,10 +42,16 @@ def test_lenet_first_layer_equals_the_numpy_convolution_and_pool():
     model = LeNet()
     x = torch.rand(2, 1, 28, 28)
     w, b = (p.detach().double().numpy() for p in (model.conv1.weight, model.conv1.bias))
-    ours = np.maximum(conv2d_forward(x.double().numpy(), w, b, stride=1, padding=2), 0)  # ReLU
-    np.testing.assert_allclose(ours, model.features(x)["conv1"].detach().numpy(), atol=1e-5)
+    ours = np.maximum(
+        conv2d_forward(x.double().numpy(), w, b, stride=1, padding=2), 0
+    )  # ReLU
+    np.testing.assert_allclose(
+        ours, model.features(x)["conv1"].detach().numpy(), atol=1e-5
+    )
     pooled, _ = maxpool2d_forward(ours, 2)
-    np.testing.assert_allclose(pooled, F.max_pool2d(model.features(x)["conv1"], 2).detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(
+        pooled, F.max_pool2d(model.features(x)["conv1"], 2).detach().numpy(), atol=1e-5
+    )
 
 
 def test_encoder_halves_the_side_twice():
@@ -71,14 +78,17 @@ def test_autoencoder_codes_are_two_numbers_and_images_come_back_in_0_1():
     assert torch.equal(model.decode(z), out)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: LeNetConfig(kernel=4),
-    lambda: LeNetConfig(channels=(6, 0)),
-    lambda: LeNetConfig(hidden=(120,)),
-    lambda: DigitReaderConfig(length=0),
-    lambda: AutoencoderConfig(latent=0),
-    lambda: ConvEncoder((4, 8), 0),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: LeNetConfig(kernel=4),
+        lambda: LeNetConfig(channels=(6, 0)),
+        lambda: LeNetConfig(hidden=(120,)),
+        lambda: DigitReaderConfig(length=0),
+        lambda: AutoencoderConfig(latent=0),
+        lambda: ConvEncoder((4, 8), 0),
+    ],
+)
 def test_bad_configs_are_refused_with_a_value_error(make):
     with pytest.raises(ValueError):
         make()
@@ -106,19 +116,29 @@ def _loss_falls(model, loss_fn, steps=30, lr=3e-3):
 def test_lenet_loss_falls_on_one_batch_of_real_digits():
     torch.manual_seed(2)
     d = digits("mnist")
-    model, x, y = LeNet(), torch.from_numpy(d.x_train[:32]), torch.from_numpy(d.y_train[:32])
-    first, last = _loss_falls(model, lambda: F.cross_entropy(model(x), y), steps=30, lr=3e-3)
+    model, x, y = (
+        LeNet(),
+        torch.from_numpy(d.x_train[:32]),
+        torch.from_numpy(d.y_train[:32]),
+    )
+    first, last = _loss_falls(
+        model, lambda: F.cross_entropy(model(x), y), steps=30, lr=3e-3
+    )
     assert last < 0.5 * first
 
 
 def test_reader_loss_falls_on_one_batch():
     torch.manual_seed(3)
-    model = DigitReader(DigitReaderConfig(length=2, channels=(4, 8), features=16, hidden=32))
+    model = DigitReader(
+        DigitReaderConfig(length=2, channels=(4, 8), features=16, hidden=32)
+    )
     x, y = torch.rand(8, 2, 28, 28), torch.randint(0, 10, (8, 2))
 
     def loss():
         d, s = model(x)
-        return F.cross_entropy(d.flatten(0, 1), y.flatten()) + F.cross_entropy(s.flatten(0, 1), y.cumsum(1).flatten())
+        return F.cross_entropy(d.flatten(0, 1), y.flatten()) + F.cross_entropy(
+            s.flatten(0, 1), y.cumsum(1).flatten()
+        )
 
     first, last = _loss_falls(model, loss, steps=40, lr=1e-2)
     assert last < 0.5 * first
@@ -128,6 +148,12 @@ def test_autoencoder_reconstruction_error_falls_on_one_batch():
     torch.manual_seed(4)
     model = Autoencoder(AutoencoderConfig(channels=(4, 8), hidden=32))
     x = (torch.rand(8, 28, 28) > 0.7).float()
-    first, last = _loss_falls(model, lambda: F.binary_cross_entropy_with_logits(
-        model.decode_logits(model.encode(x)), x.unsqueeze(1)), steps=40, lr=1e-2)
+    first, last = _loss_falls(
+        model,
+        lambda: F.binary_cross_entropy_with_logits(
+            model.decode_logits(model.encode(x)), x.unsqueeze(1)
+        ),
+        steps=40,
+        lr=1e-2,
+    )
     assert last < first

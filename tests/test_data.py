@@ -39,7 +39,9 @@ from airoad_book.data.translation import _num2words_converters
 
 def test_shakespeare_splits_are_disjoint_and_cover_all_42_works():
     works = shakespeare_works()
-    assigned = [w for split in ("train", "valid", "test") for w in SHAKESPEARE_SPLITS[split]]
+    assigned = [
+        w for split in ("train", "valid", "test") for w in SHAKESPEARE_SPLITS[split]
+    ]
     assert len(works) == 42
     assert len(assigned) == len(set(assigned)) == 42
     assert set(assigned) == set(works)
@@ -67,10 +69,14 @@ def test_shakespeare_split_is_its_works_joined_by_a_blank_line():
     assert "\n\n" + works[SHAKESPEARE_SPLITS["valid"][1]] in shakespeare("valid")
 
 
-def test_custom_shakespeare_root_normalises_line_ends_and_strips_gutenberg_licence(tmp_path):
+def test_custom_shakespeare_root_normalises_line_ends_and_strips_gutenberg_licence(
+    tmp_path,
+):
     raw = (
-        "The Project Gutenberg EBook of Hamlet\r\n*** START OF THIS PROJECT GUTENBERG EBOOK ***\r\n"
-        "\r\nTo be, or not to be\r\n\r\nEnd of the Project Gutenberg EBook of Hamlet\r\nlicence text\r\n"
+        "The Project Gutenberg EBook of Hamlet\r\n*** START OF THIS PROJECT GUTENBERG "
+        "EBOOK ***\r\n"
+        "\r\nTo be, or not to be\r\n\r\nEnd of the Project Gutenberg EBook of "
+        "Hamlet\r\nlicence text\r\n"
     )
     (tmp_path / "hamlet_gut.txt").write_bytes(raw.encode())
     (tmp_path / "hamlet_gut_f.txt").write_text("folio")
@@ -97,7 +103,10 @@ def test_ptb_has_mikolov_10k_vocabulary_with_eos_after_each_sentence():
     train = penn_treebank("train")
     assert len(set(train)) == 10_000  # 9,999 words + <eos>
     assert train[-1] == "<eos>"
-    assert train[train.index("<eos>") + 1 : train.index("<eos>") + 3] == ["pierre", "<unk>"]
+    assert train[train.index("<eos>") + 1 : train.index("<eos>") + 3] == [
+        "pierre",
+        "<unk>",
+    ]
 
 
 def test_ptb_returns_a_fresh_list_each_call():
@@ -217,7 +226,8 @@ def test_missing_shakespeare_says_to_install_it_without_its_dependencies(monkeyp
     assert "airoad-book[data]" not in str(raised.value)
 
 
-# --------------------------------------------------------------------------- vocabularies
+# ---------------------------------------------------------------------------
+# vocabularies
 
 
 def test_vocab_roundtrip_and_unknown_maps_to_unk():
@@ -305,7 +315,9 @@ def test_bptt_windows_continue_each_other():
     windows = list(bptt_batches(streams, 35))
     assert [x.shape[1] for x, _ in windows] == [35] * 7 + [4]  # 249 steps
     for (_, y0), (x1, _) in pairwise(windows):
-        assert torch.equal(y0[:, -1], x1[:, 0])  # window k+1 starts where k's targets end
+        assert torch.equal(
+            y0[:, -1], x1[:, 0]
+        )  # window k+1 starts where k's targets end
     assert torch.equal(torch.cat([x for x, _ in windows], dim=1), streams[:, :-1])
     assert torch.equal(torch.cat([y for _, y in windows], dim=1), streams[:, 1:])
 
@@ -316,17 +328,31 @@ def test_random_batches_are_deterministic_and_cover_each_row_once_per_epoch():
 
     def take(seed, k):
         return list(
-            islice(random_batches(x, y, batch_size=3, generator=torch.Generator().manual_seed(seed)), k)
+            islice(
+                random_batches(
+                    x, y, batch_size=3, generator=torch.Generator().manual_seed(seed)
+                ),
+                k,
+            )
         )
 
     first = take(0, 9)
     assert all(torch.equal(a, b) for (a, _), (b, _) in zip(first, take(0, 9)))
     assert not all(torch.equal(a, b) for (a, _), (b, _) in zip(first, take(1, 9)))
     assert all(torch.equal(bx[:, 0], by * 10) for bx, by in first)  # rows stay aligned
-    epoch = torch.cat([by for _, by in first[:3]])  # 3 batches of 3 = one epoch minus the tail
+    epoch = torch.cat(
+        [by for _, by in first[:3]]
+    )  # 3 batches of 3 = one epoch minus the tail
     assert len(set(epoch.tolist())) == 9
 
 
 def test_random_batches_reject_mismatched_rows():
     with pytest.raises(ValueError, match=r"same number of rows; got \[3, 4\]"):
-        next(random_batches(torch.zeros(3), torch.zeros(4), batch_size=2, generator=torch.Generator()))
+        next(
+            random_batches(
+                torch.zeros(3),
+                torch.zeros(4),
+                batch_size=2,
+                generator=torch.Generator(),
+            )
+        )

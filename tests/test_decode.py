@@ -8,7 +8,9 @@ from airoad_book.decode import generate, greedy_next, sample_next
 
 
 def random_logits(B: int = 64, V: int = 10, seed: int = 0) -> torch.Tensor:
-    return torch.randn(B, V, generator=torch.Generator().manual_seed(seed)) * 2.0  # (B, V)
+    return (
+        torch.randn(B, V, generator=torch.Generator().manual_seed(seed)) * 2.0
+    )  # (B, V)
 
 
 def test_greedy_is_argmax():
@@ -26,7 +28,9 @@ def test_low_temperature_approaches_argmax():
 
 def test_high_temperature_approaches_uniform():
     logits = random_logits(B=1, V=4).expand(20_000, 4)  # (N, V)
-    drawn = sample_next(logits, temperature=1e4, generator=torch.Generator().manual_seed(0))
+    drawn = sample_next(
+        logits, temperature=1e4, generator=torch.Generator().manual_seed(0)
+    )
     freq = torch.bincount(drawn, minlength=4).double() / drawn.numel()  # (V,)
     assert torch.allclose(freq, torch.full((4,), 0.25, dtype=torch.double), atol=0.02)
 
@@ -61,13 +65,19 @@ def test_frequencies_match_softmax_at_temperature_one():
     observed = torch.bincount(drawn, minlength=V).double()  # (V,)
     expected = torch.softmax(logits[0].double(), dim=0) * N  # (V,)
     chi2 = ((observed - expected) ** 2 / expected).sum().item()
-    assert chi2 < 20.5  # the 99.9 % quantile of chi-square with V - 1 = 5 degrees of freedom
+    assert (
+        chi2 < 20.5
+    )  # the 99.9 % quantile of chi-square with V - 1 = 5 degrees of freedom
 
 
 def test_fixed_generator_gives_identical_samples():
     logits = random_logits()
-    a = sample_next(logits, temperature=0.8, top_k=5, generator=torch.Generator().manual_seed(7))
-    b = sample_next(logits, temperature=0.8, top_k=5, generator=torch.Generator().manual_seed(7))
+    a = sample_next(
+        logits, temperature=0.8, top_k=5, generator=torch.Generator().manual_seed(7)
+    )
+    b = sample_next(
+        logits, temperature=0.8, top_k=5, generator=torch.Generator().manual_seed(7)
+    )
     assert torch.equal(a, b)
 
 
@@ -95,7 +105,9 @@ def test_nucleus_keeps_the_smallest_set_reaching_top_p_and_renormalizes():
     g = torch.Generator().manual_seed(0)
     drawn = sample_next(logits.expand(20000, 4), top_p=0.7, generator=g)
     share = (drawn == 1).float().mean().item()
-    assert share == pytest.approx(0.5 / 0.8, abs=0.015)  # renormalized inside the nucleus
+    assert share == pytest.approx(
+        0.5 / 0.8, abs=0.015
+    )  # renormalized inside the nucleus
 
 
 def test_top_p_of_one_is_no_restriction():
@@ -150,7 +162,8 @@ def test_generate_stops_after_stop_id():
 
 
 def test_generate_passes_top_p_to_the_sampler():
-    # two equally likely successors of every id; a nucleus of 0.4 keeps only the first of them
+    # two equally likely successors of every id; a nucleus of 0.4 keeps only the first
+    # of them
     V = 6
     table = torch.full((V, V), -1e9)
     for i in range(V):
@@ -164,8 +177,12 @@ def test_generate_passes_top_p_to_the_sampler():
 def test_generate_with_a_fixed_generator_is_reproducible():
     table = random_logits(B=8, V=8)
     step, _ = bigram_step(table)
-    a = generate(step, [0], 30, temperature=1.5, generator=torch.Generator().manual_seed(3))
-    b = generate(step, [0], 30, temperature=1.5, generator=torch.Generator().manual_seed(3))
+    a = generate(
+        step, [0], 30, temperature=1.5, generator=torch.Generator().manual_seed(3)
+    )
+    b = generate(
+        step, [0], 30, temperature=1.5, generator=torch.Generator().manual_seed(3)
+    )
     assert a == b and len(a) == 30
 
 
@@ -184,5 +201,7 @@ def test_generate_bad_arguments_are_clear_errors():
         generate(step, [], 3)
     with pytest.raises(ValueError, match="steps must be an int >= 0"):
         generate(step, [0], -1)
-    with pytest.raises(ValueError, match=r"step_fn must return logits of shape \(1, V\)"):
+    with pytest.raises(
+        ValueError, match=r"step_fn must return logits of shape \(1, V\)"
+    ):
         generate(lambda ids: torch.zeros(4), [0], 2)

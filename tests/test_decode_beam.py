@@ -1,4 +1,5 @@
-"""Claims about beam search: a known answer where greedy is fooled, beam 1 is greedy, order."""
+"""Claims about beam search: a known answer where greedy is fooled, beam 1 is greedy,
+order."""
 
 import math
 
@@ -14,8 +15,9 @@ PAD, BOS, EOS, A, B = range(5)
 class _Chain(nn.Module):
     """A toy translator whose next-token distribution depends only on the last token.
 
-    From <bos>: a 0.6, b 0.4. After a: <eos> 0.4, a 0.3, b 0.3. After b: <eos> 0.9, a 0.05,
-    b 0.05. Greedy takes a then <eos> (p = 0.24); the best sentence is b <eos> (p = 0.36).
+    From <bos>: a 0.6, b 0.4. After a: <eos> 0.4, a 0.3, b 0.3. After b: <eos> 0.9, a
+    0.05, b 0.05. Greedy takes a then <eos> (p = 0.24); the best sentence is b <eos> (p
+    = 0.36).
     """
 
     def __init__(self) -> None:
@@ -40,12 +42,21 @@ class _Chain(nn.Module):
 def test_beam_two_finds_the_sentence_greedy_misses():
     src, lengths = torch.ones(1, 1, dtype=torch.long), torch.ones(1, dtype=torch.long)
     model = _Chain()
-    assert beam_search(model, src, lengths, beam_size=1, bos_id=BOS, eos_id=EOS, max_len=5) == [[A]]
-    assert beam_search(model, src, lengths, beam_size=2, bos_id=BOS, eos_id=EOS, max_len=5) == [[B]]
-    best, second = beam_hypotheses(model, src, lengths, beam_size=2, bos_id=BOS, eos_id=EOS,
-                                   max_len=5, alpha=0.0)[0]
-    assert best.tokens == [B] and math.isclose(best.log_prob, math.log(0.36), rel_tol=1e-6)
-    assert second.tokens == [A] and math.isclose(second.log_prob, math.log(0.24), rel_tol=1e-6)
+    assert beam_search(
+        model, src, lengths, beam_size=1, bos_id=BOS, eos_id=EOS, max_len=5
+    ) == [[A]]
+    assert beam_search(
+        model, src, lengths, beam_size=2, bos_id=BOS, eos_id=EOS, max_len=5
+    ) == [[B]]
+    best, second = beam_hypotheses(
+        model, src, lengths, beam_size=2, bos_id=BOS, eos_id=EOS, max_len=5, alpha=0.0
+    )[0]
+    assert best.tokens == [B] and math.isclose(
+        best.log_prob, math.log(0.36), rel_tol=1e-6
+    )
+    assert second.tokens == [A] and math.isclose(
+        second.log_prob, math.log(0.24), rel_tol=1e-6
+    )
 
 
 def test_length_penalty_is_gnmts_formula():
@@ -56,26 +67,38 @@ def test_length_penalty_is_gnmts_formula():
 
 def test_scores_are_log_prob_over_length_penalty_and_sorted():
     src, lengths = torch.ones(2, 1, dtype=torch.long), torch.ones(2, dtype=torch.long)
-    found = beam_hypotheses(_Chain(), src, lengths, beam_size=4, bos_id=BOS, eos_id=EOS,
-                            max_len=6, alpha=0.8)
+    found = beam_hypotheses(
+        _Chain(),
+        src,
+        lengths,
+        beam_size=4,
+        bos_id=BOS,
+        eos_id=EOS,
+        max_len=6,
+        alpha=0.8,
+    )
     for hypotheses in found:
         assert len(hypotheses) == 4
         scores = [h.score for h in hypotheses]
         assert scores == sorted(scores, reverse=True)
         for h in hypotheses:
             assert isinstance(h, Hypothesis)
-            assert math.isclose(h.score, h.log_prob / length_penalty(len(h.tokens) + 1, 0.8))
+            assert math.isclose(
+                h.score, h.log_prob / length_penalty(len(h.tokens) + 1, 0.8)
+            )
 
 
 def test_beam_search_stops_at_max_len_with_unfinished_beams():
     src, lengths = torch.ones(1, 1, dtype=torch.long), torch.ones(1, dtype=torch.long)
-    found = beam_hypotheses(_Chain(), src, lengths, beam_size=1, bos_id=BOS, eos_id=PAD,
-                            max_len=3)  # an end id the model never favours
+    found = beam_hypotheses(
+        _Chain(), src, lengths, beam_size=1, bos_id=BOS, eos_id=PAD, max_len=3
+    )  # an end id the model never favours
     assert [len(h.tokens) for h in found[0]] == [3]
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("beam_size", 0), ("max_len", 0), ("alpha", -1.0), ("eos_id", 5)]
+    ("name", "value"),
+    [("beam_size", 0), ("max_len", 0), ("alpha", -1.0), ("eos_id", 5)],
 )
 def test_bad_arguments_raise_value_errors(name, value):
     args = {"beam_size": 2, "bos_id": BOS, "eos_id": EOS, "max_len": 5, name: value}
@@ -86,7 +109,8 @@ def test_bad_arguments_raise_value_errors(name, value):
 
 @pytest.fixture(scope="module")
 def trained():
-    """A small encoder-decoder trained for a few seconds on short numbers, and a test batch."""
+    """A small encoder-decoder trained for a few seconds on short numbers, and a test
+    batch."""
     from airoad_book.data import make_batch, numbers_task
     from airoad_book.experiments.translation_training import train_translator
     from airoad_book.models.seq2seq import Seq2Seq, Seq2SeqConfig
@@ -94,9 +118,18 @@ def trained():
 
     task = numbers_task(n_train=400, n_valid=40, n_test=40, max_digits=4, seed=1)
     torch.manual_seed(0)
-    model = Seq2Seq(Seq2SeqConfig(len(task.source_vocab), len(task.target_vocab), embed_dim=16,
-                                  hidden_dim=32, cell="lstm"))
-    train_translator(model, task, TrainConfig(max_steps=60, lr=1e-2, eval_every=60), batch_size=32)
+    model = Seq2Seq(
+        Seq2SeqConfig(
+            len(task.source_vocab),
+            len(task.target_vocab),
+            embed_dim=16,
+            hidden_dim=32,
+            cell="lstm",
+        )
+    )
+    train_translator(
+        model, task, TrainConfig(max_steps=60, lr=1e-2, eval_every=60), batch_size=32
+    )
     return model.eval(), task, make_batch(task.test, task)
 
 
@@ -106,7 +139,9 @@ def test_beam_of_one_equals_greedy_translate_on_a_trained_model(trained):
     model, task, batch = trained
     ids = {"bos_id": task.bos_id, "eos_id": task.eos_id, "max_len": 30}
     greedy = greedy_translate(model, batch.src, batch.src_lengths, **ids)
-    assert beam_search(model, batch.src, batch.src_lengths, beam_size=1, **ids) == greedy
+    assert (
+        beam_search(model, batch.src, batch.src_lengths, beam_size=1, **ids) == greedy
+    )
     assert len({len(g) for g in greedy}) > 1  # the sentences end at different steps
 
 
@@ -116,14 +151,17 @@ def test_beams_of_a_batch_equal_beams_of_each_sentence_alone(trained):
     together = beam_hypotheses(model, batch.src[:6], batch.src_lengths[:6], **ids)
     for i in range(6):
         n = int(batch.src_lengths[i])
-        alone = beam_hypotheses(model, batch.src[i : i + 1, :n], batch.src_lengths[i : i + 1], **ids)[0]
+        alone = beam_hypotheses(
+            model, batch.src[i : i + 1, :n], batch.src_lengths[i : i + 1], **ids
+        )[0]
         assert [h.tokens for h in alone] == [h.tokens for h in together[i]]
         for a, b in zip(alone, together[i]):
             assert math.isclose(a.score, b.score, rel_tol=1e-4, abs_tol=1e-5)
 
 
 def test_a_wider_beam_never_finds_a_less_probable_best_sentence_here(trained):
-    # not a theorem of beam search, but with no length penalty it holds on this batch, and a
+    # not a theorem of beam search, but with no length penalty it holds on this batch,
+    # and a
     # bug that drops good beams (wrong reordering of the state) breaks it at once
     model, task, batch = trained
     ids = {"bos_id": task.bos_id, "eos_id": task.eos_id, "max_len": 30, "alpha": 0.0}

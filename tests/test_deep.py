@@ -1,4 +1,5 @@
-"""Claims about chapter 3's deep nets: the normalizations equal torch's, the blocks do what they say."""
+"""Claims about chapter 3's deep nets: the normalizations equal torch's, the blocks do
+what they say."""
 
 import pytest
 import torch
@@ -86,22 +87,40 @@ def test_layernorm_matches_torch_in_outputs_and_gradients(mode):
 
 def test_batchnorm_normalizes_columns_and_layernorm_normalizes_rows():
     torch.manual_seed(3)
-    x = torch.randn(32, 8) * torch.arange(1.0, 9.0) + 5  # (B, C) features of different scales
+    x = (
+        torch.randn(32, 8) * torch.arange(1.0, 9.0) + 5
+    )  # (B, C) features of different scales
     bn, ln = BatchNorm(8)(x), LayerNorm(8)(x)
     torch.testing.assert_close(bn.mean(0), torch.zeros(8), atol=1e-5, rtol=0)
-    torch.testing.assert_close(bn.var(0, unbiased=False), torch.ones(8), atol=1e-3, rtol=0)
+    torch.testing.assert_close(
+        bn.var(0, unbiased=False), torch.ones(8), atol=1e-3, rtol=0
+    )
     torch.testing.assert_close(ln.mean(1), torch.zeros(32), atol=1e-5, rtol=0)
-    torch.testing.assert_close(ln.var(1, unbiased=False), torch.ones(32), atol=1e-3, rtol=0)
-    assert bn.mean(1).abs().max() > 0.1 and ln.mean(0).abs().max() > 0.1  # and not the other way
+    torch.testing.assert_close(
+        ln.var(1, unbiased=False), torch.ones(32), atol=1e-3, rtol=0
+    )
+    assert (
+        bn.mean(1).abs().max() > 0.1 and ln.mean(0).abs().max() > 0.1
+    )  # and not the other way
 
 
 def test_deep_net_gradients_match_finite_differences():
     torch.manual_seed(4)
     for block in ("plain", "residual"):
-        model = DeepNet(DeepConfig(in_features=5, width=4, depth=3, classes=3, activation="tanh",
-                                   norm="layer", block=block)).double()
+        model = DeepNet(
+            DeepConfig(
+                in_features=5,
+                width=4,
+                depth=3,
+                classes=3,
+                activation="tanh",
+                norm="layer",
+                block=block,
+            )
+        ).double()
         x, y = torch.randn(6, 5, dtype=torch.double), torch.randint(3, (6,))
         x.requires_grad_(True)
+
         def loss(x, model=model, y=y):  # bound now: ruff's B023
             return F.cross_entropy(model(x), y)
 
@@ -145,7 +164,9 @@ def test_states_and_logits_have_the_documented_shapes():
 def test_a_few_steps_of_training_lower_the_loss(norm, block):
     torch.manual_seed(7)
     x, y = torch.randn(64, 20), torch.randint(3, (64,))
-    model = DeepNet(DeepConfig(in_features=20, width=32, depth=5, classes=3, norm=norm, block=block))
+    model = DeepNet(
+        DeepConfig(in_features=20, width=32, depth=5, classes=3, norm=norm, block=block)
+    )
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
     for _ in range(40):
@@ -160,9 +181,13 @@ def test_a_few_steps_of_training_lower_the_loss(norm, block):
 def test_bad_inputs_are_clear_errors():
     with pytest.raises(ValueError, match="DeepConfig.depth must be a positive integer"):
         DeepConfig(depth=0)
-    with pytest.raises(ValueError, match="DeepConfig.norm must be one of none, batch, layer"):
+    with pytest.raises(
+        ValueError, match="DeepConfig.norm must be one of none, batch, layer"
+    ):
         DeepConfig(norm="group")
-    with pytest.raises(ValueError, match="DeepConfig.block must be one of plain, residual"):
+    with pytest.raises(
+        ValueError, match="DeepConfig.block must be one of plain, residual"
+    ):
         DeepConfig(block="dense")
     with pytest.raises(ValueError, match="expected 64 input features, got 784"):
         DeepNet()(torch.zeros(2, 28, 28))
@@ -170,7 +195,9 @@ def test_bad_inputs_are_clear_errors():
         BatchNorm(0)
     with pytest.raises(ValueError, match="momentum must be in"):
         BatchNorm(3, momentum=0.0)
-    with pytest.raises(ValueError, match=r"expects input of shape \(B, 3\); got \(2, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"expects input of shape \(B, 3\); got \(2, 4\)"
+    ):
         LayerNorm(3)(torch.zeros(2, 4))
     with pytest.raises(ValueError, match="batch of 2 or more"):
         BatchNorm(3)(torch.zeros(1, 3))

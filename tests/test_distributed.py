@@ -1,9 +1,9 @@
 """Appendix B: chapter 12's GPT trained data-parallel by two real processes (gloo, CPU).
 
-One module fixture runs the `scaling-out` experiment at a tiny size: one plain process in
-this one, then two processes started as torchrun would start them, each dumping its final
-weights. The tests hold the two-process run to the single process on the same global
-batches, and check the experiment's contracts and figures.
+One module fixture runs the `scaling-out` experiment at a tiny size: one plain process
+in this one, then two processes started as torchrun would start them, each dumping its
+final weights. The tests hold the two-process run to the single process on the same
+global batches, and check the experiment's contracts and figures.
 """
 
 import math
@@ -20,9 +20,19 @@ from airoad_book.figures import registry
 from airoad_book.figures.style import themed
 
 TINY = exp.Config(
-    ddp=DDPConfig(steps=4, global_batch=4, context=16, d_model=16, num_heads=2, num_layers=1,
-                  train_chars=20_000),
-    allreduce_sizes=(1, 1_000, 20_000), allreduce_repeats=1, peak_size=64, peak_repeats=1,
+    ddp=DDPConfig(
+        steps=4,
+        global_batch=4,
+        context=16,
+        d_model=16,
+        num_heads=2,
+        num_layers=1,
+        train_chars=20_000,
+    ),
+    allreduce_sizes=(1, 1_000, 20_000),
+    allreduce_repeats=1,
+    peak_size=64,
+    peak_repeats=1,
 )
 
 
@@ -91,13 +101,18 @@ def test_config_and_launcher_reject_bad_input():
         launch(0, [])
 
 
-def test_when_one_process_fails_the_launcher_stops_the_others_and_shows_its_error(tmp_path):
+def test_when_one_process_fails_the_launcher_stops_the_others_and_shows_its_error(
+    tmp_path,
+):
     import subprocess
     import sys
     import time
 
     procs = []
-    for code in ("import sys; sys.exit('rank 0 gave up')", "import time; time.sleep(60)"):
+    for code in (
+        "import sys; sys.exit('rank 0 gave up')",
+        "import time; time.sleep(60)",
+    ):
         err = open(tmp_path / f"{len(procs)}.err", "w+")
         procs.append((subprocess.Popen([sys.executable, "-c", code], stderr=err), err))
     started = time.monotonic()
@@ -110,11 +125,21 @@ def test_when_one_process_fails_the_launcher_stops_the_others_and_shows_its_erro
 def test_experiment_reports_speed_communication_and_the_napkin(run):
     result, _ = run
     m = result.metrics
-    for key in ("tokens_per_s_1", "tokens_per_s_2", "speedup", "allreduce_grad_s", "bandwidth_bytes_per_s",
-                "utilisation_1", "gpt2_h100_hours", "gpt2_ddp_hours"):
+    for key in (
+        "tokens_per_s_1",
+        "tokens_per_s_2",
+        "speedup",
+        "allreduce_grad_s",
+        "bandwidth_bytes_per_s",
+        "utilisation_1",
+        "gpt2_h100_hours",
+        "gpt2_ddp_hours",
+    ):
         assert math.isfinite(m[key]) and m[key] > 0, key
     assert m["speedup"] == pytest.approx(m["tokens_per_s_2"] / m["tokens_per_s_1"])
-    assert m["parameters"] in result.series["allreduce"]["floats"]  # the gradient's size is timed
+    assert (
+        m["parameters"] in result.series["allreduce"]["floats"]
+    )  # the gradient's size is timed
     assert m["gpt2_ddp_hours"] < m["gpt2_h100_hours"]  # eight GPUs beat one
     assert f"{m['speedup']:.2f}" in result.text["speed"]
     assert "identical to the last bit" in result.text["same"]

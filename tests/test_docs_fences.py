@@ -1,8 +1,8 @@
 """Every code fence under docs/ is accounted for (DESIGN.md, non-negotiable 3).
 
-pytest-codeblocks runs a fence only when its info string is exactly `python`, `bash` or `sh`,
-ignores every other one without a word, and would run a `--8<--` include line as Python.
-So each fence here must be one of:
+pytest-codeblocks runs a fence only when its info string is exactly `python`, `bash` or
+`sh`, ignores every other one without a word, and would run a `--8<--` include line as
+Python. So each fence here must be one of:
 
 - a usage block: info string exactly `python`, `bash` or `sh`, with no include line;
 - embedded source: ```` ```python title="airoad_book/....py" ```` holding only `--8<--` lines
@@ -22,7 +22,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 RUNNABLE = {"python", "bash", "sh"}
-NOT_CODE = {"text", "console", "yaml", "json", "toml", "markdown", "md", "tex", "output"}
+NOT_CODE = {
+    "text",
+    "console",
+    "yaml",
+    "json",
+    "toml",
+    "markdown",
+    "md",
+    "tex",
+    "output",
+}
 FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*(.*)$")
 TITLED = re.compile(r'^python\s+title="([^"]+)"$')
 INCLUDE = re.compile(r'^\s*--8<--\s+"([^"]+)"\s*$')
@@ -40,7 +50,8 @@ class Fence:
 
 
 def fences(path: Path) -> list[Fence]:
-    """The fences of one Markdown file, with whether a skip mark with a reason precedes each."""
+    """The fences of one Markdown file, with whether a skip mark with a reason precedes
+    each."""
     lines = path.read_text(encoding="utf-8").splitlines()
     out, i, marks = [], 0, []
     while i < len(lines):
@@ -59,7 +70,9 @@ def fences(path: Path) -> list[Fence]:
             body.append(lines[i])
             i += 1
         i += 1
-        out.append(Fence(path, start, info, body, any(SKIP_MARK.search(x) for x in marks)))
+        out.append(
+            Fence(path, start, info, body, any(SKIP_MARK.search(x) for x in marks))
+        )
         marks = []
     return out
 
@@ -71,7 +84,10 @@ def classify(fence: Fence) -> tuple[str, str]:
         return "marked", "skipped with a reason"
     if fence.info in RUNNABLE:
         if includes:
-            return "unaccounted", "a runnable fence holds a --8<-- include, which pytest-codeblocks would run"
+            return (
+                "unaccounted",
+                "a runnable fence holds a --8<-- include, which pytest-codeblocks would run",
+            )
         return "executed", ""
     titled = TITLED.match(fence.info)
     if titled:
@@ -80,7 +96,8 @@ def classify(fence: Fence) -> tuple[str, str]:
     if lang in NOT_CODE:
         return "not code", ""
     return "unaccounted", (
-        f"info string {fence.info!r} is never run by pytest-codeblocks: use exactly python/bash/sh, "
+        f"info string {fence.info!r} is never run by pytest-codeblocks: use exactly "
+        f"python/bash/sh, "
         'a python title="airoad_book/..." fence of includes, or a skip mark with a reason'
     )
 
@@ -88,15 +105,23 @@ def classify(fence: Fence) -> tuple[str, str]:
 def check_embedded(fence: Fence, title: str, includes: list) -> tuple[str, str]:
     body = [line for line in fence.body if line.strip()]
     if not body or len(includes) != len(body) or not all(includes):
-        return "unaccounted", f"a fence titled {title!r} must hold only --8<-- include lines"
+        return (
+            "unaccounted",
+            f"a fence titled {title!r} must hold only --8<-- include lines",
+        )
     for match in includes:
         target, _, section = match.group(1).partition(":")
         if target != title:
-            return "unaccounted", f"the fence is titled {title!r} but includes {target!r}"
+            return (
+                "unaccounted",
+                f"the fence is titled {title!r} but includes {target!r}",
+            )
         source = ROOT / target
         if not source.is_file():
             return "unaccounted", f"included file {target} does not exist"
-        if section and SECTION_START.format(section) not in source.read_text(encoding="utf-8"):
+        if section and SECTION_START.format(section) not in source.read_text(
+            encoding="utf-8"
+        ):
             return "unaccounted", f"{target} has no section {section!r}"
     return "embedded", ""
 
@@ -107,21 +132,32 @@ def all_fences() -> list[Fence]:
 
 def test_every_fence_under_docs_is_accounted_for():
     verdicts = [(f, *classify(f)) for f in all_fences()]
-    bad = [f"{f.path.relative_to(ROOT)}:{f.line}: ```{f.info}: {why}" for f, kind, why in verdicts if kind == "unaccounted"]
+    bad = [
+        f"{f.path.relative_to(ROOT)}:{f.line}: ```{f.info}: {why}"
+        for f, kind, why in verdicts
+        if kind == "unaccounted"
+    ]
     assert not bad, "unaccounted code fences:\n" + "\n".join(bad)
 
 
 def test_the_book_has_at_least_ten_usage_blocks():
-    executed = [f for f in all_fences() if classify(f)[0] == "executed" and f.info == "python"]
+    executed = [
+        f for f in all_fences() if classify(f)[0] == "executed" and f.info == "python"
+    ]
     assert len(executed) >= 10, f"only {len(executed)} python usage blocks under docs/"
 
 
 def test_every_chapter_with_embedded_source_embeds_one_model_file():
     """DESIGN.md: a chapter embeds sections of exactly one model file."""
     for md in sorted(DOCS.rglob("*.md")):
-        models = {TITLED.match(f.info).group(1) for f in fences(md)
-                  if TITLED.match(f.info) and "/models/" in TITLED.match(f.info).group(1)}
-        assert len(models) <= 1, f"{md.relative_to(ROOT)} embeds several model files: {sorted(models)}"
+        models = {
+            TITLED.match(f.info).group(1)
+            for f in fences(md)
+            if TITLED.match(f.info) and "/models/" in TITLED.match(f.info).group(1)
+        }
+        assert len(models) <= 1, (
+            f"{md.relative_to(ROOT)} embeds several model files: {sorted(models)}"
+        )
 
 
 @pytest.mark.parametrize(
@@ -132,19 +168,35 @@ def test_every_chapter_with_embedded_source_embeds_one_model_file():
         ("pycon", [">>> 1"], "unaccounted"),
         ('python title="x.py"', ["print(1)"], "unaccounted"),
         ("python", ['--8<-- "airoad_book/models/bengio.py:forward"'], "unaccounted"),
-        ('python title="airoad_book/models/bengio.py"', ['--8<-- "airoad_book/models/bengio.py:forward"'], "embedded"),
-        ('python title="airoad_book/models/bengio.py"', ['--8<-- "airoad_book/models/bengio.py:no-such"'], "unaccounted"),
-        ('python title="airoad_book/models/bengio.py"', ['--8<-- "airoad_book/models/ngram.py:counts"'], "unaccounted"),
+        (
+            'python title="airoad_book/models/bengio.py"',
+            ['--8<-- "airoad_book/models/bengio.py:forward"'],
+            "embedded",
+        ),
+        (
+            'python title="airoad_book/models/bengio.py"',
+            ['--8<-- "airoad_book/models/bengio.py:no-such"'],
+            "unaccounted",
+        ),
+        (
+            'python title="airoad_book/models/bengio.py"',
+            ['--8<-- "airoad_book/models/ngram.py:counts"'],
+            "unaccounted",
+        ),
         ("text", ["anything"], "not code"),
         ("shell", ["ls"], "unaccounted"),
     ],
 )
-def test_the_classifier_catches_what_pytest_codeblocks_would_ignore(info, body, expected):
+def test_the_classifier_catches_what_pytest_codeblocks_would_ignore(
+    info, body, expected
+):
     assert classify(Fence(Path("x.md"), 1, info, body, marked=False))[0] == expected
 
 
 def test_a_skip_mark_needs_a_reason(tmp_path):
     page = tmp_path / "page.md"
-    page.write_text('<!--pytest.mark.skip-->\n```py\nx\n```\n\n<!--pytest.mark.skip(reason="needs a GPU")-->\n```py\nx\n```\n')
+    page.write_text(
+        '<!--pytest.mark.skip-->\n```py\nx\n```\n\n<!--pytest.mark.skip(reason="needs a GPU")-->\n```py\nx\n```\n'
+    )
     kinds = [classify(f)[0] for f in fences(page)]
     assert kinds == ["unaccounted", "marked"]

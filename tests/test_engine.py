@@ -260,7 +260,8 @@ def test_gpt_engine_rejects_an_unknown_variant():
 
 def test_later_replans_follow_a_machine_that_slows_down():
     """Steps take 5 ms, then 15 ms from 40% of the time on: the re-plans after the
-    change see the slower steps and shrink the budget; the schedule ends with the time."""
+    change see the slower steps and shrink the budget; the schedule ends with the
+    time."""
     seconds = 0.9
     started = time.perf_counter()
 

@@ -29,7 +29,9 @@ def test_numpy_and_torch_losses_coincide_step_by_step_in_float64(bridge):
 
 def test_the_recorded_graph_ends_in_the_parameters():
     model = autograd_bridge.MLP(autograd_bridge.MLPConfig((6, 5, 3), "tanh"))
-    loss = torch.nn.functional.cross_entropy(model(torch.randn(4, 6)), torch.tensor([0, 1, 2, 0]))
+    loss = torch.nn.functional.cross_entropy(
+        model(torch.randn(4, 6)), torch.tensor([0, 1, 2, 0])
+    )
     graph = autograd_bridge.autograd_graph(loss)
     assert graph.splitlines()[0] == "NllLossBackward0"
     assert "TanhBackward0" in graph
@@ -44,7 +46,9 @@ def test_budgets_exist_and_an_unknown_one_is_refused():
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_chapter_2_figures_draw_from_a_tiny_result(bridge, theme):
-    specs = {n: s for n, s in registry().items() if s.module == "airoad_book.figures.ch02"}
+    specs = {
+        n: s for n, s in registry().items() if s.module == "airoad_book.figures.ch02"
+    }
     assert "bridge-curves" in specs
     with themed(theme):
         for spec in specs.values():

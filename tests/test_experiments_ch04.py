@@ -1,4 +1,5 @@
-"""Chapter 4's experiments and figures, run at a tiny size: their contracts and their claims."""
+"""Chapter 4's experiments and figures, run at a tiny size: their contracts and their
+claims."""
 
 import math
 from dataclasses import replace
@@ -8,15 +9,33 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from airoad_book.experiments import EXPERIMENTS, autoencoder, cnn_digits, cnn_rnn_sequence
+from airoad_book.experiments import (
+    EXPERIMENTS,
+    autoencoder,
+    cnn_digits,
+    cnn_rnn_sequence,
+)
 from airoad_book.figures import registry
 from airoad_book.figures.style import themed
 from airoad_book.models.mlp import MLP, MLPConfig
 
-TINY_CNN = cnn_digits.Config(max_steps=40, eval_every=20, train_images=800, mistakes=5, augment=False)
-TINY_READER = cnn_rnn_sequence.Config(channels=(4, 8), features=16, hidden=32, batch_size=16, max_steps=30,
-                                      eval_every=15, test_rows=100, train_images=800, examples=3)
-TINY_AE = autoencoder.Config(channels=(4, 8), hidden=16, max_steps=30, train_images=800, grid=4)
+TINY_CNN = cnn_digits.Config(
+    max_steps=40, eval_every=20, train_images=800, mistakes=5, augment=False
+)
+TINY_READER = cnn_rnn_sequence.Config(
+    channels=(4, 8),
+    features=16,
+    hidden=32,
+    batch_size=16,
+    max_steps=30,
+    eval_every=15,
+    test_rows=100,
+    train_images=800,
+    examples=3,
+)
+TINY_AE = autoencoder.Config(
+    channels=(4, 8), hidden=16, max_steps=30, train_images=800, grid=4
+)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +81,10 @@ def test_matched_hidden_gives_the_closest_mlp():
     h = cnn_digits.matched_hidden(target)
     count = sum(p.numel() for p in MLP(MLPConfig(sizes=(784, h, 10))).parameters())
     assert count == cnn_digits.mlp_params(h)
-    assert all(abs(count - target) <= abs(cnn_digits.mlp_params(w) - target) for w in (h - 1, h + 1))
+    assert all(
+        abs(count - target) <= abs(cnn_digits.mlp_params(w) - target)
+        for w in (h - 1, h + 1)
+    )
 
 
 def test_augmentation_keeps_shapes_and_changes_pixels():
@@ -84,15 +106,19 @@ def test_reader_scores_digits_numbers_and_sums(reader):
 
 
 def test_score_of_perfect_logits_is_perfect():
-    class Oracle(torch.nn.Module):  # returns the true digits and running sums as one-hot logits
+    class Oracle(
+        torch.nn.Module
+    ):  # returns the true digits and running sums as one-hot logits
         def __init__(self, digits):
             super().__init__()
             self.digits = digits
 
         def forward(self, x):
             d = self.digits[: len(x)]
-            return (torch.nn.functional.one_hot(d, 10).float(),
-                    torch.nn.functional.one_hot(d.cumsum(1), 28).float())
+            return (
+                torch.nn.functional.one_hot(d, 10).float(),
+                torch.nn.functional.one_hot(d.cumsum(1), 28).float(),
+            )
 
     digits = torch.randint(0, 10, (20, 3), generator=torch.Generator().manual_seed(0))
     s = cnn_rnn_sequence.score(Oracle(digits), torch.zeros(20, 3, 28, 28), digits)
@@ -101,8 +127,12 @@ def test_score_of_perfect_logits_is_perfect():
 
 def test_chance_sum_accuracy_is_the_most_likely_sum():
     assert cnn_rnn_sequence.chance_sum_acc(1) == pytest.approx(0.1)
-    assert cnn_rnn_sequence.chance_sum_acc(2) == pytest.approx(0.1)  # sum 9: 10 ways in 100
-    assert cnn_rnn_sequence.chance_sum_acc(3) == pytest.approx(75 / 1000)  # sums 13 and 14
+    assert cnn_rnn_sequence.chance_sum_acc(2) == pytest.approx(
+        0.1
+    )  # sum 9: 10 ways in 100
+    assert cnn_rnn_sequence.chance_sum_acc(3) == pytest.approx(
+        75 / 1000
+    )  # sums 13 and 14
 
 
 def test_autoencoder_compares_its_codes_with_pca(ae):
@@ -142,15 +172,24 @@ def test_fixed_seed_gives_identical_metrics_twice(reader):
 
 
 def test_a_seconds_cap_stops_training_early():
-    result = autoencoder.run_config(replace(TINY_AE, max_steps=100_000), seed=0, seconds=0.3)
+    result = autoencoder.run_config(
+        replace(TINY_AE, max_steps=100_000), seed=0, seconds=0.3
+    )
     assert result.metrics["train_steps"] < 100_000
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_chapter_4_figures_draw_from_tiny_results(cnn, reader, ae, theme):
-    specs = {n: s for n, s in registry().items() if s.module == "airoad_book.figures.ch04"}
-    assert {"cnn-vs-mlp-curves", "cnn-filters", "cnn-rnn-examples", "autoencoder-latent",
-            "autoencoder-reconstructions"} <= set(specs)
+    specs = {
+        n: s for n, s in registry().items() if s.module == "airoad_book.figures.ch04"
+    }
+    assert {
+        "cnn-vs-mlp-curves",
+        "cnn-filters",
+        "cnn-rnn-examples",
+        "autoencoder-latent",
+        "autoencoder-reconstructions",
+    } <= set(specs)
     results = {"cnn-digits": cnn, "cnn-rnn-sequence": reader, "autoencoder": ae}
     with themed(theme):
         for spec in specs.values():

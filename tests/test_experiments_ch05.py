@@ -1,4 +1,5 @@
-"""Chapter 5's experiments and figures: n-gram baselines by order, and KN5 against the paper."""
+"""Chapter 5's experiments and figures: n-gram baselines by order, and KN5 against the
+paper."""
 
 from __future__ import annotations
 
@@ -16,9 +17,16 @@ from airoad_book.figures.style import themed
 from airoad_book.models.ngram import KneserNeyLM
 from airoad_book.site import PLACEHOLDER
 
-TINY = ngram_baselines.Config(word_orders=(1, 2, 3), char_orders=(1, 2, 3, 4), train_sample=4_000,
-                              max_train_tokens=30_000, max_valid_tokens=4_000)
-TINY_PTB = ngram_ptb.Config(orders=(2, 3), max_train_tokens=30_000, max_eval_tokens=4_000)
+TINY = ngram_baselines.Config(
+    word_orders=(1, 2, 3),
+    char_orders=(1, 2, 3, 4),
+    train_sample=4_000,
+    max_train_tokens=30_000,
+    max_valid_tokens=4_000,
+)
+TINY_PTB = ngram_ptb.Config(
+    orders=(2, 3), max_train_tokens=30_000, max_eval_tokens=4_000
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +49,9 @@ def test_both_experiments_follow_the_registry_contract():
         assert module(name) is mod
         assert mod.NAME == name and mod.CHAPTER == 5 and mod.SUMMARY
         assert set(mod.CONFIGS) == {"quick", "full"}
-    assert ngram_ptb.CONFIGS["quick"] == ngram_ptb.CONFIGS["full"]  # the quick run is the full run
+    assert (
+        ngram_ptb.CONFIGS["quick"] == ngram_ptb.CONFIGS["full"]
+    )  # the quick run is the full run
 
 
 def test_tiny_baselines_give_finite_metrics_a_table_per_corpus_and_series(tiny):
@@ -54,14 +64,18 @@ def test_tiny_baselines_give_finite_metrics_a_table_per_corpus_and_series(tiny):
         assert tiny.text[key].startswith("Add-one")
         for model in ("add-one", "kn"):
             for split in ("train", "valid"):
-                assert len(tiny.series[key][model][split]) == len(tiny.series[key]["orders"])
+                assert len(tiny.series[key][model][split]) == len(
+                    tiny.series[key]["orders"]
+                )
     assert tiny.metrics["vocab_size_ptb"] == 10_000
 
 
 def test_tiny_ngram_ptb_gives_finite_metrics_and_a_verdict():
     result = ngram_ptb.run_config(TINY_PTB, seed=0)
     assert all(math.isfinite(v) for v in result.metrics.values())
-    assert result.metrics["published_kn5_test_ppl"] == 141.2  # a constant from the paper
+    assert (
+        result.metrics["published_kn5_test_ppl"] == 141.2
+    )  # a constant from the paper
     assert "KN3" in result.tables["test"].to_markdown()
     assert "3-gram" in result.text["verdict"]
 
@@ -80,8 +94,10 @@ def test_train_perplexity_falls_with_order_for_kneser_ney(tiny):
 
 def test_kneser_ney_beats_add_one_at_order_3_on_ptb_valid():
     corpus = ngram_baselines.ptb_corpus(ngram_baselines.Config())  # the whole PTB
-    models = {key: cls(3, corpus.vocab_size).fit(corpus.train)
-              for key, cls in ngram_baselines.MODELS.items()}
+    models = {
+        key: cls(3, corpus.vocab_size).fit(corpus.train)
+        for key, cls in ngram_baselines.MODELS.items()
+    }
     ppl = {key: m.perplexity(corpus.valid) for key, m in models.items()}
     assert ppl["kn"] < ppl["add-one"] / 10, ppl  # not close: an order of magnitude
 
@@ -90,7 +106,9 @@ def test_our_kn5_is_within_2_percent_of_the_published_141_2(kn5):
     assert kn5.metrics["published_kn5_test_ppl"] == 141.2
     assert kn5.metrics["n_train_tokens"] == 929_589
     assert kn5.metrics["kn5_test_ppl"] == pytest.approx(141.2, rel=0.02)
-    assert kn5.metrics["kn5_valid_ppl"] > kn5.metrics["kn5_test_ppl"]  # PTB's valid set is harder
+    assert (
+        kn5.metrics["kn5_valid_ppl"] > kn5.metrics["kn5_test_ppl"]
+    )  # PTB's valid set is harder
     assert f"{kn5.metrics['kn5_test_ppl']:.1f}" in kn5.text["verdict"]
     assert "141.2" in kn5.text["verdict"]
 
@@ -100,14 +118,21 @@ def test_kn5_discounts_lie_in_their_ranges_and_d1_grows_with_the_order(kn5):
         D = [kn5.metrics[f"kn5_discount_order{k}_{d}"] for d in ("d1", "d2", "d3plus")]
         assert 0 < D[0] < 1 and 0 < D[1] < 2 and 0 < D[2] < 3, (k, D)
     d1 = [kn5.metrics[f"kn5_discount_order{k}_d1"] for k in range(1, 6)]
-    assert d1 == sorted(d1), d1  # the chapter says so: a single sighting is worth less as n grows
+    assert d1 == sorted(d1), (
+        d1
+    )  # the chapter says so: a single sighting is worth less as n grows
 
 
 def test_scoring_sentence_by_sentence_only_cuts_histories():
-    ids = np.array([5, 6, 1, 7, 5, 1, 6, 6, 1, 5, 7, 1])  # four sentences ending in <eos> = 1
+    ids = np.array(
+        [5, 6, 1, 7, 5, 1, 6, 6, 1, 5, 7, 1]
+    )  # four sentences ending in <eos> = 1
     stream = {n: KneserNeyLM(n, 8).fit(ids) for n in (2, 3)}
-    by_sentence = {n: ngram_ptb.by_sentence_log_probs(m, ids, eos_id=1) for n, m in stream.items()}
-    # a bigram's one-word history is the same both ways (the <eos> before), except at the start
+    by_sentence = {
+        n: ngram_ptb.by_sentence_log_probs(m, ids, eos_id=1) for n, m in stream.items()
+    }
+    # a bigram's one-word history is the same both ways (the <eos> before), except at
+    # the start
     np.testing.assert_allclose(by_sentence[2][1:], stream[2].token_log_probs(ids)[1:])
     # a trigram's history no longer reaches back into the previous sentence
     assert not np.allclose(by_sentence[3][1:], stream[3].token_log_probs(ids)[1:])
@@ -132,12 +157,20 @@ def test_figures_draw_from_a_result_without_training(tiny, draw):
 def test_the_budgets_are_the_ones_the_chapter_describes():
     quick, full = ngram_baselines.CONFIGS["quick"], ngram_baselines.CONFIGS["full"]
     assert quick.word_orders == full.word_orders == (1, 2, 3, 4, 5)
-    assert quick.char_orders[-1] == 6 and full.char_orders[-1] == 10  # "to 6 ... and to 10"
-    assert quick.train_sample == 250_000  # "a 250,000-token sample of the training text"
+    assert (
+        quick.char_orders[-1] == 6 and full.char_orders[-1] == 10
+    )  # "to 6 ... and to 10"
+    assert (
+        quick.train_sample == 250_000
+    )  # "a 250,000-token sample of the training text"
 
 
-def test_every_placeholder_of_the_chapter_names_something_its_experiment_returns(tiny, kn5):
-    page = (Path(__file__).resolve().parents[1] / "docs/part2/05-ngrams.md").read_text(encoding="utf-8")
+def test_every_placeholder_of_the_chapter_names_something_its_experiment_returns(
+    tiny, kn5
+):
+    page = (Path(__file__).resolve().parents[1] / "docs/part2/05-ngrams.md").read_text(
+        encoding="utf-8"
+    )
     results = {"ngram-baselines": tiny, "ngram-ptb": kn5}
     found = PLACEHOLDER.findall(page)
     assert {kind for kind, _ in found} >= {"figure", "table", "value", "text"}
@@ -146,5 +179,9 @@ def test_every_placeholder_of_the_chapter_names_something_its_experiment_returns
         if kind == "figure":
             assert name in FIGURES and FIGURES[name].experiment in results, name
             continue
-        where = {"table": results[name].tables, "value": results[name].metrics, "text": results[name].text}
+        where = {
+            "table": results[name].tables,
+            "value": results[name].metrics,
+            "text": results[name].text,
+        }
         assert rest[0] in where[kind], (kind, args)

@@ -1,4 +1,5 @@
-"""Chapter 7's experiments and figures, run at a tiny size: their contracts and their claims."""
+"""Chapter 7's experiments and figures, run at a tiny size: their contracts and their
+claims."""
 
 import math
 from dataclasses import replace
@@ -17,10 +18,29 @@ from airoad_book.figures.style import themed
 from airoad_book.models.rnnlm import RNNLM, RNNLMConfig
 
 TINY = rnn_lm.Config(
-    kn_order=3, hidden=16, batch_size=8, bptt=10, max_steps=20, train_seconds=None, eval_every=10,
-    curve_tokens=500, nplm_embed=8, nplm_hidden=16, nplm_batch=64, train_tokens=20_000,
-    valid_tokens=1_000, test_tokens=1_000, lambda_grid=11, char_order=3, char_hidden=16, char_batch=8,
-    char_bptt=10, char_steps=20, char_seconds=None, char_train_tokens=20_000, char_eval_tokens=1_000,
+    kn_order=3,
+    hidden=16,
+    batch_size=8,
+    bptt=10,
+    max_steps=20,
+    train_seconds=None,
+    eval_every=10,
+    curve_tokens=500,
+    nplm_embed=8,
+    nplm_hidden=16,
+    nplm_batch=64,
+    train_tokens=20_000,
+    valid_tokens=1_000,
+    test_tokens=1_000,
+    lambda_grid=11,
+    char_order=3,
+    char_hidden=16,
+    char_batch=8,
+    char_bptt=10,
+    char_steps=20,
+    char_seconds=None,
+    char_train_tokens=20_000,
+    char_eval_tokens=1_000,
 )
 TINY_GRADIENTS = rnn_gradients.Config(hidden=20, steps=30, nets=2)
 
@@ -37,11 +57,27 @@ def gradients():
 
 def test_rnn_lm_reports_test_perplexity_of_every_model_and_mixture(result):
     m = result.metrics
-    for key in ("kn_ppl", "nplm_ppl", "rnn_ppl", "rnn_kn_ppl", "nplm_kn_ppl", "all_ppl"):
+    for key in (
+        "kn_ppl",
+        "nplm_ppl",
+        "rnn_ppl",
+        "rnn_kn_ppl",
+        "nplm_kn_ppl",
+        "all_ppl",
+    ):
         assert math.isfinite(m[key]) and m[key] > 1, key
     assert m["test_tokens"] == TINY.test_tokens
     assert [row[4] for row in result.tables["test"].rows] == [
-        m[k] for k in ("kn_ppl", "nplm_ppl", "rnn_ppl", "nplm_kn_ppl", "rnn_kn_ppl", "all_ppl")]
+        m[k]
+        for k in (
+            "kn_ppl",
+            "nplm_ppl",
+            "rnn_ppl",
+            "nplm_kn_ppl",
+            "rnn_kn_ppl",
+            "all_ppl",
+        )
+    ]
     assert m["rnn_steps"] == m["nplm_steps"] == TINY.max_steps
     assert "claim" in result.text["verdict"]
 
@@ -62,7 +98,9 @@ def test_the_character_comparison_reports_bits_per_character(result):
 def test_carried_state_loss_starts_each_pass_from_zero_and_carries_between_windows():
     torch.manual_seed(0)
     model = RNNLM(RNNLMConfig(vocab_size=11, hidden=5))
-    streams = batchify(torch.randint(0, 11, (2 * 13,)), 2)  # (2, 13): 3 windows of 4 per pass
+    streams = batchify(
+        torch.randint(0, 11, (2 * 13,)), 2
+    )  # (2, 13): 3 windows of 4 per pass
     loss_fn = CarriedStateLoss()
     batches = endless_bptt(streams, 4, loss_fn, epochs=2)
     first = next(batches)
@@ -73,13 +111,19 @@ def test_carried_state_loss_starts_each_pass_from_zero_and_carries_between_windo
     assert torch.equal(second[0][:, 0], first[1][:, -1])
     # the second window starts from the first window's last state, exactly
     expected, _ = model(second[0], carried)
-    loss = torch.nn.functional.cross_entropy(expected.reshape(-1, 11), second[1].reshape(-1))
+    loss = torch.nn.functional.cross_entropy(
+        expected.reshape(-1, 11), second[1].reshape(-1)
+    )
     assert loss_fn(model, second).item() == pytest.approx(loss.item())
     loss_fn(model, next(batches))  # the pass's last window
-    again = next(batches)  # the next pass: the streams jump back, the state starts from zero
+    again = next(
+        batches
+    )  # the next pass: the streams jump back, the state starts from zero
     assert torch.equal(again[0], first[0])
     logits, _ = model(again[0])  # from s(0) = 0
-    fresh = torch.nn.functional.cross_entropy(logits.reshape(-1, 11), again[1].reshape(-1))
+    fresh = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, 11), again[1].reshape(-1)
+    )
     assert loss_fn(model, again).item() == pytest.approx(fresh.item())
 
 
@@ -89,9 +133,18 @@ def test_stream_scoring_carries_the_state_through_the_whole_text():
     with torch.no_grad():
         model.V.normal_()
     ids = torch.randint(1, 13, (50,))
-    log_p = rnn_lm.rnn_log_probs(model, ids, first_id=0, chunk=7)  # several chunks, one stream
-    logits, _ = model(torch.cat([torch.tensor([0]), ids[:-1]]).unsqueeze(0))  # one call, no chunks
-    expected = -torch.nn.functional.cross_entropy(logits[0], ids, reduction="none").detach().double().numpy()
+    log_p = rnn_lm.rnn_log_probs(
+        model, ids, first_id=0, chunk=7
+    )  # several chunks, one stream
+    logits, _ = model(
+        torch.cat([torch.tensor([0]), ids[:-1]]).unsqueeze(0)
+    )  # one call, no chunks
+    expected = (
+        -torch.nn.functional.cross_entropy(logits[0], ids, reduction="none")
+        .detach()
+        .double()
+        .numpy()
+    )
     assert log_p.shape == (50,)
     np.testing.assert_allclose(log_p, expected, atol=1e-5)
 
@@ -114,7 +167,9 @@ def test_both_budgets_exist_and_an_unknown_one_is_refused(module):
 
 def test_the_quick_budget_gives_both_networks_the_same_training_time():
     quick = rnn_lm.CONFIGS["quick"]
-    assert quick.train_seconds is not None and quick.max_steps > 10_000  # time, not steps, stops them
+    assert (
+        quick.train_seconds is not None and quick.max_steps > 10_000
+    )  # time, not steps, stops them
     assert rnn_lm.CONFIGS["full"].hidden >= 200
 
 
@@ -126,12 +181,17 @@ def test_fixed_seed_gives_identical_metrics_twice(result):
 def test_a_seconds_cap_stops_training_early():
     config = replace(TINY, max_steps=100_000, char_steps=100_000)
     result = rnn_lm.run_config(config, seed=0, seconds=0.3)
-    assert result.metrics["rnn_steps"] < 100_000 and result.metrics["char_rnn_steps"] < 100_000
+    assert (
+        result.metrics["rnn_steps"] < 100_000
+        and result.metrics["char_rnn_steps"] < 100_000
+    )
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_chapter_7_figures_draw_from_tiny_results(result, gradients, theme):
-    specs = {n: s for n, s in registry().items() if s.module == "airoad_book.figures.ch07"}
+    specs = {
+        n: s for n, s in registry().items() if s.module == "airoad_book.figures.ch07"
+    }
     assert {"rnn-gradient-norms", "rnn-learning-curves"} <= set(specs)
     results = {"rnn-lm": result, "rnn-gradients": gradients}
     with themed(theme):

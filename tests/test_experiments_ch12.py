@@ -1,4 +1,5 @@
-"""Chapter 12's experiment and figures, run at a tiny size: their contracts and their claims."""
+"""Chapter 12's experiment and figures, run at a tiny size: their contracts and their
+claims."""
 
 import math
 
@@ -14,9 +15,23 @@ from airoad_book.figures.style import themed
 from airoad_book.models.gpt import GPT, GPTConfig
 
 TINY = exp.Config(
-    train_chars=60_000, valid_chars=2_048, context=32, d_model=32, num_heads=2, num_layers=1,
-    batch_size=8, seconds=0.6, eval_points=3, lstm_embed=8, lstm_batch=8, lstm_bptt=16,
-    probe_steps=1, sample_chars=12, kv_repeats=1, peak_size=64, peak_repeats=1,
+    train_chars=60_000,
+    valid_chars=2_048,
+    context=32,
+    d_model=32,
+    num_heads=2,
+    num_layers=1,
+    batch_size=8,
+    seconds=0.6,
+    eval_points=3,
+    lstm_embed=8,
+    lstm_batch=8,
+    lstm_bptt=16,
+    probe_steps=1,
+    sample_chars=12,
+    kv_repeats=1,
+    peak_size=64,
+    peak_repeats=1,
 )
 
 
@@ -27,12 +42,21 @@ def result():
 
 def test_reports_the_metrics_the_issue_names(result):
     m = result.metrics
-    for key in ("val_loss", "seconds", "params", "tokens_per_s", "achieved_gflops",
-                "matmul_peak_gflops", "lstm_val_loss", "kv_speedup"):
+    for key in (
+        "val_loss",
+        "seconds",
+        "params",
+        "tokens_per_s",
+        "achieved_gflops",
+        "matmul_peak_gflops",
+        "lstm_val_loss",
+        "kv_speedup",
+    ):
         assert math.isfinite(m[key]) and m[key] > 0, key
     assert m["val_loss"] < m["uniform_nats"] + 0.5
     assert m["achieved_gflops"] == pytest.approx(
-        m["train_tokens"] * m["flops_per_token"] / m["seconds"] / 1e9)
+        m["train_tokens"] * m["flops_per_token"] / m["seconds"] / 1e9
+    )
     assert m["seconds"] <= TINY.seconds + 1.0  # the time budget caps training
 
 
@@ -64,7 +88,9 @@ def test_verdict_names_the_leader_from_the_numbers(result):
 
 def test_sliding_evaluation_scores_every_token_once_with_at_least_half_a_context():
     torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=11, context=8, d_model=16, num_heads=2, num_layers=1)).eval()
+    model = GPT(
+        GPTConfig(vocab_size=11, context=8, d_model=16, num_heads=2, num_layers=1)
+    ).eval()
     ids = torch.randint(0, 11, (8 * 4 + 1,))
     total = 0.0
     with torch.no_grad():
@@ -72,7 +98,9 @@ def test_sliding_evaluation_scores_every_token_once_with_at_least_half_a_context
             start = max(0, (p // 4 - 1) * 4)  # the window that scores position p
             logits = model(ids[start : start + 8][None])[0, p - start]
             total += F.cross_entropy(logits[None], ids[p + 1 : p + 2]).item()
-    assert exp.evaluate_windows(model, ids) == pytest.approx(total / (len(ids) - 1), abs=1e-5)
+    assert exp.evaluate_windows(model, ids) == pytest.approx(
+        total / (len(ids) - 1), abs=1e-5
+    )
 
 
 @pytest.mark.parametrize("name", ["gpt-vs-lstm", "gpt-kv-cache"])

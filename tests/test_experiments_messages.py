@@ -1,5 +1,5 @@
-"""The experiments of chapters 9–11 on real translations, at tiny budgets: their metrics,
-tables and verdicts, and the BLEU intervals against sacrebleu's own scores."""
+"""The experiments of chapters 9–11 on real translations, at tiny budgets: their
+metrics, tables and verdicts, and the BLEU intervals against sacrebleu's own scores."""
 
 from __future__ import annotations
 
@@ -27,14 +27,23 @@ def test_real_translation_reports_the_issue_s_metrics(race):
 
 def test_the_two_models_have_about_the_same_parameters(race):
     m = race.metrics
-    assert abs(m["params_attn_rnn"] - m["params_transformer"]) < 0.1 * m["params_transformer"]
+    assert (
+        abs(m["params_attn_rnn"] - m["params_transformer"])
+        < 0.1 * m["params_transformer"]
+    )
 
 
 def test_intervals_are_sacrebleu_scores_and_overlap_means_tied():
-    refs = ["le chat est sur le tapis", "il fait beau aujourd'hui", "bonjour le monde"] * 30
+    refs = [
+        "le chat est sur le tapis",
+        "il fait beau aujourd'hui",
+        "bonjour le monde",
+    ] * 30
     good = ["le chat est sur le tapis", "il fait beau", "bonjour le monde"] * 30
     bad = ["le chien", "il pleut", "au revoir"] * 30
-    out = real_translation.bleu_intervals({"good": good, "bad": bad}, refs, n_samples=100)
+    out = real_translation.bleu_intervals(
+        {"good": good, "bad": bad}, refs, n_samples=100
+    )
     assert math.isclose(out["good"][0], real_translation.sacre_bleu(good, refs))
     assert out["good"][1] < out["good"][0] < out["good"][2]
     assert not real_translation.tied(out["good"], out["bad"])
@@ -43,36 +52,52 @@ def test_intervals_are_sacrebleu_scores_and_overlap_means_tied():
 
 @pytest.fixture(scope="module")
 def reversal():
-    return messages_reversal.run_config(messages_reversal.Config(steps=2, eval_every=1,
-                                                                 bootstrap=50))
+    return messages_reversal.run_config(
+        messages_reversal.Config(steps=2, eval_every=1, bootstrap=50)
+    )
 
 
 @pytest.fixture(scope="module")
 def length():
-    return messages_length.run_config(messages_length.Config(steps=2, eval_every=1,
-                                                             bootstrap=50))
+    return messages_length.run_config(
+        messages_length.Config(steps=2, eval_every=1, bootstrap=50)
+    )
 
 
 def test_reversal_and_length_experiments_report_their_metrics(reversal, length):
     r = reversal
-    assert {"bleu_forward", "bleu_reversed", "bleu_forward_lo", "bleu_reversed_hi", "tied",
-            "oov_source", "pieces_per_word"} <= set(r.metrics)
+    assert {
+        "bleu_forward",
+        "bleu_reversed",
+        "bleu_forward_lo",
+        "bleu_reversed_hi",
+        "tied",
+        "oov_source",
+        "pieces_per_word",
+    } <= set(r.metrics)
     assert 0 < r.metrics["oov_source"] < 0.2
     assert "Sutskever" in r.text["verdict"]
-    assert {"bleu_seq2seq", "bleu_attention", "bleu_long_attention"} <= set(length.metrics)
+    assert {"bleu_seq2seq", "bleu_attention", "bleu_long_attention"} <= set(
+        length.metrics
+    )
     assert sum(row[1] for row in length.tables["buckets"].rows) == 500
 
 
-@pytest.mark.parametrize("name", ["messages-reversal-curves", "messages-length-curves",
-                                  "real-translation-race"])
+@pytest.mark.parametrize(
+    "name",
+    ["messages-reversal-curves", "messages-length-curves", "real-translation-race"],
+)
 def test_the_figures_draw_from_their_results(name, race, reversal, length):
     import matplotlib.pyplot as plt
 
     from airoad_book.figures import registry
 
     spec = registry()[name]
-    result = {"real-translation": race, "messages-reversal": reversal,
-              "messages-length": length}[spec.experiment]
+    result = {
+        "real-translation": race,
+        "messages-reversal": reversal,
+        "messages-length": length,
+    }[spec.experiment]
     fig = spec.draw(result)
     assert fig.axes
     plt.close(fig)

@@ -1,5 +1,5 @@
-"""Chapter 14's experiment at a tiny size: the fits, the crossovers, the rungs, the position
-loss, and the metrics the checks read."""
+"""Chapter 14's experiment at a tiny size: the fits, the crossovers, the rungs, the
+position loss, and the metrics the checks read."""
 
 import json
 import math

@@ -1,5 +1,5 @@
-"""The figure cache: a clean build draws everything, a warm build nothing, and an edit to one
-model file redraws exactly the figures whose experiments import it."""
+"""The figure cache: a clean build draws everything, a warm build nothing, and an edit
+to one model file redraws exactly the figures whose experiments import it."""
 
 from __future__ import annotations
 
@@ -16,11 +16,17 @@ from airoad_book.results import Result, Table
 
 
 def fake_run(name: str) -> Result:
-    return Result(metrics={"x": 1.0}, tables={"t": Table(["a"], [[1]])}, experiment=name, budget="quick")
+    return Result(
+        metrics={"x": 1.0},
+        tables={"t": Table(["a"], [[1]])},
+        experiment=name,
+        budget="quick",
+    )
 
 
 class Recorder:
-    """Stands in for drawing: records which figures a build draws and writes their files."""
+    """Stands in for drawing: records which figures a build draws and writes their
+    files."""
 
     def __init__(self):
         self.drawn: list[str] = []
@@ -30,7 +36,9 @@ class Recorder:
         self.drawn.append(item.spec.name)
         for path in (item.light, item.dark):
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(f'<svg xmlns="http://www.w3.org/2000/svg"><title>{item.spec.name}</title></svg>')
+            path.write_text(
+                f'<svg xmlns="http://www.w3.org/2000/svg"><title>{item.spec.name}</title></svg>'
+            )
 
 
 def build_once(tmp_path, sources, runs=None):
@@ -41,7 +49,9 @@ def build_once(tmp_path, sources, runs=None):
             runs.append(name)
         return fake_run(name)
 
-    manifest = fb.build(tmp_path, sorted(EXPERIMENTS)[:1], sources=sources, run=run, draw=recorder)
+    manifest = fb.build(
+        tmp_path, sorted(EXPERIMENTS)[:1], sources=sources, run=run, draw=recorder
+    )
     return recorder.drawn, manifest
 
 
@@ -50,10 +60,12 @@ def edited(sources: dict[str, str], module: str) -> dict[str, str]:
 
 
 def importers(module: str, sources) -> set[str]:
-    """The figures whose drawing or experiment code imports `module`, directly or not."""
+    """The figures whose drawing or experiment code imports `module`, directly or
+    not."""
     specs = registry()
     return {
-        name for name, spec in specs.items()
+        name
+        for name, spec in specs.items()
         if module in cache.closure([spec.module, EXPERIMENTS[spec.experiment]], sources)
     }
 
@@ -62,7 +74,9 @@ def test_clean_build_draws_every_figure_and_warm_build_none(tmp_path):
     sources = cache.read_sources()
     runs: list[str] = []
     drawn, manifest = build_once(tmp_path, sources, runs)
-    assert sorted(drawn) == sorted(registry()) and drawn, "a clean build must draw every figure"
+    assert sorted(drawn) == sorted(registry()) and drawn, (
+        "a clean build must draw every figure"
+    )
     assert all(fig["regenerated"] for fig in manifest["figures"].values())
     ran = len(runs)
     drawn, manifest = build_once(tmp_path, sources, runs)
@@ -71,8 +85,12 @@ def test_clean_build_draws_every_figure_and_warm_build_none(tmp_path):
     assert len(runs) == ran, "a warm build must not rerun experiments"
 
 
-@pytest.mark.parametrize("model", ["airoad_book.models.bengio", "airoad_book.models.ngram"])
-def test_editing_one_model_file_redraws_only_the_figures_that_depend_on_it(tmp_path, model):
+@pytest.mark.parametrize(
+    "model", ["airoad_book.models.bengio", "airoad_book.models.ngram"]
+)
+def test_editing_one_model_file_redraws_only_the_figures_that_depend_on_it(
+    tmp_path, model
+):
     sources = cache.read_sources()
     build_once(tmp_path, sources)
     expected = importers(model, sources)
@@ -85,7 +103,9 @@ def test_an_edit_to_the_bengio_model_leaves_chapter_5_figures_alone(tmp_path):
     sources = cache.read_sources()
     build_once(tmp_path, sources)
     drawn, _ = build_once(tmp_path, edited(sources, "airoad_book.models.bengio"))
-    chapter5 = {name for name, spec in registry().items() if spec.module.endswith("ch05")}
+    chapter5 = {
+        name for name, spec in registry().items() if spec.module.endswith("ch05")
+    }
     assert chapter5 and not (set(drawn) & chapter5)
 
 
@@ -114,12 +134,22 @@ def test_imports_are_found_relative_absolute_and_lazy():
         "pkg.e": "",
         "pkg.unused": "",
     }
-    assert cache.closure(["pkg.a"], sources) == {"pkg.a", "pkg.b", "pkg.c", "pkg.d", "pkg.e"}
+    assert cache.closure(["pkg.a"], sources) == {
+        "pkg.a",
+        "pkg.b",
+        "pkg.c",
+        "pkg.d",
+        "pkg.e",
+    }
 
 
 def test_a_package_init_counts_only_when_a_name_is_taken_from_it():
-    sources = {"pkg": "REGISTRY = {}\n", "pkg.sub": "", "pkg.user": "from pkg import sub\n",
-               "pkg.reader": "from pkg import REGISTRY, sub\n"}
+    sources = {
+        "pkg": "REGISTRY = {}\n",
+        "pkg.sub": "",
+        "pkg.user": "from pkg import sub\n",
+        "pkg.reader": "from pkg import REGISTRY, sub\n",
+    }
     assert cache.closure(["pkg.user"], sources) == {"pkg.user", "pkg.sub"}
     assert cache.closure(["pkg.reader"], sources) == {"pkg.reader", "pkg.sub", "pkg"}
 
@@ -132,15 +162,22 @@ def test_render_gives_distinct_light_and_dark_svgs():
         return fig
 
     spec = FigureSpec("demo", "x", "caption", "alt", draw, __name__)
-    light, dark = fb.render(spec, fake_run("x"), "light"), fb.render(spec, fake_run("x"), "dark")
+    light, dark = (
+        fb.render(spec, fake_run("x"), "light"),
+        fb.render(spec, fake_run("x"), "dark"),
+    )
     assert light.startswith(b"<?xml") and dark.startswith(b"<?xml") and light != dark
-    assert light == fb.render(spec, fake_run("x"), "light"), "the same figure must give the same bytes"
+    assert light == fb.render(spec, fake_run("x"), "light"), (
+        "the same figure must give the same bytes"
+    )
 
 
 def test_results_cache_round_trips(tmp_path):
     store = fb.ResultStore(tmp_path, cache.read_sources(), run=fake_run)
     name = next(iter(EXPERIMENTS))
     first = store.get(name)
-    again = fb.ResultStore(tmp_path, cache.read_sources(), run=lambda n: pytest.fail("ran twice")).get(name)
+    again = fb.ResultStore(
+        tmp_path, cache.read_sources(), run=lambda n: pytest.fail("ran twice")
+    ).get(name)
     assert again.to_dict() == first.to_dict()
     assert json.loads(store.path(name).read_text())["metrics"] == {"x": 1.0}

@@ -1,4 +1,5 @@
-"""The GPT of chapter 12: causal, equal to the attention formula written out, tied, cached."""
+"""The GPT of chapter 12: causal, equal to the attention formula written out, tied,
+cached."""
 
 import math
 
@@ -7,7 +8,14 @@ import torch
 import torch.nn.functional as F
 
 from airoad_book.decode import generate
-from airoad_book.models.gpt import GPT, CachedStep, CausalSelfAttention, GPTConfig, KVCache, RecomputeStep
+from airoad_book.models.gpt import (
+    GPT,
+    CachedStep,
+    CausalSelfAttention,
+    GPTConfig,
+    KVCache,
+    RecomputeStep,
+)
 
 SMALL = GPTConfig(vocab_size=17, context=12, d_model=24, num_heads=3, num_layers=2)
 
@@ -31,7 +39,9 @@ def test_output_at_t_does_not_change_when_later_tokens_change():
     changed[:, 7:] = (changed[:, 7:] + 5) % 17  # change positions 7 … 11
     a, b = model(idx), model(changed)
     assert torch.allclose(a[:, :7], b[:, :7], atol=1e-6)
-    assert not torch.allclose(a[:, 7:], b[:, 7:], atol=1e-3)  # later positions do see it
+    assert not torch.allclose(
+        a[:, 7:], b[:, 7:], atol=1e-3
+    )  # later positions do see it
 
 
 def test_attention_equals_softmax_of_scaled_scores_with_causal_mask_written_out():
@@ -40,7 +50,9 @@ def test_attention_equals_softmax_of_scaled_scores_with_causal_mask_written_out(
     x = torch.randn(2, 10, 24)  # (B, T, C)
     B, T, C, H = 2, 10, 24, 3
     q, k, v = (x @ attn.qkv.weight.T + attn.qkv.bias).split(C, dim=2)  # (B, T, C) each
-    q, k, v = (t.view(B, T, H, C // H).transpose(1, 2) for t in (q, k, v))  # (B, H, T, D)
+    q, k, v = (
+        t.view(B, T, H, C // H).transpose(1, 2) for t in (q, k, v)
+    )  # (B, H, T, D)
     scores = q @ k.transpose(-2, -1) / math.sqrt(C // H)  # (B, H, T, T)
     mask = torch.full((T, T), float("-inf")).triu(diagonal=1)  # -inf above the diagonal
     y = torch.softmax(scores + mask, dim=-1) @ v  # (B, H, T, D)
@@ -63,7 +75,9 @@ def test_a_gradient_step_moves_the_tied_matrix_by_both_of_its_uses():
     model(idx).sum().backward()
     grad = model.tok_emb.weight.grad
     # the output layer's gradient reaches every row; the embedding's only the rows read
-    assert grad is model.head.weight.grad and torch.count_nonzero(grad.abs().sum(1)) == 17
+    assert (
+        grad is model.head.weight.grad and torch.count_nonzero(grad.abs().sum(1)) == 17
+    )
 
 
 def test_logits_with_kv_cache_equal_full_recomputation_chunk_by_chunk():
@@ -75,13 +89,17 @@ def test_logits_with_kv_cache_equal_full_recomputation_chunk_by_chunk():
     assert torch.allclose(torch.cat(parts, dim=1), model(idx), atol=1e-5)
 
 
-@pytest.mark.parametrize("sampling", [{"top_k": 1}, {"temperature": 1.0}, {"temperature": 0.7, "top_k": 5}])
+@pytest.mark.parametrize(
+    "sampling", [{"top_k": 1}, {"temperature": 1.0}, {"temperature": 0.7, "top_k": 5}]
+)
 def test_generating_with_kv_cache_gives_the_same_tokens_as_recomputation(sampling):
     model = small_model()
     runs = []
     for step in (RecomputeStep(model), CachedStep(model)):
         gen = torch.Generator().manual_seed(3)
-        runs.append(generate(step, [1, 2, 3], 9, generator=gen, **sampling))  # 3 + 9 = the context
+        runs.append(
+            generate(step, [1, 2, 3], 9, generator=gen, **sampling)
+        )  # 3 + 9 = the context
     assert runs[0] == runs[1] and len(runs[0]) == 9
 
 
@@ -101,22 +119,28 @@ def test_a_sequence_longer_than_the_context_is_rejected_naming_the_context():
         model(torch.zeros(1, 3, dtype=torch.long), cache)
 
 
-@pytest.mark.parametrize("bad, message", [
-    (torch.zeros(4, dtype=torch.long), "shape"),
-    (torch.zeros(1, 4), "integer"),
-    (torch.full((1, 4), 17), r"\[0, 16\]"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (torch.zeros(4, dtype=torch.long), "shape"),
+        (torch.zeros(1, 4), "integer"),
+        (torch.full((1, 4), 17), r"\[0, 16\]"),
+    ],
+)
 def test_bad_token_ids_raise_value_error(bad, message):
     with pytest.raises(ValueError, match=message):
         small_model()(bad)
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("d_model", 25, "divisible by num_heads"),
-    ("num_layers", 0, "num_layers"),
-    ("dropout", 1.0, "dropout"),
-    ("context", 2.5, "context"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("d_model", 25, "divisible by num_heads"),
+        ("num_layers", 0, "num_layers"),
+        ("dropout", 1.0, "dropout"),
+        ("context", 2.5, "context"),
+    ],
+)
 def test_bad_config_raises_value_error(field, value, message):
     with pytest.raises(ValueError, match=message):
         GPTConfig(**{**SMALL.__dict__, field: value})

@@ -1,4 +1,5 @@
-"""Claims about chapter 8's cells: they are torch's LSTM and GRU, written from the equations."""
+"""Claims about chapter 8's cells: they are torch's LSTM and GRU, written from the
+equations."""
 
 import pytest
 import torch
@@ -20,7 +21,9 @@ from airoad_book.models.lstm import (
 
 def _torch_and_hand(kind: str, layers: int = 2):
     torch.manual_seed(0)
-    module = (nn.LSTM if kind == "lstm" else nn.GRU)(5, 7, num_layers=layers, batch_first=True).double()
+    module = (nn.LSTM if kind == "lstm" else nn.GRU)(
+        5, 7, num_layers=layers, batch_first=True
+    ).double()
     with torch.no_grad():  # make every bias matter, the two of each gate differently
         for name, p in module.named_parameters():
             if "bias" in name:
@@ -35,7 +38,11 @@ def _run_hand(cells, x, state):
     for layer, cell in enumerate(cells):
         s = None
         if state is not None:
-            s = tuple(t[layer] for t in state) if isinstance(state, tuple) else state[layer]
+            s = (
+                tuple(t[layer] for t in state)
+                if isinstance(state, tuple)
+                else state[layer]
+            )
         out, final = Recurrence(cell)(out, s)
         finals.append(final)
     return out, finals
@@ -47,7 +54,11 @@ def test_hand_cells_match_torch_outputs_and_final_state_from_a_given_state(kind)
     x = torch.randn(3, 6, 5, dtype=torch.double)
     g = torch.Generator().manual_seed(1)
     h0 = torch.randn(2, 3, 7, generator=g, dtype=torch.double)
-    state = (h0, torch.randn(2, 3, 7, generator=g, dtype=torch.double)) if kind == "lstm" else h0
+    state = (
+        (h0, torch.randn(2, 3, 7, generator=g, dtype=torch.double))
+        if kind == "lstm"
+        else h0
+    )
     expected, final = module(x, state)
     got, finals = _run_hand(cells, x, state)
     torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12)
@@ -65,21 +76,37 @@ def test_hand_cells_match_torch_gradients_for_input_and_every_weight(kind):
     x = torch.randn(2, 5, 5, dtype=torch.double, requires_grad=True)
     target = torch.randn(2, 5, 7, dtype=torch.double)
     loss_t = ((module(x)[0] - target) ** 2).sum()
-    gx_t, *gw_t = torch.autograd.grad(loss_t, [x, module.weight_ih_l0, module.weight_hh_l0,
-                                              module.bias_ih_l0, module.bias_hh_l0])
+    gx_t, *gw_t = torch.autograd.grad(
+        loss_t,
+        [
+            x,
+            module.weight_ih_l0,
+            module.weight_hh_l0,
+            module.bias_ih_l0,
+            module.bias_hh_l0,
+        ],
+    )
     loss_h = ((Recurrence(cell)(x)[0] - target) ** 2).sum()
     gates = "ifgo" if kind == "lstm" else "rzn"
-    params = [getattr(cell, f"w_x{k}") for k in gates] + [getattr(cell, f"w_h{k}") for k in gates]
-    biases = [cell.b_xn, cell.b_hn, cell.b_r, cell.b_z] if kind == "gru" else [getattr(cell, f"b_{k}") for k in gates]
+    params = [getattr(cell, f"w_x{k}") for k in gates] + [
+        getattr(cell, f"w_h{k}") for k in gates
+    ]
+    biases = (
+        [cell.b_xn, cell.b_hn, cell.b_r, cell.b_z]
+        if kind == "gru"
+        else [getattr(cell, f"b_{k}") for k in gates]
+    )
     grads = torch.autograd.grad(loss_h, [x, *params, *biases])
     gx_h, gw = grads[0], grads[1:]
     torch.testing.assert_close(gx_h, gx_t)
     n = len(gates)
-    # torch's (gates*H, D) weight gradient is the hand cell's per-gate (D, H) gradients, transposed and stacked
+    # torch's (gates*H, D) weight gradient is the hand cell's per-gate (D, H) gradients,
+    # transposed and stacked
     torch.testing.assert_close(torch.cat([g.T for g in gw[:n]]), gw_t[0])
     torch.testing.assert_close(torch.cat([g.T for g in gw[n : 2 * n]]), gw_t[1])
     if kind == "lstm":
-        # one bias per gate in the hand cell = b_ih + b_hh in torch: both get the same gradient
+        # one bias per gate in the hand cell = b_ih + b_hh in torch: both get the same
+        # gradient
         stacked = torch.cat(gw[2 * n :])
         torch.testing.assert_close(stacked, gw_t[2])
         torch.testing.assert_close(stacked, gw_t[3])
@@ -90,7 +117,8 @@ def test_hand_cells_match_torch_gradients_for_input_and_every_weight(kind):
 
 
 def test_gru_reset_gate_acts_after_the_recurrent_matrix_as_in_torch():
-    # with W_hn h + b_hn != 0 and r in (0, 1), applying r before the matrix gives another answer:
+    # with W_hn h + b_hn != 0 and r in (0, 1), applying r before the matrix gives
+    # another answer:
     # the torch form is the one the hand cell implements
     module, (cell,) = _torch_and_hand("gru", layers=1)
     x, h = torch.randn(4, 5, dtype=torch.double), torch.randn(4, 7, dtype=torch.double)
@@ -118,18 +146,23 @@ def test_lstm_with_forget_gate_one_and_input_gate_zero_keeps_its_cell_exactly():
         cell.b_f.fill_(1e3)  # f = 1
         cell.b_i.fill_(-1e3)  # i = 0
     c0 = torch.randn(2, 3, dtype=torch.double)
-    trace = Recurrence(cell).trace(torch.randn(2, 50, 2, dtype=torch.double),
-                                   (torch.zeros(2, 3, dtype=torch.double), c0))
+    trace = Recurrence(cell).trace(
+        torch.randn(2, 50, 2, dtype=torch.double),
+        (torch.zeros(2, 3, dtype=torch.double), c0),
+    )
     torch.testing.assert_close(trace["c"][:, -1], c0)  # 50 steps later, unchanged
 
 
 def test_recurrence_trace_shapes_and_torch_parameter_counts():
     x = torch.randn(2, 7, 3)
-    assert {k: tuple(v.shape) for k, v in Recurrence(GRUCell(3, 5)).trace(x).items()} == {
-        k: (2, 7, 5) for k in "rznh"}
+    assert {
+        k: tuple(v.shape) for k, v in Recurrence(GRUCell(3, 5)).trace(x).items()
+    } == {k: (2, 7, 5) for k in "rznh"}
     for kind, layer in (("rnn", nn.RNN), ("lstm", nn.LSTM), ("gru", nn.GRU)):
         m = layer(3, 5, num_layers=2)
-        assert recurrent_parameter_count(kind, 3, 5, layers=2) == sum(p.numel() for p in m.parameters())
+        assert recurrent_parameter_count(kind, 3, 5, layers=2) == sum(
+            p.numel() for p in m.parameters()
+        )
 
 
 def test_hidden_sizes_for_equal_parameters_match_within_five_percent():

@@ -1,4 +1,5 @@
-"""The gettext bitext of `airoad_book.data.messages`: parsing, cleaning, splitting, sizes."""
+"""The gettext bitext of `airoad_book.data.messages`: parsing, cleaning, splitting,
+sizes."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from airoad_book.data.messages import (
     split_pairs,
 )
 
-PO = r'''msgid ""
+PO = r"""msgid ""
 msgstr ""
 "Content-Type: text/plain; charset=UTF-8\n"
 "POT-Creation-Date: YEAR-MO-DA HO:MI+ZONE\n"
@@ -44,7 +45,7 @@ msgstr[1] "%(count)s éléments"
 
 #~ msgid "Old message"
 #~ msgstr "Ancien message"
-'''
+"""
 
 
 @pytest.fixture()
@@ -54,22 +55,38 @@ def catalogue(tmp_path):
     return read_catalogue(path)
 
 
-def test_reading_keeps_translated_entries_and_drops_fuzzy_untranslated_obsolete(catalogue):
+def test_reading_keeps_translated_entries_and_drops_fuzzy_untranslated_obsolete(
+    catalogue,
+):
     sources = [m.source for m in catalogue]
-    assert sources == ["Delete this item", 'Add a "comment"', "%(count)s item", "%(count)s items"]
-    assert catalogue[1].target == "Ajouter un « commentaire »"  # the label's Default: comment
+    assert sources == [
+        "Delete this item",
+        'Add a "comment"',
+        "%(count)s item",
+        "%(count)s items",
+    ]
+    assert (
+        catalogue[1].target == "Ajouter un « commentaire »"
+    )  # the label's Default: comment
     assert catalogue[3].target == "%(count)s éléments"  # the plural form too
 
 
 def test_cleaning_removes_placeholders_and_markup_and_lower_cases():
-    assert clean_text("Delete ${title}  <b>now</b>, %(n)d items {0}") == "delete now , items"
+    assert (
+        clean_text("Delete ${title}  <b>now</b>, %(n)d items {0}")
+        == "delete now , items"
+    )
     assert clean_text("Hello&nbsp;World\u00a0!") == "hello world !"
 
 
 def test_clean_pairs_drops_placeholder_only_copied_and_repeated_sources():
-    messages = [Message("${name}", "${name}", "x"), Message("Plone", "Plone", "x"),
-                Message("Delete", "Supprimer", "x"), Message("delete", "Effacer", "x"),
-                Message("Remove", "Supprimer", "x")]
+    messages = [
+        Message("${name}", "${name}", "x"),
+        Message("Plone", "Plone", "x"),
+        Message("Delete", "Supprimer", "x"),
+        Message("delete", "Effacer", "x"),
+        Message("Remove", "Supprimer", "x"),
+    ]
     assert clean_pairs(messages) == [("delete", "supprimer"), ("remove", "supprimer")]
 
 
@@ -117,7 +134,11 @@ def test_the_real_split_has_the_sizes_the_book_states_and_shares_no_sentence():
 def test_word_units_read_unseen_words_as_unk_and_bpe_units_almost_never():
     words, bpe = messages_task("word"), messages_task("bpe")
     unk = words.task.source_vocab.stoi["<unk>"]
-    ids = [i for p in words.task.test for i in words.task.source_vocab.encode(p.source).tolist()]
+    ids = [
+        i
+        for p in words.task.test
+        for i in words.task.source_vocab.encode(p.source).tolist()
+    ]
     assert 0.01 < ids.count(unk) / len(ids) < 0.2
     assert len(bpe.task.source_vocab) < len(words.task.source_vocab)
     with pytest.raises(ValueError, match="unit"):

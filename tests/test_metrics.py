@@ -64,7 +64,9 @@ def test_bits_per_char_of_a_char_model_is_bits_per_token():
 
 def test_bits_per_char_spreads_a_word_loss_over_its_characters():
     # a 5-character word (4 letters + space) costing 10 bits is 2 bits per character
-    assert bits_per_char(nats_from_bits(10.0), chars_per_token=5.0) == pytest.approx(2.0)
+    assert bits_per_char(nats_from_bits(10.0), chars_per_token=5.0) == pytest.approx(
+        2.0
+    )
 
 
 def test_bits_per_char_rejects_non_positive_chars_per_token():
@@ -73,7 +75,9 @@ def test_bits_per_char_rejects_non_positive_chars_per_token():
 
 
 def test_accuracy_counts_argmax_hits():
-    logits = torch.tensor([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [0.0, 0.0, 1.0], [5.0, 0.0, 0.0]])
+    logits = torch.tensor(
+        [[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [0.0, 0.0, 1.0], [5.0, 0.0, 0.0]]
+    )
     targets = torch.tensor([0, 1, 0, 2])
     assert accuracy(logits, targets) == 0.5
 
@@ -90,7 +94,9 @@ def test_accuracy_leaves_out_ignored_targets():
 
 
 def test_accuracy_rejects_mismatched_shapes_naming_both():
-    with pytest.raises(ValueError, match=r"targets of shape \(4,\).*got targets of shape \(5,\)"):
+    with pytest.raises(
+        ValueError, match=r"targets of shape \(4,\).*got targets of shape \(5,\)"
+    ):
         accuracy(torch.zeros(4, 3), torch.zeros(5, dtype=torch.long))
 
 
@@ -151,7 +157,8 @@ def test_bleu_known_answers():
     ref = "the cat sat on the mat".split()
     assert bleu([ref], [ref]) == pytest.approx(100.0)
     assert bleu([["dog"]], [ref]) == 0.0
-    # clipping: "the the the ..." gets credit for "the" only twice (it occurs twice in ref)
+    # clipping: "the the the ..." gets credit for "the" only twice (it occurs twice in
+    # ref)
     score = bleu_score([["the"] * 6], [ref], max_n=1)
     assert score.precisions[0] == pytest.approx(100 * 2 / 6)
     # a correct prefix of half the length: precisions 100, BP = exp(1 - 6/3)

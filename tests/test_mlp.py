@@ -1,4 +1,5 @@
-"""The torch MLP: shapes, input checks and that a few steps of training lower the loss."""
+"""The torch MLP: shapes, input checks and that a few steps of training lower the
+loss."""
 
 import numpy as np
 import pytest
@@ -11,7 +12,10 @@ from airoad_book.models.mlp import MLP, MLPConfig
 def test_mlp_maps_images_to_logits():
     model = MLP(MLPConfig(sizes=(64, 32, 16, 10)))
     assert model(torch.zeros(5, 8, 8)).shape == (5, 10)
-    assert sum(p.numel() for p in model.parameters()) == 64 * 32 + 32 + 32 * 16 + 16 + 16 * 10 + 10
+    assert (
+        sum(p.numel() for p in model.parameters())
+        == 64 * 32 + 32 + 32 * 16 + 16 + 16 * 10 + 10
+    )
 
 
 def test_mlp_rejects_bad_configs_and_inputs():
@@ -42,10 +46,16 @@ def _numpy_and_torch_twins(sizes, activation, seed=0):
     from airoad_book.models.mlp import load_numpy_params
     from airoad_book.scratch.mlp import MLP as NumpyMLP
 
-    np_model = NumpyMLP(sizes, activation=activation, init="xavier", seed=seed)  # float64
+    np_model = NumpyMLP(
+        sizes, activation=activation, init="xavier", seed=seed
+    )  # float64
     for b in np_model.params()[1::2]:
-        b += 0.1 * np.random.default_rng(seed).normal(size=b.shape)  # non-zero biases, so they count
-    torch_model = load_numpy_params(MLP(MLPConfig(sizes, activation)).double(), np_model.params())
+        b += 0.1 * np.random.default_rng(seed).normal(
+            size=b.shape
+        )  # non-zero biases, so they count
+    torch_model = load_numpy_params(
+        MLP(MLPConfig(sizes, activation)).double(), np_model.params()
+    )
     return np_model, torch_model
 
 
@@ -78,7 +88,11 @@ def test_loading_numpy_weights_transposes_them_into_nn_linear():
     assert W1.shape == (5, 3) and torch_model.layers[0].weight.shape == (3, 5)
     assert np.array_equal(torch_model.layers[0].weight.detach().numpy(), W1.T)
     x = np.random.default_rng(0).normal(size=(4, 5))
-    assert np.allclose(torch_model(torch.from_numpy(x)).detach().numpy(), np_model.forward(x), rtol=1e-13)
+    assert np.allclose(
+        torch_model(torch.from_numpy(x)).detach().numpy(),
+        np_model.forward(x),
+        rtol=1e-13,
+    )
     with pytest.raises(ValueError, match="expected 4 arrays"):
         load_numpy_params(MLP(MLPConfig((5, 3, 2))), np_model.params()[:2])
     with pytest.raises(ValueError, match=r"\(D_in, D_out\)"):

@@ -11,7 +11,8 @@ MODELS = [AddOneLM, KneserNeyLM]
 
 
 def markov_stream(seed: int, V: int, N: int, alpha: float = 0.05) -> np.ndarray:
-    """N tokens from a random first-order Markov chain with sparse rows: varied counts."""
+    """N tokens from a random first-order Markov chain with sparse rows: varied
+    counts."""
     rng = np.random.default_rng(seed)
     P = rng.dirichlet(np.full(V, alpha), size=V)  # (V, V) transition matrix
     x = [0]
@@ -26,7 +27,8 @@ class ReferenceKN:
     def __init__(self, x, n, V):
         x = [int(t) for t in x]
         grams = {
-            k: Counter(tuple(x[s : s + k]) for s in range(len(x) - k + 1)) for k in range(1, n + 1)
+            k: Counter(tuple(x[s : s + k]) for s in range(len(x) - k + 1))
+            for k in range(1, n + 1)
         }
         self.c = {n: grams[n]}  # raw counts at the highest order
         for k in range(1, n):  # N1+(• g): distinct words seen just before g
@@ -37,10 +39,14 @@ class ReferenceKN:
     @staticmethod
     def chen_goodman_discounts(c):
         n1, n2, n3, n4 = (sum(1 for v in c.values() if v == r) for r in (1, 2, 3, 4))
-        assert min(n1, n2, n3, n4) > 0, "the test corpus must have n1..n4 > 0 at every order"
+        assert min(n1, n2, n3, n4) > 0, (
+            "the test corpus must have n1..n4 > 0 at every order"
+        )
         Y = n1 / (n1 + 2 * n2)
         D = (1 - 2 * Y * n2 / n1, 2 - 3 * Y * n3 / n2, 3 - 4 * Y * n4 / n3)
-        assert 0 < D[0] < 1 and 0 < D[1] < 2 and 0 < D[2] < 3, f"discounts out of range: {D}"
+        assert 0 < D[0] < 1 and 0 < D[1] < 2 and 0 < D[2] < 3, (
+            f"discounts out of range: {D}"
+        )
         return D
 
     def discount(self, k, count):
@@ -66,7 +72,9 @@ def test_kn_distribution_sums_to_one_for_random_contexts(model_class, order):
     x = markov_stream(seed=0, V=V, N=200)
     model = model_class(order, V).fit(x)
     rng = np.random.default_rng(1)
-    seen = [x[s : s + L] for s, L in zip(rng.integers(0, 190, 20), rng.integers(0, 6, 20))]
+    seen = [
+        x[s : s + L] for s, L in zip(rng.integers(0, 190, 20), rng.integers(0, 6, 20))
+    ]
     unseen = [rng.integers(0, V, L) for L in rng.integers(0, 6, 20)]
     for context in seen + unseen:
         p = model.next_distribution(context)
@@ -89,9 +97,12 @@ def test_kn_matches_reference_implementation(order):
         for t in range(0, 60, 3):
             context = stream[max(0, t - order + 1) : t]
             expected = [reference.prob(w, context) for w in range(V)]
-            np.testing.assert_allclose(model.next_distribution(context), expected, rtol=1e-10)
+            np.testing.assert_allclose(
+                model.next_distribution(context), expected, rtol=1e-10
+            )
         expected = [
-            np.log(reference.prob(stream[t], stream[max(0, t - order + 1) : t])) for t in range(60)
+            np.log(reference.prob(stream[t], stream[max(0, t - order + 1) : t]))
+            for t in range(60)
         ]
         np.testing.assert_allclose(model.token_log_probs(stream), expected, rtol=1e-10)
 
@@ -111,7 +122,10 @@ def test_add_one_known_answer():
 def test_token_log_probs_agree_with_next_distribution(model_class):
     V, order = 15, 3
     model = model_class(order, V).fit(markov_stream(seed=3, V=V, N=300))
-    seen, unseen = markov_stream(seed=3, V=V, N=300)[:40], markov_stream(seed=4, V=V, N=40)
+    seen, unseen = (
+        markov_stream(seed=3, V=V, N=300)[:40],
+        markov_stream(seed=4, V=V, N=40),
+    )
     stream = np.concatenate([seen, unseen])
     expected = [
         np.log(model.next_distribution(stream[max(0, t - order + 1) : t])[stream[t]])
@@ -159,15 +173,30 @@ def test_given_discounts_are_used_and_estimates_fall_back_on_tiny_corpora():
     [
         (lambda: KneserNeyLM(0, 10), "order must be an integer >= 1"),
         (lambda: AddOneLM(2, 0), "vocab_size must be an integer >= 1"),
-        (lambda: KneserNeyLM(2, 10).fit([1, 2, 10]), r"ids in \[0, 10\).*got 10 at position 2"),
+        (
+            lambda: KneserNeyLM(2, 10).fit([1, 2, 10]),
+            r"ids in \[0, 10\).*got 10 at position 2",
+        ),
         (lambda: KneserNeyLM(2, 10).fit([-1, 2, 3]), r"got -1 at position 0"),
-        (lambda: KneserNeyLM(2, 10).fit([[1, 2], [3, 4]]), "1-D sequence of token ids, got shape"),
-        (lambda: KneserNeyLM(2, 10).fit([1.0, 2.0]), "integer token ids, got dtype float64"),
+        (
+            lambda: KneserNeyLM(2, 10).fit([[1, 2], [3, 4]]),
+            "1-D sequence of token ids, got shape",
+        ),
+        (
+            lambda: KneserNeyLM(2, 10).fit([1.0, 2.0]),
+            "integer token ids, got dtype float64",
+        ),
         (lambda: KneserNeyLM(3, 10).fit([1, 2]), "at least order=3 tokens, got 2"),
-        (lambda: KneserNeyLM(2, 10).fit([1, 2, 3]).next_distribution([11]), "context must hold"),
+        (
+            lambda: KneserNeyLM(2, 10).fit([1, 2, 3]).next_distribution([11]),
+            "context must hold",
+        ),
         (lambda: AddOneLM(2, 10).fit([1, 2, 3]).perplexity([]), "at least one token"),
         (lambda: KneserNeyLM(2, 10, discounts={1: (0.5, 1, 1.5)}), "every order 1..2"),
-        (lambda: KneserNeyLM(1, 10, discounts={1: (1.5, 1, 1)}), r"0 <= D1 <= 1.*got \[1.5"),
+        (
+            lambda: KneserNeyLM(1, 10, discounts={1: (1.5, 1, 1)}),
+            r"0 <= D1 <= 1.*got \[1.5",
+        ),
     ],
 )
 def test_bad_inputs_raise_value_error_naming_expected_and_got(make, match):
@@ -178,6 +207,9 @@ def test_bad_inputs_raise_value_error_naming_expected_and_got(make, match):
 @pytest.mark.parametrize("model_class", MODELS)
 def test_predicting_before_fit_raises(model_class):
     model = model_class(2, 10)
-    for call in (lambda: model.next_distribution([1]), lambda: model.perplexity([1, 2])):
+    for call in (
+        lambda: model.next_distribution([1]),
+        lambda: model.perplexity([1, 2]),
+    ):
         with pytest.raises(RuntimeError, match="not fitted yet: call fit"):
             call()

@@ -1,4 +1,5 @@
-"""Progress off a terminal (issue 20): a plain line every few seconds, no carriage returns."""
+"""Progress off a terminal (issue 20): a plain line every few seconds, no carriage
+returns."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ class Clock:
 
 def test_off_a_terminal_progress_prints_a_line_every_few_seconds_not_carriage_returns():
     clock, stream = Clock(), io.StringIO()
-    lines = progress_module._Lines(1000, "demo", 0, None, stream=stream, every=5.0, clock=clock)
+    lines = progress_module._Lines(
+        1000, "demo", 0, None, stream=stream, every=5.0, clock=clock
+    )
     for _ in range(1000):  # 1000 steps over 20 s of (fake) time
         clock.now += 0.02
         lines.set_postfix(loss=0.5)

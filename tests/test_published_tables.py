@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from airoad_book.experiments import published_tables as pt
 from airoad_book.experiments import ptb_gpt
+from airoad_book.experiments import published_tables as pt
 
 
 def write(folder, name, metrics, seconds=60.0):

@@ -1,4 +1,5 @@
-"""The RNN LM of Mikolov et al. (2010): shapes, the fast path against the readable loop, training."""
+"""The RNN LM of Mikolov et al. (2010): shapes, the fast path against the readable loop,
+training."""
 
 import math
 
@@ -46,9 +47,13 @@ def test_the_loop_computes_the_papers_equations_for_one_step():
     w, s_prev = torch.tensor([[3]]), torch.randn(1, 6)
     logits, s = model.forward_loop(w, s_prev)
     one_hot = F.one_hot(torch.tensor(3), 17).float()  # (V,) w(t)
-    expected_s = torch.tanh(model.U.T @ one_hot + model.W @ s_prev[0])  # f(U w(t) + W s(t-1))
+    expected_s = torch.tanh(
+        model.U.T @ one_hot + model.W @ s_prev[0]
+    )  # f(U w(t) + W s(t-1))
     assert torch.allclose(s[0], expected_s, atol=1e-6)
-    assert torch.allclose(logits[0, 0], model.V @ expected_s + model.b, atol=1e-6)  # V s(t) + b
+    assert torch.allclose(
+        logits[0, 0], model.V @ expected_s + model.b, atol=1e-6
+    )  # V s(t) + b
 
 
 def test_two_calls_with_the_carried_state_equal_one_call_over_the_whole_sequence():
@@ -70,7 +75,11 @@ def test_loss_at_initialisation_is_log_vocabulary():
 
 def test_parameter_count_matches_the_formula():
     config = RNNLMConfig(vocab_size=10_000, hidden=100)
-    assert RNNLM(config).num_parameters == paper_parameter_count(config) == 2 * 10_000 * 100 + 100**2 + 10_000
+    assert (
+        RNNLM(config).num_parameters
+        == paper_parameter_count(config)
+        == 2 * 10_000 * 100 + 100**2 + 10_000
+    )
 
 
 def test_a_few_adam_steps_learn_a_repeating_sequence():
@@ -90,7 +99,9 @@ def test_a_few_adam_steps_learn_a_repeating_sequence():
     assert losses[-1] < 0.1 * losses[0]
 
 
-@pytest.mark.parametrize("field, value", [("vocab_size", 1), ("hidden", 0), ("hidden", 2.5)])
+@pytest.mark.parametrize(
+    "field, value", [("vocab_size", 1), ("hidden", 0), ("hidden", 2.5)]
+)
 def test_bad_config_is_a_clear_error(field, value):
     with pytest.raises(ValueError, match=field):
         RNNLMConfig(**{field: value})

@@ -1,4 +1,5 @@
-"""The NumPy convolution and max-pool: equal to torch.nn.functional, and their backward to finite differences."""
+"""The NumPy convolution and max-pool: equal to torch.nn.functional, and their backward
+to finite differences."""
 
 import numpy as np
 import pytest
@@ -21,21 +22,37 @@ CONV_CASES = [  # (N, C, H, W, F, k_h, k_w, stride, padding)
     (3, 1, 11, 9, 2, 4, 2, 3, 2),
     (2, 2, 6, 6, 3, 1, 1, 2, 0),
 ]
-POOL_CASES = [(2, 3, 8, 8, 2, None), (2, 2, 9, 7, 3, 2), (1, 3, 7, 10, 2, 1), (2, 1, 12, 12, 4, 3)]
+POOL_CASES = [
+    (2, 3, 8, 8, 2, None),
+    (2, 2, 9, 7, 3, 2),
+    (1, 3, 7, 10, 2, 1),
+    (2, 1, 12, 12, 4, 3),
+]
 
 
 def _conv_inputs(case, seed=0):
     N, C, H, W, F_, kh, kw, stride, padding = case
     rng = np.random.default_rng(seed)
-    return (rng.normal(size=(N, C, H, W)), rng.normal(size=(F_, C, kh, kw)), rng.normal(size=F_),
-            stride, padding)
+    return (
+        rng.normal(size=(N, C, H, W)),
+        rng.normal(size=(F_, C, kh, kw)),
+        rng.normal(size=F_),
+        stride,
+        padding,
+    )
 
 
 @pytest.mark.parametrize("case", CONV_CASES)
 def test_conv2d_matches_torch_with_stride_and_padding(case):
     x, w, b, stride, padding = _conv_inputs(case)
     ours = conv2d_forward(x, w, b, stride, padding)
-    theirs = F.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), stride=stride, padding=padding)
+    theirs = F.conv2d(
+        torch.from_numpy(x),
+        torch.from_numpy(w),
+        torch.from_numpy(b),
+        stride=stride,
+        padding=padding,
+    )
     assert ours.shape == tuple(theirs.shape)
     np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-10, atol=1e-10)
 
@@ -43,7 +60,9 @@ def test_conv2d_matches_torch_with_stride_and_padding(case):
 @pytest.mark.parametrize("case", CONV_CASES)
 def test_conv2d_backward_matches_torch_autograd(case):
     x, w, b, stride, padding = _conv_inputs(case, seed=1)
-    dy = np.random.default_rng(2).normal(size=conv2d_forward(x, w, b, stride, padding).shape)
+    dy = np.random.default_rng(2).normal(
+        size=conv2d_forward(x, w, b, stride, padding).shape
+    )
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     F.conv2d(tx, tw, tb, stride=stride, padding=padding).backward(torch.from_numpy(dy))
     dx, dw, db = conv2d_backward(dy, x, w, stride, padding)
@@ -54,7 +73,9 @@ def test_conv2d_backward_matches_torch_autograd(case):
 @pytest.mark.parametrize("case", [CONV_CASES[1], CONV_CASES[3]])
 def test_conv2d_backward_equals_central_differences(case):
     x, w, b, stride, padding = _conv_inputs(case, seed=3)
-    dy = np.random.default_rng(4).normal(size=conv2d_forward(x, w, b, stride, padding).shape)
+    dy = np.random.default_rng(4).normal(
+        size=conv2d_forward(x, w, b, stride, padding).shape
+    )
 
     def loss() -> float:  # a scalar whose gradient w.r.t. y is dy
         return float(np.sum(conv2d_forward(x, w, b, stride, padding) * dy))
@@ -65,11 +86,16 @@ def test_conv2d_backward_equals_central_differences(case):
 
 
 def test_a_flipped_kernel_backward_is_caught_by_the_check():
-    # the classic slip: treating the layer as a true convolution (kernel flipped) in backward
+    # the classic slip: treating the layer as a true convolution (kernel flipped) in
+    # backward
     x, w, b, stride, padding = _conv_inputs(CONV_CASES[1], seed=5)
-    dy = np.random.default_rng(9).normal(size=conv2d_forward(x, w, b, stride, padding).shape)
+    dy = np.random.default_rng(9).normal(
+        size=conv2d_forward(x, w, b, stride, padding).shape
+    )
     dx_wrong, _, _ = conv2d_backward(dy, x, w[:, :, ::-1, ::-1].copy(), stride, padding)
-    numeric = numerical_gradient(lambda: float(np.sum(conv2d_forward(x, w, b, stride, padding) * dy)), x)
+    numeric = numerical_gradient(
+        lambda: float(np.sum(conv2d_forward(x, w, b, stride, padding) * dy)), x
+    )
     assert relative_error(dx_wrong, numeric) > 0.1
 
 
@@ -93,7 +119,9 @@ def test_maxpool_backward_matches_torch_and_central_differences(case):
     tx = torch.tensor(x, requires_grad=True)
     F.max_pool2d(tx, k, stride).backward(torch.from_numpy(dy))
     np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
-    numeric = numerical_gradient(lambda: float(np.sum(maxpool2d_forward(x, k, stride)[0] * dy)), x)
+    numeric = numerical_gradient(
+        lambda: float(np.sum(maxpool2d_forward(x, k, stride)[0] * dy)), x
+    )
     assert relative_error(dx, numeric) < 1e-5
 
 

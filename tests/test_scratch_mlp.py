@@ -1,5 +1,6 @@
-"""Chapter 1's scratch package: every hand-written backward equals central differences, the
-stable softmax survives huge logits, the optimizers equal torch's, and the MLP learns."""
+"""Chapter 1's scratch package: every hand-written backward equals central differences,
+the stable softmax survives huge logits, the optimizers equal torch's, and the MLP
+learns."""
 
 import numpy as np
 import pytest
@@ -8,16 +9,26 @@ import torch.nn.functional as F
 
 from airoad_book.scratch.gradcheck import numerical_gradient, relative_error
 from airoad_book.scratch.layers import (
-    Dense, Dropout, ReLU, Sigmoid, SoftmaxCrossEntropy, Tanh, init_weights, log_softmax,
+    Dense,
+    Dropout,
+    ReLU,
+    Sigmoid,
+    SoftmaxCrossEntropy,
+    Tanh,
+    init_weights,
+    log_softmax,
 )
 from airoad_book.scratch.mlp import MLP, evaluate, fit, l2_penalty
 from airoad_book.scratch.optim import SGD, Adam, Momentum
 
-TOL = 1e-7  # relative error that central differences in float64 reach on smooth functions
+TOL = (
+    1e-7  # relative error that central differences in float64 reach on smooth functions
+)
 
 
 def check_layer(layer, x, rng):
-    """Compare backward's dL/dx and dL/d(params) with central differences of L = sum(r * y)."""
+    """Compare backward's dL/dx and dL/d(params) with central differences of L = sum(r *
+    y)."""
     r = rng.normal(size=layer.forward(x).shape)  # a random linear loss: dL/dy = r
 
     def loss():
@@ -54,7 +65,9 @@ def test_dropout_backward_equals_finite_differences_for_a_fixed_mask():
     x = rng.normal(size=(5, 8))
     layer.forward(x)
     mask = layer.mask.copy()
-    layer.forward = lambda x, mask=mask: x * mask  # freeze the draw: dropout is linear given it
+    layer.forward = lambda x, mask=mask: (
+        x * mask
+    )  # freeze the draw: dropout is linear given it
     layer.mask = mask
     check_layer(layer, x, rng)
 
@@ -75,14 +88,19 @@ def test_softmax_cross_entropy_gradient_is_p_minus_y_and_equals_finite_differenc
     ce = SoftmaxCrossEntropy()
     ce.forward(z, y)
     analytic = ce.backward()
-    assert relative_error(analytic, numerical_gradient(lambda: ce.forward(z, y), z)) < TOL
+    assert (
+        relative_error(analytic, numerical_gradient(lambda: ce.forward(z, y), z)) < TOL
+    )
     p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
     assert np.allclose(analytic, (p - np.eye(5)[y]) / 6)
 
 
 def test_softmax_cross_entropy_equals_torch_and_survives_huge_logits():
     rng = np.random.default_rng(5)
-    z, y = rng.normal(size=(8, 10)) * 1000, rng.integers(0, 10, size=8)  # e^1000 overflows
+    z, y = (
+        rng.normal(size=(8, 10)) * 1000,
+        rng.integers(0, 10, size=8),
+    )  # e^1000 overflows
     loss = SoftmaxCrossEntropy().forward(z, y)
     expected = F.cross_entropy(torch.from_numpy(z), torch.from_numpy(y)).item()
     assert np.isfinite(loss) and loss == pytest.approx(expected, rel=1e-12)
@@ -101,6 +119,7 @@ def test_mlp_gradients_equal_finite_differences_through_every_layer():
         model.backward()
         grads = [g.copy() for g in model.grads()]
         for p, g in zip(model.params(), grads):
+
             def loss(model=model, x=x, y=y):  # bound now: ruff's B023
                 return model.loss(x, y)
 
@@ -117,7 +136,9 @@ def test_l2_penalty_gradient_is_lambda_w():
 def test_initializations_have_their_stated_variance():
     rng = np.random.default_rng(0)
     assert init_weights(400, 600, "naive", rng).std() == pytest.approx(0.01, rel=0.01)
-    assert init_weights(400, 600, "xavier", rng).var() == pytest.approx(2 / 1000, rel=0.01)
+    assert init_weights(400, 600, "xavier", rng).var() == pytest.approx(
+        2 / 1000, rel=0.01
+    )
     assert init_weights(400, 600, "he", rng).var() == pytest.approx(2 / 400, rel=0.01)
     with pytest.raises(ValueError, match="init must be one of"):
         init_weights(2, 2, "lecun", rng)
@@ -130,9 +151,11 @@ def test_optimizers_take_the_same_steps_as_torch(name):
     target = rng.normal(size=(3, 4))
     t = torch.tensor(theta.copy(), requires_grad=True)
     ours = {"sgd": SGD(0.1), "momentum": Momentum(0.1, 0.9), "adam": Adam(0.01)}[name]
-    theirs = {"sgd": lambda p: torch.optim.SGD(p, lr=0.1),
-              "momentum": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
-              "adam": lambda p: torch.optim.Adam(p, lr=0.01)}[name]([t])
+    theirs = {
+        "sgd": lambda p: torch.optim.SGD(p, lr=0.1),
+        "momentum": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+        "adam": lambda p: torch.optim.Adam(p, lr=0.01),
+    }[name]([t])
     for _ in range(5):
         ours.step([theta], [theta - target])  # gradient of ½‖θ − target‖²
         theirs.zero_grad()
@@ -164,7 +187,10 @@ def test_mlp_loss_falls_and_it_learns_mnist_digits():
     from airoad_book.data import digits
 
     d = digits("mnist")
-    x, xt = d.x_train[:800].reshape(800, -1).astype(np.float64), d.x_test.reshape(1000, -1)
+    x, xt = (
+        d.x_train[:800].reshape(800, -1).astype(np.float64),
+        d.x_test.reshape(1000, -1),
+    )
     model = MLP((784, 32, 10), seed=0)
     history = fit(model, Adam(2e-3), x, d.y_train[:800], epochs=4, batch_size=32)
     assert history.train_loss[-1] < 0.3 * history.train_loss[0]
@@ -173,9 +199,22 @@ def test_mlp_loss_falls_and_it_learns_mnist_digits():
 
 def test_early_stopping_restores_the_best_epoch():
     rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(40, 5)), rng.integers(0, 2, size=40)  # noise: valid loss soon rises
+    x, y = (
+        rng.normal(size=(40, 5)),
+        rng.integers(0, 2, size=40),
+    )  # noise: valid loss soon rises
     xv, yv = rng.normal(size=(40, 5)), rng.integers(0, 2, size=40)
     model = MLP((5, 64, 2), seed=0)
-    history = fit(model, Adam(0.05), x, y, epochs=60, batch_size=8, x_valid=xv, y_valid=yv, patience=3)
+    history = fit(
+        model,
+        Adam(0.05),
+        x,
+        y,
+        epochs=60,
+        batch_size=8,
+        x_valid=xv,
+        y_valid=yv,
+        patience=3,
+    )
     assert len(history.valid_loss) == history.best_epoch + 3 < 60
     assert evaluate(model, xv, yv)[0] == pytest.approx(min(history.valid_loss))

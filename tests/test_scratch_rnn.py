@@ -6,7 +6,13 @@ import torch
 
 from airoad_book.models.rnnlm import RNNLM, RNNLMConfig
 from airoad_book.scratch.gradcheck import numerical_gradient, relative_error
-from airoad_book.scratch.rnn import backward, forward, init_params, state_gradient_norms, with_spectral_radius
+from airoad_book.scratch.rnn import (
+    backward,
+    forward,
+    init_params,
+    state_gradient_norms,
+    with_spectral_radius,
+)
 
 V, H, T = 7, 5, 6
 
@@ -25,7 +31,9 @@ def test_bptt_matches_central_differences_for_every_weight_and_the_first_state(n
     _, cache = forward(p, tokens, targets, s0)
     grads, ds0 = backward(p, cache)
     for name in ("U", "W", "V", "b"):
-        numeric = numerical_gradient(lambda: forward(p, tokens, targets, s0)[0], getattr(p, name))
+        numeric = numerical_gradient(
+            lambda: forward(p, tokens, targets, s0)[0], getattr(p, name)
+        )
         assert relative_error(getattr(grads, name), numeric) < 1e-6, name
     numeric = numerical_gradient(lambda: forward(p, tokens, targets, s0)[0], s0)
     assert relative_error(ds0, numeric) < 1e-6
@@ -45,7 +53,9 @@ def test_bptt_matches_torch_autograd_through_the_rnn_lm(net):
     grads, ds0 = backward(p, cache)
     assert ours == pytest.approx(loss.item(), abs=1e-12)
     for name in ("U", "W", "V", "b"):
-        np.testing.assert_allclose(getattr(grads, name), getattr(model, name).grad.numpy(), atol=1e-12)
+        np.testing.assert_allclose(
+            getattr(grads, name), getattr(model, name).grad.numpy(), atol=1e-12
+        )
     np.testing.assert_allclose(ds0, state.grad[0].numpy(), atol=1e-12)
 
 
@@ -79,6 +89,8 @@ def test_the_gradient_vanishes_for_a_small_radius_and_grows_for_a_large_one():
 
 def test_spectral_radius_is_set_exactly():
     W = np.random.default_rng(2).normal(0, 1, (8, 8))
-    assert np.max(np.abs(np.linalg.eigvals(with_spectral_radius(W, 1.3)))) == pytest.approx(1.3)
+    assert np.max(
+        np.abs(np.linalg.eigvals(with_spectral_radius(W, 1.3)))
+    ) == pytest.approx(1.3)
     with pytest.raises(ValueError, match="radius 0"):
         with_spectral_radius(np.zeros((3, 3)), 1.0)

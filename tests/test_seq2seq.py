@@ -1,17 +1,19 @@
-"""Claims about chapter 9's encoder–decoder: the protocol holds, padding is invisible, it learns."""
+"""Claims about chapter 9's encoder–decoder: the protocol holds, padding is invisible,
+it learns."""
 
 import pytest
 import torch
 import torch.nn.functional as F
+import translation_protocol as protocol  # tests/translation_protocol.py
 
 from airoad_book.models.seq2seq import Seq2Seq, Seq2SeqConfig
-
-import translation_protocol as protocol  # tests/translation_protocol.py
 
 
 def _model(cell: str = "gru", layers: int = 2, **kw) -> Seq2Seq:
     torch.manual_seed(0)
-    config = Seq2SeqConfig(11, 13, embed_dim=6, hidden_dim=8, num_layers=layers, cell=cell, **kw)
+    config = Seq2SeqConfig(
+        11, 13, embed_dim=6, hidden_dim=8, num_layers=layers, cell=cell, **kw
+    )
     return Seq2Seq(config).double().eval()
 
 
@@ -42,9 +44,13 @@ def test_right_padding_does_not_change_the_fixed_vector(cell):
     model = _model(cell)
     src, lengths, _ = _batch()
     c = model.encode(src, lengths)
-    wider = torch.cat([src, torch.zeros(3, 4, dtype=torch.long)], dim=1)  # four more pad columns
+    wider = torch.cat(
+        [src, torch.zeros(3, 4, dtype=torch.long)], dim=1
+    )  # four more pad columns
     c_wider = model.encode(wider, lengths)
-    alone = model.encode(src[1:2, :2], lengths[1:2])  # row 1 by itself, with no padding at all
+    alone = model.encode(
+        src[1:2, :2], lengths[1:2]
+    )  # row 1 by itself, with no padding at all
     if cell == "lstm":
         for a, b in zip(c, c_wider):
             torch.testing.assert_close(a, b, rtol=0, atol=0)
@@ -59,7 +65,9 @@ def test_the_encoding_is_the_state_after_each_rows_last_real_token():
     model = _model("gru", layers=1)
     src, lengths, _ = _batch()
     c = model.encode(src, lengths)  # (B, 1, H)
-    outputs, _ = model.encoder.rnn(model.encoder.embed(src))  # (B, S, H), pads read as tokens
+    outputs, _ = model.encoder.rnn(
+        model.encoder.embed(src)
+    )  # (B, S, H), pads read as tokens
     for row, n in enumerate(lengths.tolist()):
         torch.testing.assert_close(c[row, 0], outputs[row, n - 1])
 

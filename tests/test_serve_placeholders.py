@@ -1,8 +1,8 @@
-"""`mkdocs serve` on an empty cache (issue 20): pages at once with "being drawn" notices,
-replaced by the figure when it lands; `mkdocs build` never ships a notice.
+"""`mkdocs serve` on an empty cache (issue 20): pages at once with "being drawn"
+notices, replaced by the figure when it lands; `mkdocs build` never ships a notice.
 
-The serve test runs a tiny book (one chapter page, one figure: `$AIROAD_ONLY_FIGURES`) so
-it costs seconds, not the whole book's experiments.
+The serve test runs a tiny book (one chapter page, one figure: `$AIROAD_ONLY_FIGURES`)
+so it costs seconds, not the whole book's experiments.
 """
 
 from __future__ import annotations
@@ -57,8 +57,14 @@ def test_serve_on_an_empty_cache_shows_a_placeholder_then_the_figure(tmp_path):
     port = free_port()
     env = {**os.environ, "AIROAD_ONLY_FIGURES": FIGURE, "OMP_NUM_THREADS": "1"}
     start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"],
-                            cwd=book, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"],
+        cwd=book,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}/chapter/"
     try:
         first = None
@@ -67,12 +73,18 @@ def test_serve_on_an_empty_cache_shows_a_placeholder_then_the_figure(tmp_path):
             first = fetch(url)
             time.sleep(0.2)
         assert first is not None, f"no page within {FIRST_PAGE_BUDGET} s"
-        assert site.PENDING_CLASS in first and "being drawn" in first and "of 1 figures done" in first
+        assert (
+            site.PENDING_CLASS in first
+            and "being drawn" in first
+            and "of 1 figures done" in first
+        )
         page = first
         while site.PENDING_CLASS in page and time.monotonic() - start < 240:
             time.sleep(0.5)
             page = fetch(url) or page
-        assert site.PENDING_CLASS not in page, "the figure never replaced the placeholder"
+        assert site.PENDING_CLASS not in page, (
+            "the figure never replaced the placeholder"
+        )
         assert f"figures/{FIGURE}.svg" in page
         svg = fetch(f"http://127.0.0.1:{port}/figures/{FIGURE}.svg")
         assert svg is not None and "<svg" in svg
@@ -92,9 +104,26 @@ def test_a_placeholder_can_never_reach_a_built_site(monkeypatch):
 
 
 def test_a_build_never_draws_placeholders_for_missing_figures(monkeypatch, tmp_path):
-    figures = {"f": {"light": str(tmp_path / "missing.svg"), "dark": str(tmp_path / "missing-dark.svg"),
-                     "caption": "c", "alt": "a", "experiment": "x", "regenerated": True}}
-    monkeypatch.setattr(site, "_state", {"command": "build", "figures": figures,
-                                         "pending": {"done": 0, "total": 1, "left_s": None}})
+    figures = {
+        "f": {
+            "light": str(tmp_path / "missing.svg"),
+            "dark": str(tmp_path / "missing-dark.svg"),
+            "caption": "c",
+            "alt": "a",
+            "experiment": "x",
+            "regenerated": True,
+        }
+    }
+    monkeypatch.setattr(
+        site,
+        "_state",
+        {
+            "command": "build",
+            "figures": figures,
+            "pending": {"done": 0, "total": 1, "left_s": None},
+        },
+    )
     page = SimpleNamespace(file=SimpleNamespace(src_uri="index.md"))
-    assert site.PENDING_CLASS not in site.on_page_markdown("{{ figure f }}", page, None, None)
+    assert site.PENDING_CLASS not in site.on_page_markdown(
+        "{{ figure f }}", page, None, None
+    )

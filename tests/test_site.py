@@ -16,21 +16,51 @@ from airoad_book.results import Result, Table
 def state(tmp_path, monkeypatch):
     result = Result(
         metrics={"kn_ppl": 141.234, "nplm_ppl": 150.0},
-        tables={"test": Table(["model", "ppl"], [["KN", 141.234], ["NPLM", 150.0]], ["", ".1f"])},
+        tables={
+            "test": Table(
+                ["model", "ppl"], [["KN", 141.234], ["NPLM", 150.0]], ["", ".1f"]
+            )
+        },
         text={"verdict": "The mixture wins."},
-        experiment="demo", budget="quick", seconds=1.0,
+        experiment="demo",
+        budget="quick",
+        seconds=1.0,
     )
     path = tmp_path / "demo.json"
     path.write_text(json.dumps(result.to_dict()))
     (tmp_path / "results").mkdir()
-    full = {**result.to_dict(), "budget": "full", "seconds": 600.0,
-            "provenance": {"command": "airoad-book run demo --budget full --record", "commit": "abc1234",
-                           "date": "2026-11-21 06:00 UTC", "machine": "2 CPU cores"}}
+    full = {
+        **result.to_dict(),
+        "budget": "full",
+        "seconds": 600.0,
+        "provenance": {
+            "command": "airoad-book run demo --budget full --record",
+            "commit": "abc1234",
+            "date": "2026-11-21 06:00 UTC",
+            "machine": "2 CPU cores",
+        },
+    }
     (tmp_path / "results" / "demo-full.json").write_text(json.dumps(full))
-    figures = {"demo-fig": {"light": "x.svg", "dark": "x-dark.svg", "caption": "A caption.", "alt": "Alt text",
-                            "experiment": "demo", "regenerated": False}}
-    monkeypatch.setattr(site, "_state", {"root": tmp_path, "figures": figures,
-                                         "result_paths": {"demo": str(path)}, "results": {}})
+    figures = {
+        "demo-fig": {
+            "light": "x.svg",
+            "dark": "x-dark.svg",
+            "caption": "A caption.",
+            "alt": "Alt text",
+            "experiment": "demo",
+            "regenerated": False,
+        }
+    }
+    monkeypatch.setattr(
+        site,
+        "_state",
+        {
+            "root": tmp_path,
+            "figures": figures,
+            "result_paths": {"demo": str(path)},
+            "results": {},
+        },
+    )
 
 
 def render(markdown: str, page_uri: str = "part2/06-bengio.md") -> str:
@@ -50,7 +80,9 @@ def test_figure_links_both_variants_relative_to_the_page(state):
     assert "(../figures/demo-fig.svg#only-light)" in html
     assert "(../figures/demo-fig-dark.svg#only-dark)" in html
     assert "A caption." in html
-    assert "(figures/demo-fig.svg#only-light)" in render("{{ figure demo-fig }}", page_uri="index.md")
+    assert "(figures/demo-fig.svg#only-light)" in render(
+        "{{ figure demo-fig }}", page_uri="index.md"
+    )
 
 
 def test_committed_results_show_their_provenance(state):
@@ -82,8 +114,10 @@ def test_a_placeholder_naming_nothing_known_fails_the_build(state, markdown, mes
 
 
 def test_referenced_experiments_ignore_code(tmp_path):
-    (tmp_path / "a.md").write_text("{{ table one t }}\n`{{ value two m }}`\n```text\n{{ text three k }}\n```\n"
-                                   "{{ value four@full m }}\n")
+    (tmp_path / "a.md").write_text(
+        "{{ table one t }}\n`{{ value two m }}`\n```text\n{{ text three k }}\n```\n"
+        "{{ value four@full m }}\n"
+    )
     assert site.referenced_experiments(tmp_path) == {"one"}
 
 
@@ -91,7 +125,9 @@ def site_config():
     from mkdocs.config import load_config
 
     config = load_config(str(site.Path(__file__).resolve().parents[1] / "mkdocs.yml"))
-    config.plugins._current_plugin = None  # as during a build's event, which File.generated reads
+    config.plugins._current_plugin = (
+        None  # as during a build's event, which File.generated reads
+    )
     return config
 
 
@@ -103,7 +139,9 @@ def test_mathjax_is_served_from_a_package_not_a_cdn():
     uris = {f.src_uri for f in files}
     assert "javascripts/mathjax/es5/tex-mml-chtml.js" in uris
     assert any(uri.endswith(".woff") for uri in uris)
-    assert not any("://" in str(s) for s in config["extra_javascript"]), "math must render offline"
+    assert not any("://" in str(s) for s in config["extra_javascript"]), (
+        "math must render offline"
+    )
 
 
 def test_each_lab_is_also_offered_as_an_ipynb():
@@ -113,7 +151,9 @@ def test_each_lab_is_also_offered_as_an_ipynb():
 
     config = site_config()
     lab = site.Path(config["docs_dir"]) / "labs" / "06-bengio-lab.py"
-    files = Files([File("labs/06-bengio-lab.py", config["docs_dir"], config["site_dir"], True)])
+    files = Files(
+        [File("labs/06-bengio-lab.py", config["docs_dir"], config["site_dir"], True)]
+    )
     site.add_lab_notebooks(files, config)
     generated = {f.src_uri: f for f in files}["labs/06-bengio-lab/06-bengio-lab.ipynb"]
     notebook = json.loads(generated.content_string)
@@ -130,21 +170,30 @@ def test_every_module_gets_an_api_page_and_a_place_in_the_nav():
     flat = repr(nav)
     assert nav[0] == "api/index.md" and all(uri in flat for uri in modules.values())
     assert "::: airoad_book.models.bengio" in site.api_page("airoad_book.models.bengio")
-    assert "[`airoad_book.models.bengio`](airoad_book/models/bengio.md)" in site.api_index(modules, package)
+    assert (
+        "[`airoad_book.models.bengio`](airoad_book/models/bengio.md)"
+        in site.api_index(modules, package)
+    )
 
 
-def test_a_lab_page_math_goes_to_the_sites_own_mathjax_and_plots_get_their_alt(tmp_path):
+def test_a_lab_page_math_goes_to_the_sites_own_mathjax_and_plots_get_their_alt(
+    tmp_path,
+):
     lab = tmp_path / "lab.py"
-    lab.write_text('# %% [markdown]\n# Text\n\n# %% alt="A line chart of loss against step"\nx = 1\n')
+    lab.write_text(
+        '# %% [markdown]\n# Text\n\n# %% alt="A line chart of loss against step"\nx = 1\n'
+    )
     html = (
         '<script src=""> </script><script type="text/x-mathjax-config">init_mathjax()</script>'
         '<div class="jp-Notebook">'
         '<div class="jp-Cell"><div class="jp-RenderedMarkdown"><p>With $n = 5$ and $$\\ln |V|$$, '
-        'not <code>$x$</code>; costs 5$.</p></div></div>'
+        "not <code>$x$</code>; costs 5$.</p></div></div>"
         '<div class="jp-Cell"><div class="jp-OutputArea"><img alt="No description" src="data:,"></div></div>'
         "</div>"
     )
-    page = SimpleNamespace(file=SimpleNamespace(src_uri="labs/lab.py", abs_src_path=str(lab)))
+    page = SimpleNamespace(
+        file=SimpleNamespace(src_uri="labs/lab.py", abs_src_path=str(lab))
+    )
     out = site.on_page_content(html, page, None, None)
     assert '<span class="arithmatex">\\(n = 5\\)</span>' in out
     assert '<div class="arithmatex">\\[\\ln |V|\\]</div>' in out
@@ -152,7 +201,10 @@ def test_a_lab_page_math_goes_to_the_sites_own_mathjax_and_plots_get_their_alt(t
     assert "x-mathjax-config" not in out and 'src=""' not in out
     assert 'alt="A line chart of loss against step"' in out
     other = SimpleNamespace(file=SimpleNamespace(src_uri="part2/05-ngrams.md"))
-    assert site.on_page_content("<p>$5 and $6</p>", other, None, None) == "<p>$5 and $6</p>"
+    assert (
+        site.on_page_content("<p>$5 and $6</p>", other, None, None)
+        == "<p>$5 and $6</p>"
+    )
 
 
 def test_a_code_title_links_to_its_whole_file_at_the_build_commit(tmp_path):

@@ -1,4 +1,5 @@
-"""The training loop, its schedule, clipping, early stopping, checkpoints; device and progress."""
+"""The training loop, its schedule, clipping, early stopping, checkpoints; device and
+progress."""
 
 import itertools
 import json
@@ -41,11 +42,16 @@ def mse(model, batch):
 
 
 def fixed_set(seed: int = 123, n_batches: int = 4):
-    return list(itertools.islice(regression_batches(torch.Generator().manual_seed(seed)), n_batches))
+    return list(
+        itertools.islice(
+            regression_batches(torch.Generator().manual_seed(seed)), n_batches
+        )
+    )
 
 
 def scripted_evaluate(losses):
-    """An evaluate() that returns the given losses in turn and snapshots the weights each call."""
+    """An evaluate() that returns the given losses in turn and snapshots the weights
+    each call."""
     snapshots = []
     it = iter(losses)
 
@@ -63,7 +69,8 @@ def fit_regression(config, seed=0, **kwargs):
     return model, history
 
 
-# -- the loop --------------------------------------------------------------------------------
+# -- the loop
+# --------------------------------------------------------------------------------
 
 
 def test_loss_falls_on_a_tiny_regression():
@@ -124,14 +131,22 @@ def test_max_seconds_leaves_evaluation_time_out():
         return 1.0
 
     config = TrainConfig(max_steps=10**9, max_seconds=0.05, eval_every=1)
-    history = fit(nn.Linear(4, 1), regression_batches(seed_everything(0)), slow_mse, config, evaluate=slow_evaluate)
+    history = fit(
+        nn.Linear(4, 1),
+        regression_batches(seed_everything(0)),
+        slow_mse,
+        config,
+        evaluate=slow_evaluate,
+    )
     assert history.stop_reason == "max_seconds"
     assert history.eval_seconds >= 0.05  # the evaluations alone overran the cap
     assert 0.05 <= history.seconds < history.eval_seconds
 
 
 def test_a_finite_iterable_that_runs_out_stops_with_end_of_data():
-    history = fit(nn.Linear(4, 1), fixed_set(n_batches=3), mse, TrainConfig(max_steps=10))
+    history = fit(
+        nn.Linear(4, 1), fixed_set(n_batches=3), mse, TrainConfig(max_steps=10)
+    )
     assert (history.steps_done, history.stop_reason) == (3, "end_of_data")
 
 
@@ -147,7 +162,9 @@ def test_a_non_finite_loss_stops_as_diverged_without_updating():
 
 def test_loss_fn_must_return_a_scalar():
     per_example = lambda m, b: (m(b[0]) - b[1]) ** 2  # noqa: E731
-    with pytest.raises(ValueError, match=r"scalar tensor; got a tensor of shape \(16, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"scalar tensor; got a tensor of shape \(16, 1\)"
+    ):
         fit(nn.Linear(4, 1), fixed_set(), per_example, TrainConfig(max_steps=2))
 
 
@@ -155,25 +172,39 @@ def test_same_seed_gives_identical_history():
     config = TrainConfig(max_steps=30, eval_every=10, lr=0.01)
     runs = []
     for _ in range(2):
-        model, history = fit_regression(config, evaluate=lambda m: evaluate_loss(m, fixed_set(), mse))
-        runs.append((history.train_loss, history.grad_norm, history.eval_loss, model.weight.clone()))
+        model, history = fit_regression(
+            config, evaluate=lambda m: evaluate_loss(m, fixed_set(), mse)
+        )
+        runs.append(
+            (
+                history.train_loss,
+                history.grad_norm,
+                history.eval_loss,
+                model.weight.clone(),
+            )
+        )
     assert runs[0][:3] == runs[1][:3]
     assert torch.equal(runs[0][3], runs[1][3])
 
 
 def test_history_to_dict_is_json_and_reads_back():
-    _, history = fit_regression(TrainConfig(max_steps=5, eval_every=2), evaluate=lambda m: 1.0)
+    _, history = fit_regression(
+        TrainConfig(max_steps=5, eval_every=2), evaluate=lambda m: 1.0
+    )
     data = json.loads(json.dumps(history.to_dict(), allow_nan=False))
     assert data["steps_done"] == 5 and data["eval_step"] == [2, 4, 5]
     assert History.from_dict(data) == history
 
 
-# -- evaluation, early stopping, best weights ------------------------------------------------
+# -- evaluation, early stopping, best weights
+# ------------------------------------------------
 
 
 def test_evaluation_runs_every_eval_every_steps_and_at_the_end():
     evaluate, _ = scripted_evaluate([5.0, 4.0, 3.0, 2.0])
-    _, history = fit_regression(TrainConfig(max_steps=10, eval_every=4), evaluate=evaluate)
+    _, history = fit_regression(
+        TrainConfig(max_steps=10, eval_every=4), evaluate=evaluate
+    )
     assert history.eval_step == [4, 8, 10]
     assert history.eval_loss == [5.0, 4.0, 3.0]
     assert (history.best_eval_loss, history.best_step) == (3.0, 10)
@@ -219,7 +250,13 @@ def test_evaluate_runs_in_eval_mode_without_grad_and_training_resumes():
         return 0.0
 
     model = nn.Sequential(nn.Linear(4, 1))
-    fit(model, regression_batches(seed_everything(0)), mse, TrainConfig(max_steps=4, eval_every=2), evaluate=evaluate)
+    fit(
+        model,
+        regression_batches(seed_everything(0)),
+        mse,
+        TrainConfig(max_steps=4, eval_every=2),
+        evaluate=evaluate,
+    )
     assert seen == [(False, False), (False, False)]
     assert model.training
 
@@ -229,7 +266,9 @@ def test_evaluate_loss_is_the_mean_weighted_by_batch_size():
     batches = [torch.zeros(1, 1), torch.zeros(3, 1)]
     losses = iter([4.0, 0.0])
     loss_fn = lambda m, b: torch.tensor(next(losses))  # noqa: E731
-    assert evaluate_loss(model, batches, loss_fn) == pytest.approx(1.0)  # (4*1 + 0*3) / 4
+    assert evaluate_loss(model, batches, loss_fn) == pytest.approx(
+        1.0
+    )  # (4*1 + 0*3) / 4
 
 
 def test_evaluate_loss_uses_weight_fn_and_restores_train_mode():
@@ -246,7 +285,8 @@ def test_batch_size_of_an_unknown_batch_asks_for_weight_fn():
         batch_size("not a batch")
 
 
-# -- gradient clipping -----------------------------------------------------------------------
+# -- gradient clipping
+# -----------------------------------------------------------------------
 
 
 def test_clipping_caps_the_update_under_sgd_with_lr_1():
@@ -257,21 +297,35 @@ def test_clipping_caps_the_update_under_sgd_with_lr_1():
     history = fit(model, fixed_set(), huge, config)
     after = torch.cat([p.detach().flatten() for p in model.parameters()])
     assert history.grad_norm[0] > 0.5  # recorded before clipping
-    assert torch.linalg.vector_norm(after - before).item() == pytest.approx(0.5, rel=1e-4)
+    assert torch.linalg.vector_norm(after - before).item() == pytest.approx(
+        0.5, rel=1e-4
+    )
 
 
 def test_without_clipping_the_grad_norm_is_recorded_and_the_update_is_the_gradient():
     model = nn.Linear(4, 1)
     before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
-    history = fit(model, fixed_set(), mse, TrainConfig(max_steps=1, optimizer="sgd", lr=1.0))
+    history = fit(
+        model, fixed_set(), mse, TrainConfig(max_steps=1, optimizer="sgd", lr=1.0)
+    )
     after = torch.cat([p.detach().flatten() for p in model.parameters()])
-    assert torch.linalg.vector_norm(after - before).item() == pytest.approx(history.grad_norm[0], rel=1e-5)
+    assert torch.linalg.vector_norm(after - before).item() == pytest.approx(
+        history.grad_norm[0], rel=1e-5
+    )
 
 
-# -- optimizer and schedule ------------------------------------------------------------------
+# -- optimizer and schedule
+# ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, cls", [("sgd", torch.optim.SGD), ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW)])
+@pytest.mark.parametrize(
+    "name, cls",
+    [
+        ("sgd", torch.optim.SGD),
+        ("adam", torch.optim.Adam),
+        ("adamw", torch.optim.AdamW),
+    ],
+)
 def test_make_optimizer_builds_the_named_optimizer(name, cls):
     assert type(make_optimizer(nn.Linear(2, 2), TrainConfig(optimizer=name))) is cls
 
@@ -291,7 +345,9 @@ def test_warmup_ramps_linearly_to_lr():
 
 @pytest.mark.parametrize("schedule", ["cosine", "linear"])
 def test_decay_reaches_min_lr_on_the_last_step(schedule):
-    config = TrainConfig(max_steps=20, lr=0.1, warmup_steps=5, schedule=schedule, min_lr=0.01)
+    config = TrainConfig(
+        max_steps=20, lr=0.1, warmup_steps=5, schedule=schedule, min_lr=0.01
+    )
     _, history = fit_regression(config)
     assert history.lr[4] == pytest.approx(0.1)
     assert history.lr[-1] == pytest.approx(0.01)
@@ -308,11 +364,18 @@ def test_cosine_is_halfway_at_the_middle_of_the_decay():
 def test_inverse_sqrt_peaks_after_warmup_then_falls_as_one_over_root_step():
     config = TrainConfig(max_steps=100, lr=0.4, warmup_steps=4, schedule="inverse_sqrt")
     assert [lr_at(s, config) for s in range(4)] == pytest.approx([0.1, 0.2, 0.3, 0.4])
-    assert lr_at(15, config) == pytest.approx(0.4 * (4 / 16) ** 0.5)  # a quarter of the way: half lr
+    assert lr_at(15, config) == pytest.approx(
+        0.4 * (4 / 16) ** 0.5
+    )  # a quarter of the way: half lr
     assert lr_at(399, config) == pytest.approx(0.4 * 0.1)  # 100x the warm-up: a tenth
     # Vaswani et al.'s d_model**-0.5 * min(n**-0.5, n * warmup**-1.5), n = step + 1
     d_model, warmup = 512, 4000
-    paper = TrainConfig(max_steps=100_000, lr=(d_model * warmup) ** -0.5, warmup_steps=warmup, schedule="inverse_sqrt")
+    paper = TrainConfig(
+        max_steps=100_000,
+        lr=(d_model * warmup) ** -0.5,
+        warmup_steps=warmup,
+        schedule="inverse_sqrt",
+    )
     for n in (1, 100, 3999, 4000, 4001, 20000):
         expected = d_model**-0.5 * min(n**-0.5, n * warmup**-1.5)
         assert lr_at(n - 1, paper) == pytest.approx(expected)
@@ -330,7 +393,8 @@ def test_make_schedule_follows_lr_at():
     assert seen == pytest.approx([lr_at(s, config) for s in range(6)])
 
 
-# -- config validation -----------------------------------------------------------------------
+# -- config validation
+# -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -339,15 +403,38 @@ def test_make_schedule_follows_lr_at():
         ({"max_steps": 0}, r"max_steps must be an integer >= 1; got 0"),
         ({"max_seconds": 0}, r"max_seconds must be a positive number or None; got 0"),
         ({"lr": -1e-3}, r"lr must be a positive number; got -0.001"),
-        ({"optimizer": "rmsprop"}, r"optimizer must be one of \('sgd', 'adam', 'adamw'\); got 'rmsprop'"),
+        (
+            {"optimizer": "rmsprop"},
+            r"optimizer must be one of \('sgd', 'adam', 'adamw'\); got 'rmsprop'",
+        ),
         ({"momentum": 0.9}, r"momentum applies to optimizer='sgd' only"),
-        ({"optimizer": "sgd", "momentum": 1.0}, r"momentum must be in \[0, 1\); got 1.0"),
+        (
+            {"optimizer": "sgd", "momentum": 1.0},
+            r"momentum must be in \[0, 1\); got 1.0",
+        ),
         ({"weight_decay": -1.0}, r"weight_decay must be >= 0; got -1.0"),
-        ({"schedule": "step"}, r"schedule must be one of \('constant', 'cosine', 'linear', 'inverse_sqrt'\); got 'step'"),
-        ({"schedule": "inverse_sqrt"}, r"'inverse_sqrt' decays as sqrt\(warmup_steps / step\), so it needs warmup_steps >= 1; got 0"),
-        ({"schedule": "inverse_sqrt", "warmup_steps": 2, "min_lr": 1e-4}, r"min_lr applies to the 'cosine' and 'linear' schedules"),
-        ({"warmup_steps": 20, "max_steps": 10}, r"warmup_steps must be <= max_steps=10; got 20"),
-        ({"schedule": "cosine", "min_lr": 1.0}, r"min_lr must be in \[0, lr=0.001\]; got 1.0"),
+        (
+            {"schedule": "step"},
+            r"schedule must be one of \('constant', 'cosine', 'linear', "
+            r"'inverse_sqrt'\); got 'step'",
+        ),
+        (
+            {"schedule": "inverse_sqrt"},
+            r"'inverse_sqrt' decays as sqrt\(warmup_steps / step\), so it needs "
+            r"warmup_steps >= 1; got 0",
+        ),
+        (
+            {"schedule": "inverse_sqrt", "warmup_steps": 2, "min_lr": 1e-4},
+            r"min_lr applies to the 'cosine' and 'linear' schedules",
+        ),
+        (
+            {"warmup_steps": 20, "max_steps": 10},
+            r"warmup_steps must be <= max_steps=10; got 20",
+        ),
+        (
+            {"schedule": "cosine", "min_lr": 1.0},
+            r"min_lr must be in \[0, lr=0.001\]; got 1.0",
+        ),
         ({"min_lr": 1e-4}, r"min_lr applies to the 'cosine' and 'linear' schedules"),
         ({"clip_norm": 0.0}, r"clip_norm must be a positive number or None; got 0.0"),
         ({"eval_every": 0}, r"eval_every must be an integer >= 1; got 0"),
@@ -365,31 +452,44 @@ def test_config_is_frozen():
         TrainConfig().lr = 1.0  # type: ignore[misc]
 
 
-# -- checkpoints -----------------------------------------------------------------------------
+# -- checkpoints
+# -----------------------------------------------------------------------------
 
 
 def test_checkpoint_round_trip(tmp_path):
     model = nn.Linear(4, 2)
     path = save_checkpoint(
-        tmp_path / "m.pt", model, model_name="linear", config={"d_in": 4, "d_out": 2}, extra={"note": [1, 2.5, None]}
+        tmp_path / "m.pt",
+        model,
+        model_name="linear",
+        config={"d_in": 4, "d_out": 2},
+        extra={"note": [1, 2.5, None]},
     )
     ckpt = load_checkpoint(path, model_name="linear")
     fresh = nn.Linear(4, 2)
     fresh.load_state_dict(ckpt["state_dict"])
-    assert torch.equal(fresh.weight, model.weight) and torch.equal(fresh.bias, model.bias)
+    assert torch.equal(fresh.weight, model.weight) and torch.equal(
+        fresh.bias, model.bias
+    )
     assert ckpt["config"] == {"d_in": 4, "d_out": 2}
     assert ckpt["extra"] == {"note": [1, 2.5, None]}
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path):
     for _ in range(2):  # the second write replaces the first
-        save_checkpoint(tmp_path / "m.pt", nn.Linear(2, 2), model_name="linear", config={})
+        save_checkpoint(
+            tmp_path / "m.pt", nn.Linear(2, 2), model_name="linear", config={}
+        )
     assert os.listdir(tmp_path) == ["m.pt"]
 
 
-def test_a_failed_write_keeps_the_old_checkpoint_and_no_temp_file(tmp_path, monkeypatch):
+def test_a_failed_write_keeps_the_old_checkpoint_and_no_temp_file(
+    tmp_path, monkeypatch
+):
     model = nn.Linear(2, 2)
-    path = save_checkpoint(tmp_path / "m.pt", model, model_name="linear", config={"v": 1})
+    path = save_checkpoint(
+        tmp_path / "m.pt", model, model_name="linear", config={"v": 1}
+    )
 
     def crash(*args, **kwargs):
         raise OSError("disk full")
@@ -403,8 +503,12 @@ def test_a_failed_write_keeps_the_old_checkpoint_and_no_temp_file(tmp_path, monk
 
 
 def test_loading_a_checkpoint_of_another_model_is_a_clear_error(tmp_path):
-    path = save_checkpoint(tmp_path / "m.pt", nn.Linear(2, 2), model_name="bengio", config={})
-    with pytest.raises(ValueError, match=f"checkpoint {path} holds a 'bengio' model, expected 'rnnlm'"):
+    path = save_checkpoint(
+        tmp_path / "m.pt", nn.Linear(2, 2), model_name="bengio", config={}
+    )
+    with pytest.raises(
+        ValueError, match=f"checkpoint {path} holds a 'bengio' model, expected 'rnnlm'"
+    ):
         load_checkpoint(path, model_name="rnnlm")
 
 
@@ -415,8 +519,16 @@ def test_a_missing_checkpoint_is_a_file_not_found_error_naming_the_path(tmp_path
 
 
 def test_a_checkpoint_refuses_non_plain_config_values(tmp_path):
-    with pytest.raises(ValueError, match=r"config\['opt'\] must hold only tensors and plain Python types.*got object"):
-        save_checkpoint(tmp_path / "m.pt", nn.Linear(2, 2), model_name="linear", config={"opt": object()})
+    with pytest.raises(
+        ValueError,
+        match=r"config\['opt'\] must hold only tensors and plain Python types.*got object",
+    ):
+        save_checkpoint(
+            tmp_path / "m.pt",
+            nn.Linear(2, 2),
+            model_name="linear",
+            config={"opt": object()},
+        )
     assert not (tmp_path / "m.pt").exists()
 
 
@@ -425,11 +537,16 @@ def test_fit_saves_the_best_weights_to_the_checkpoint(tmp_path):
     path = tmp_path / "best.pt"
     config = TrainConfig(max_steps=6, eval_every=2, lr=0.05)
     meta = {"model_name": "linear", "config": {"d_in": 4}, "extra": {"corpus": "toy"}}
-    fit_regression(config, evaluate=evaluate, checkpoint_path=path, checkpoint_meta=meta)
+    fit_regression(
+        config, evaluate=evaluate, checkpoint_path=path, checkpoint_meta=meta
+    )
     ckpt = load_checkpoint(path, model_name="linear")
     assert torch.equal(ckpt["state_dict"]["weight"], snapshots[1]["weight"])
     assert ckpt["extra"]["step"] == 4 and ckpt["extra"]["eval_loss"] == 1.0
-    assert ckpt["extra"]["corpus"] == "toy" and ckpt["extra"]["train_config"]["max_steps"] == 6
+    assert (
+        ckpt["extra"]["corpus"] == "toy"
+        and ckpt["extra"]["train_config"]["max_steps"] == 6
+    )
     assert ckpt["config"] == {"d_in": 4}
 
 
@@ -441,11 +558,18 @@ def test_fit_without_evaluate_saves_the_final_weights(tmp_path):
 
 
 def test_fit_rejects_unknown_checkpoint_meta_keys(tmp_path):
-    with pytest.raises(ValueError, match=r"checkpoint_meta takes the keys .*got \['name'\]"):
-        fit_regression(TrainConfig(max_steps=1), checkpoint_path=tmp_path / "m.pt", checkpoint_meta={"name": "x"})
+    with pytest.raises(
+        ValueError, match=r"checkpoint_meta takes the keys .*got \['name'\]"
+    ):
+        fit_regression(
+            TrainConfig(max_steps=1),
+            checkpoint_path=tmp_path / "m.pt",
+            checkpoint_meta={"name": "x"},
+        )
 
 
-# -- device and seeds ------------------------------------------------------------------------
+# -- device and seeds
+# ------------------------------------------------------------------------
 
 
 def test_device_is_cpu_when_forced(monkeypatch):
@@ -455,7 +579,9 @@ def test_device_is_cpu_when_forced(monkeypatch):
 
 def test_device_rejects_an_unknown_forced_device(monkeypatch):
     monkeypatch.setenv("AIROAD_DEVICE", "tpu")
-    with pytest.raises(ValueError, match="AIROAD_DEVICE must be one of cpu, cuda, mps; got 'tpu'"):
+    with pytest.raises(
+        ValueError, match="AIROAD_DEVICE must be one of cpu, cuda, mps; got 'tpu'"
+    ):
         device()
 
 
@@ -471,17 +597,25 @@ def test_seed_everything_repeats_every_generator():
 
     def draw():
         gen = seed_everything(7)
-        return random.random(), np.random.rand(), torch.rand(1).item(), torch.rand(1, generator=gen).item()
+        return (
+            random.random(),
+            np.random.rand(),
+            torch.rand(1).item(),
+            torch.rand(1, generator=gen).item(),
+        )
 
     assert draw() == draw()
 
 
 def test_seed_everything_rejects_a_bad_seed():
-    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*32\); got -1"):
+    with pytest.raises(
+        ValueError, match=r"seed must be an integer in \[0, 2\*\*32\); got -1"
+    ):
         seed_everything(-1)
 
 
-# -- progress --------------------------------------------------------------------------------
+# -- progress
+# --------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -511,7 +645,9 @@ def test_progress_bar_writes_to_stderr_only(progress_mode, capsys):
 def test_set_progress_rejects_an_unknown_mode_and_returns_the_previous(progress_mode):
     assert set_progress("off") in ("bar", "off")
     assert set_progress("bar") == "off"
-    with pytest.raises(ValueError, match=r"progress mode must be one of 'bar', 'off'; got 'loud'"):
+    with pytest.raises(
+        ValueError, match=r"progress mode must be one of 'bar', 'off'; got 'loud'"
+    ):
         set_progress("loud")
     assert get_progress() == "bar"
 
@@ -523,7 +659,10 @@ def test_progress_env_var_sets_the_initial_mode(progress_mode, monkeypatch):
     monkeypatch.delenv("AIROAD_PROGRESS")
     assert get_progress() == "off"
     monkeypatch.setenv("AIROAD_PROGRESS", "verbose")
-    with pytest.raises(ValueError, match=r"\$AIROAD_PROGRESS must be one of 'bar', 'off'; got 'verbose'"):
+    with pytest.raises(
+        ValueError,
+        match=r"\$AIROAD_PROGRESS must be one of 'bar', 'off'; got 'verbose'",
+    ):
         get_progress()
 
 
@@ -534,16 +673,19 @@ def test_fit_is_silent_by_default(progress_mode, monkeypatch, capsys):
     assert capsys.readouterr() == ("", "")
 
 
-
-# -- the toolkit: betas, gradient accumulation, bf16 autocast --------------------------------
+# -- the toolkit: betas, gradient accumulation, bf16 autocast
+# --------------------------------
 
 
 def _old_train_step_weights(config, n_steps, seed=0):
-    """The loop as train.py ran it before betas/accumulate/autocast existed, written out by hand."""
+    """The loop as train.py ran it before betas/accumulate/autocast existed, written out
+    by hand."""
     gen = seed_everything(seed)
     model = nn.Linear(4, 1)
     batches = regression_batches(gen)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
     schedule = make_schedule(optimizer, config)
     losses = []
     for _ in range(n_steps):
@@ -558,23 +700,33 @@ def _old_train_step_weights(config, n_steps, seed=0):
 
 
 def test_the_default_config_trains_bit_for_bit_as_the_plain_adam_loop():
-    config = TrainConfig(max_steps=25, lr=0.05, warmup_steps=5, schedule="cosine", clip_norm=1.0)
+    config = TrainConfig(
+        max_steps=25, lr=0.05, warmup_steps=5, schedule="cosine", clip_norm=1.0
+    )
     model, history = fit_regression(config)
     reference, losses = _old_train_step_weights(config, 25)
     assert history.train_loss == losses  # exactly, not approximately
-    assert torch.equal(model.weight, reference.weight) and torch.equal(model.bias, reference.bias)
+    assert torch.equal(model.weight, reference.weight) and torch.equal(
+        model.bias, reference.bias
+    )
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "adamw"])
 def test_betas_reach_adam_and_adamw(optimizer):
     default = make_optimizer(nn.Linear(2, 2), TrainConfig(optimizer=optimizer))
-    assert default.param_groups[0]["betas"] == (0.9, 0.999)  # torch's own default, unchanged
-    vaswani = make_optimizer(nn.Linear(2, 2), TrainConfig(optimizer=optimizer, betas=(0.9, 0.98)))
+    assert default.param_groups[0]["betas"] == (
+        0.9,
+        0.999,
+    )  # torch's own default, unchanged
+    vaswani = make_optimizer(
+        nn.Linear(2, 2), TrainConfig(optimizer=optimizer, betas=(0.9, 0.98))
+    )
     assert vaswani.param_groups[0]["betas"] == (0.9, 0.98)
 
 
 def test_adamw_decay_is_decoupled_and_adam_decay_is_an_l2_gradient():
-    """With a zero loss gradient, AdamW shrinks w by lr*wd*w; Adam's L2 step is lr*sign(w)."""
+    """With a zero loss gradient, AdamW shrinks w by lr*wd*w; Adam's L2 step is
+    lr*sign(w)."""
     w0 = torch.tensor([[2.0, -0.5]])
     zero_loss = lambda m, b: 0.0 * m(b).sum()  # noqa: E731
     steps = {}
@@ -582,10 +734,19 @@ def test_adamw_decay_is_decoupled_and_adam_decay_is_an_l2_gradient():
         model = nn.Linear(2, 1, bias=False)
         with torch.no_grad():
             model.weight.copy_(w0)
-        fit(model, [torch.zeros(1, 2)], zero_loss, TrainConfig(max_steps=1, optimizer=name, lr=0.1, weight_decay=0.01))
+        fit(
+            model,
+            [torch.zeros(1, 2)],
+            zero_loss,
+            TrainConfig(max_steps=1, optimizer=name, lr=0.1, weight_decay=0.01),
+        )
         steps[name] = (w0 - model.weight.detach())[0].tolist()
-    assert steps["adamw"] == pytest.approx((0.1 * 0.01 * w0)[0].tolist(), rel=1e-4)  # proportional to w
-    assert steps["adam"] == pytest.approx([0.1, -0.1], rel=1e-4)  # Adam normalizes g = wd*w to its sign
+    assert steps["adamw"] == pytest.approx(
+        (0.1 * 0.01 * w0)[0].tolist(), rel=1e-4
+    )  # proportional to w
+    assert steps["adam"] == pytest.approx(
+        [0.1, -0.1], rel=1e-4
+    )  # Adam normalizes g = wd*w to its sign
 
 
 def _one_sgd_step(batches, accumulate, lr=0.1):
@@ -598,16 +759,22 @@ def _one_sgd_step(batches, accumulate, lr=0.1):
 
 def test_k_micro_batches_give_the_same_step_as_one_batch_of_k_times_b():
     micro = fixed_set(n_batches=4)  # 4 batches of 16
-    whole = [(torch.cat([x for x, _ in micro]), torch.cat([y for _, y in micro]))]  # 1 batch of 64
+    whole = [
+        (torch.cat([x for x, _ in micro]), torch.cat([y for _, y in micro]))
+    ]  # 1 batch of 64
     accumulated, h_acc = _one_sgd_step(micro, accumulate=4)
     single, h_one = _one_sgd_step(whole, accumulate=1)
     assert h_acc.steps_done == h_one.steps_done == 1
-    assert h_acc.train_loss[0] == pytest.approx(h_one.train_loss[0], rel=1e-6)  # the mean loss
+    assert h_acc.train_loss[0] == pytest.approx(
+        h_one.train_loss[0], rel=1e-6
+    )  # the mean loss
     assert h_acc.grad_norm[0] == pytest.approx(h_one.grad_norm[0], rel=1e-6)
     assert torch.allclose(accumulated.weight, single.weight, atol=1e-6)
     assert torch.allclose(accumulated.bias, single.bias, atol=1e-6)
     first_only, _ = _one_sgd_step(micro[:1], accumulate=1)
-    assert not torch.allclose(first_only.weight, single.weight, atol=1e-4)  # the test can tell
+    assert not torch.allclose(
+        first_only.weight, single.weight, atol=1e-4
+    )  # the test can tell
 
 
 def test_accumulate_consumes_k_batches_per_optimizer_step():
@@ -619,7 +786,13 @@ def test_accumulate_consumes_k_batches_per_optimizer_step():
             yield b
 
     config = TrainConfig(max_steps=3, accumulate=4, eval_every=2)
-    history = fit(nn.Linear(4, 1), counted(seed_everything(0)), mse, config, evaluate=lambda m: 1.0)
+    history = fit(
+        nn.Linear(4, 1),
+        counted(seed_everything(0)),
+        mse,
+        config,
+        evaluate=lambda m: 1.0,
+    )
     assert len(taken) == 12
     assert history.steps_done == 3 and history.step == [1, 2, 3]
     assert history.eval_step == [2, 3]
@@ -636,7 +809,9 @@ def test_a_non_finite_micro_batch_loss_stops_without_an_update():
     before = model.weight.detach().clone()
     calls = iter([1.0, float("nan")])
     loss_fn = lambda m, b: mse(m, b) * next(calls)  # noqa: E731
-    history = fit(model, fixed_set(n_batches=2), loss_fn, TrainConfig(max_steps=5, accumulate=2))
+    history = fit(
+        model, fixed_set(n_batches=2), loss_fn, TrainConfig(max_steps=5, accumulate=2)
+    )
     assert (history.steps_done, history.stop_reason) == (1, "diverged")
     assert torch.equal(model.weight, before)
 
@@ -646,8 +821,18 @@ def test_train_step_with_accumulate_refuses_a_single_batch():
 
     model, config = nn.Linear(4, 1), TrainConfig(accumulate=2)
     optimizer = make_optimizer(model, config)
-    with pytest.raises(ValueError, match=r"accumulate=2, train_step takes a list of micro-batches.*got tuple"):
-        train_step(model, fixed_set()[0], mse, optimizer, make_schedule(optimizer, config), config)
+    with pytest.raises(
+        ValueError,
+        match=r"accumulate=2, train_step takes a list of micro-batches.*got tuple",
+    ):
+        train_step(
+            model,
+            fixed_set()[0],
+            mse,
+            optimizer,
+            make_schedule(optimizer, config),
+            config,
+        )
 
 
 def test_group_batches_leaves_the_iterable_alone_at_one_and_groups_otherwise():
@@ -671,7 +856,12 @@ def test_bf16_autocast_runs_the_forward_in_bfloat16_and_keeps_fp32_weights():
 
     seed_everything(0)
     model = nn.Linear(4, 1)
-    history = fit(model, regression_batches(seed_everything(0)), loss_fn, TrainConfig(max_steps=100, lr=0.05, autocast="bf16"))
+    history = fit(
+        model,
+        regression_batches(seed_everything(0)),
+        loss_fn,
+        TrainConfig(max_steps=100, lr=0.05, autocast="bf16"),
+    )
     assert set(seen) == {torch.bfloat16}
     assert model.weight.dtype == torch.float32
     assert history.train_loss[-1] < 0.05 * history.train_loss[0]
@@ -682,11 +872,23 @@ def test_bf16_autocast_runs_the_forward_in_bfloat16_and_keeps_fp32_weights():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"betas": (0.9, 1.0)}, r"betas must be a tuple of two numbers in \[0, 1\); got \(0.9, 1.0\)"),
-        ({"betas": [0.9, 0.98]}, r"betas must be a tuple of two numbers in \[0, 1\); got \[0.9, 0.98\]"),
-        ({"optimizer": "sgd", "betas": (0.9, 0.98)}, r"betas applies to optimizer='adam' or 'adamw' only"),
+        (
+            {"betas": (0.9, 1.0)},
+            r"betas must be a tuple of two numbers in \[0, 1\); got \(0.9, 1.0\)",
+        ),
+        (
+            {"betas": [0.9, 0.98]},
+            r"betas must be a tuple of two numbers in \[0, 1\); got \[0.9, 0.98\]",
+        ),
+        (
+            {"optimizer": "sgd", "betas": (0.9, 0.98)},
+            r"betas applies to optimizer='adam' or 'adamw' only",
+        ),
         ({"accumulate": 0}, r"accumulate must be an integer >= 1; got 0"),
-        ({"autocast": "fp16"}, r"autocast must be None or one of \('bf16',\); got 'fp16'"),
+        (
+            {"autocast": "fp16"},
+            r"autocast must be None or one of \('bf16',\); got 'fp16'",
+        ),
     ],
 )
 def test_bad_toolkit_values_are_clear_errors(kwargs, message):

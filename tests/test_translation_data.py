@@ -33,13 +33,26 @@ def dates():
 
 
 def test_tokenize_splits_digits_punctuation_and_lowercases():
-    assert tokenize("Dienstag, 5. März 2024") == ("dienstag", ",", "5", ".", "märz", "2", "0", "2", "4")
+    assert tokenize("Dienstag, 5. März 2024") == (
+        "dienstag",
+        ",",
+        "5",
+        ".",
+        "märz",
+        "2",
+        "0",
+        "2",
+        "4",
+    )
     assert tokenize("forty-two") == ("forty", "-", "two")
 
 
 def test_number_pair_is_english_to_french_words():
     pair = number_pair(342_105)
-    assert " ".join(pair.source) == "three hundred and forty - two thousand , one hundred and five"
+    assert (
+        " ".join(pair.source)
+        == "three hundred and forty - two thousand , one hundred and five"
+    )
     assert " ".join(pair.target) == "trois cent quarante - deux mille cent cinq"
     with pytest.raises(ValueError, match="whole number >= 0"):
         number_pair(-1)
@@ -83,19 +96,29 @@ def test_make_batch_pads_right_and_shifts_the_target(numbers):
     pairs = numbers.train[:4]
     batch = make_batch(pairs, numbers)
     assert batch.src.shape == (4, max(len(p.source) for p in pairs))
-    assert batch.tgt_in.shape == batch.tgt_out.shape == (4, max(len(p.target) for p in pairs) + 1)
+    assert (
+        batch.tgt_in.shape
+        == batch.tgt_out.shape
+        == (4, max(len(p.target) for p in pairs) + 1)
+    )
     for i, pair in enumerate(pairs):
         n, m = len(pair.source), len(pair.target)
         assert batch.src_lengths[i] == n
         assert numbers.source_vocab.decode(batch.src[i, :n]) == list(pair.source)
         assert (batch.src[i, n:] == 0).all() and numbers.source_vocab.itos[0] == PAD
-        assert batch.tgt_in[i, 0] == numbers.bos_id and batch.tgt_out[i, m] == numbers.eos_id
+        assert (
+            batch.tgt_in[i, 0] == numbers.bos_id
+            and batch.tgt_out[i, m] == numbers.eos_id
+        )
         assert torch.equal(batch.tgt_in[i, 1 : m + 1], batch.tgt_out[i, :m])
 
 
 def test_reverse_source_reverses_only_the_real_tokens(numbers):
     pairs = numbers.train[:3]
-    forward, backward = make_batch(pairs, numbers), make_batch(pairs, numbers, reverse_source=True)
+    forward, backward = (
+        make_batch(pairs, numbers),
+        make_batch(pairs, numbers, reverse_source=True),
+    )
     for i, n in enumerate(forward.src_lengths.tolist()):
         assert torch.equal(backward.src[i, :n], forward.src[i, :n].flip(0))
     assert torch.equal(forward.tgt_out, backward.tgt_out)

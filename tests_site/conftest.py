@@ -1,18 +1,18 @@
-"""Tests of the built site, as readers meet it: run after `uv run mkdocs build --strict`.
+"""Tests of the built site, as readers meet it: run after `uv run mkdocs build
+--strict`.
 
     uv run pytest -q -p no:cacheprovider tests_site
 
-They read `site/` (the HTML, links, alt text, headings, the usage blocks) and load every page
-in headless Chromium. Without a built site they fail, never skip.
+They read `site/` (the HTML, links, alt text, headings, the usage blocks) and load every
+page in headless Chromium. Without a built site they fail, never skip.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import built_site as helpers
+import pytest
 
 
 def pytest_configure(config):

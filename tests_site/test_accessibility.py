@@ -1,4 +1,5 @@
-"""Accessibility of the built pages: alt text that says what a figure shows; headings in order."""
+"""Accessibility of the built pages: alt text that says what a figure shows; headings in
+order."""
 
 from __future__ import annotations
 
@@ -8,10 +9,17 @@ from urllib.parse import unquote, urlsplit
 
 import built_site as site
 
-
-# What tools write when nobody wrote an alt text: nbconvert for a notebook's plot output (a
+# What tools write when nobody wrote an alt text: nbconvert for a notebook's plot output
+# (a
 # lab sets a real one with the cell metadata `alt`, in jupytext `# %% alt="..."`).
-PLACEHOLDERS = {"no description has been provided for this image", "image", "figure", "plot", "png", "svg"}
+PLACEHOLDERS = {
+    "no description has been provided for this image",
+    "image",
+    "figure",
+    "plot",
+    "png",
+    "svg",
+}
 
 
 def test_every_image_in_content_has_alt_text_that_describes_it():
@@ -26,9 +34,19 @@ def test_every_image_in_content_has_alt_text_that_describes_it():
             if not alt:
                 bad.append(f"{page}: <img src={src[:80]!r}> has no alt text")
             elif alt.lower() in PLACEHOLDERS:
-                bad.append(f"{page}: <img src={src[:80]!r}> has only the placeholder alt {alt!r}")
-            elif alt.lower() in {name.lower(), stem.lower(), stem.lower().replace("-", " ")} or len(alt.split()) < 3:
-                bad.append(f"{page}: <img src={src[:80]!r}> alt {alt!r} does not say what it shows")
+                bad.append(
+                    f"{page}: <img src={src[:80]!r}> has only the placeholder alt "
+                    f"{alt!r}"
+                )
+            elif (
+                alt.lower()
+                in {name.lower(), stem.lower(), stem.lower().replace("-", " ")}
+                or len(alt.split()) < 3
+            ):
+                bad.append(
+                    f"{page}: <img src={src[:80]!r}> alt {alt!r} does not say what it "
+                    f"shows"
+                )
     assert not bad, "images without a useful alt text:\n" + "\n".join(bad)
 
 
@@ -38,12 +56,17 @@ def test_headings_go_down_one_level_at_a_time():
         article = site.content(page)
         if article is None:
             continue
-        levels = [(int(h.name[1]), h.get_text(" ", strip=True).rstrip("¶").strip())
-                  for h in article.find_all(re.compile(r"^h[1-6]$"))]
+        levels = [
+            (int(h.name[1]), h.get_text(" ", strip=True).rstrip("¶").strip())
+            for h in article.find_all(re.compile(r"^h[1-6]$"))
+        ]
         if not levels:
             continue
         if levels[0][0] != 1:
-            bad.append(f"{page}: the first heading is h{levels[0][0]} {levels[0][1]!r}, not an h1")
+            bad.append(
+                f"{page}: the first heading is h{levels[0][0]} {levels[0][1]!r}, not "
+                f"an h1"
+            )
         for (before, _), (level, text) in zip(levels, levels[1:]):
             if level > before + 1:
                 bad.append(f"{page}: h{before} is followed by h{level} {text!r}")

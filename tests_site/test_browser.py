@@ -1,7 +1,7 @@
 """The built site in a real browser: headless Chromium, driven by Playwright.
 
-`site/` is served on localhost under the site's base path (`/airoad-book/`, from `site_url`),
-and every page is loaded as a reader's browser loads it:
+`site/` is served on localhost under the site's base path (`/airoad-book/`, from
+`site_url`), and every page is loaded as a reader's browser loads it:
 
 - no console error, no uncaught exception, no failed request, no request off the machine;
 - every figure loads (non-zero natural size) in the light palette and, after the palette
@@ -11,8 +11,8 @@ and every page is loaded as a reader's browser loads it:
 
 And the search finds the language-modeling chapter for "perplexity".
 
-Chromium is the system's (`chromium` from Debian, `.ci/run` installs it), never a download:
-set `AIROAD_CHROMIUM` to use another executable.
+Chromium is the system's (`chromium` from Debian, `.ci/run` installs it), never a
+download: set `AIROAD_CHROMIUM` to use another executable.
 """
 
 from __future__ import annotations
@@ -27,22 +27,36 @@ import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import built_site as site
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-import built_site as site
-
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TIMEOUT_MS = 60_000  # the machine may be busy: timings here are not the point
-ALLOWED_OFFSITE = {"api.github.com"}  # the theme's repository star count: a nicety that fails offline quietly
+ALLOWED_OFFSITE = {
+    "api.github.com"
+}  # the theme's repository star count: a nicety that fails offline quietly
 
 
 def chromium() -> str:
-    path = os.environ.get("AIROAD_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    path = (
+        os.environ.get("AIROAD_CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
     if not path:
-        pytest.fail("tests_site: no Chromium found; install Debian's `chromium` (`apt-get install -y chromium`) "
-                    "or set AIROAD_CHROMIUM to a Chromium executable")
+        pytest.fail(
+            "tests_site: no Chromium found; install Debian's `chromium` (`apt-get "
+            "install -y chromium`) "
+            "or set AIROAD_CHROMIUM to a Chromium executable"
+        )
     return path
 
 
@@ -72,7 +86,9 @@ def base_url():
 @pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_FLAGS)
+        browser = p.chromium.launch(
+            executable_path=chromium(), headless=True, args=CHROMIUM_FLAGS
+        )
         try:
             yield browser
         finally:
@@ -80,25 +96,37 @@ def browser():
 
 
 class Visit:
-    """One page open in a fresh browser context (light palette), with what went wrong on the way."""
+    """One page open in a fresh browser context (light palette), with what went wrong on
+    the way."""
 
     def __init__(self, browser: Browser, base_url: str, page: str):
         self.name = page
         self.problems: list[str] = []
-        self.context = browser.new_context(color_scheme="light", viewport={"width": 1280, "height": 900})
+        self.context = browser.new_context(
+            color_scheme="light", viewport={"width": 1280, "height": 900}
+        )
         self.context.set_default_timeout(TIMEOUT_MS)
         self.context.route("**/*", self._route)
         self.tab = self.context.new_page()
         self.tab.on("console", self._console)
-        self.tab.on("pageerror", lambda err: self.problems.append(f"uncaught exception: {err}"))
+        self.tab.on(
+            "pageerror", lambda err: self.problems.append(f"uncaught exception: {err}")
+        )
         self.tab.on("requestfailed", self._failed)
-        self.tab.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
+        self.tab.on(
+            "response",
+            lambda r: (
+                r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}")
+            ),
+        )
         self.tab.goto(base_url + site.url_path(page), wait_until="load")
         self.tab.wait_for_load_state("networkidle")
 
     def _route(self, route) -> None:
         host = urlsplit(route.request.url).hostname
-        if host in ("127.0.0.1", "localhost") or route.request.url.startswith(("data:", "blob:")):
+        if host in ("127.0.0.1", "localhost") or route.request.url.startswith(
+            ("data:", "blob:")
+        ):
             route.continue_()
         else:
             if host not in ALLOWED_OFFSITE:
@@ -132,7 +160,8 @@ def visit(browser, base_url):
         v.close()
 
 
-# Lazy images load when scrolled to: make them eager and wait (at most 30 s) for all of them.
+# Lazy images load when scrolled to: make them eager and wait (at most 30 s) for all of
+# them.
 LOAD_FIGURES = """() => Promise.race([
     Promise.all(Array.from(document.querySelectorAll("article img")).map(img => {
         img.loading = "eager";
@@ -158,11 +187,22 @@ def check_figures(v: Visit, palette: str) -> list[str]:
     bad = []
     for img in figures(v):
         if not (img["width"] > 0 and img["height"] > 0):
-            bad.append(f"{v.name} ({palette}): figure {img['src']} did not load (natural size 0)")
-        variant = "dark" if img["src"].endswith("#only-dark") else "light" if img["src"].endswith("#only-light") else None
+            bad.append(
+                f"{v.name} ({palette}): figure {img['src']} did not load (natural size "
+                f"0)"
+            )
+        variant = (
+            "dark"
+            if img["src"].endswith("#only-dark")
+            else "light"
+            if img["src"].endswith("#only-light")
+            else None
+        )
         if variant is not None and img["shown"] != (variant == palette):
-            bad.append(f"{v.name} ({palette} palette): the {variant} variant {img['src']} is "
-                       f"{'shown' if img['shown'] else 'hidden'}")
+            bad.append(
+                f"{v.name} ({palette} palette): the {variant} variant {img['src']} is "
+                f"{'shown' if img['shown'] else 'hidden'}"
+            )
     return bad
 
 
@@ -179,14 +219,19 @@ PROSE_TEXT = """() => {
 }"""
 
 
-RAW_INLINE_MATH = re.compile(r"(?<![\\$\w])\$(?=[^\s$\d])[^$\n]{1,80}?(?<=[^\s\\])\$(?![\w$])")  # $x_t$, not $5
+RAW_INLINE_MATH = re.compile(
+    r"(?<![\\$\w])\$(?=[^\s$\d])[^$\n]{1,80}?(?<=[^\s\\])\$(?![\w$])"
+)  # $x_t$, not $5
 
 
 def check_math(v: Visit) -> list[str]:
     try:
         v.tab.wait_for_function(MATH_DONE)
     except Exception:
-        return [f"{v.name}: MathJax did not typeset every formula within {TIMEOUT_MS / 1000:.0f} s"]
+        return [
+            f"{v.name}: MathJax did not typeset every formula within "
+            f"{TIMEOUT_MS / 1000:.0f} s"
+        ]
     bad = []
     errors = v.tab.locator("article mjx-merror").all_inner_texts()
     bad += [f"{v.name}: a TeX error in a formula: {e!r}" for e in errors]
@@ -194,7 +239,10 @@ def check_math(v: Visit) -> list[str]:
     for raw in ("$$", "\\(", "\\)", "\\[", "\\]", "\\begin{"):
         at = text.find(raw)
         if at >= 0:
-            bad.append(f"{v.name}: raw math {raw!r} in the text: ...{text[max(0, at - 60):at + 60]!r}...")
+            bad.append(
+                f"{v.name}: raw math {raw!r} in the text: "
+                f"...{text[max(0, at - 60) : at + 60]!r}..."
+            )
     for inline in RAW_INLINE_MATH.finditer(text):
         bad.append(f"{v.name}: raw inline math in the text: {inline.group(0)!r}")
     return bad
@@ -206,12 +254,17 @@ def test_page_loads_cleanly_with_figures_and_math_in_both_palettes(page, visit):
     bad = check_figures(v, "light") + check_math(v)
     if page in site.chapters():
         site.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        v.tab.screenshot(path=site.SCREENSHOTS / (page.removesuffix("/index.html").replace("/", "_") + ".png"),
-                         full_page=True)
+        v.tab.screenshot(
+            path=site.SCREENSHOTS
+            / (page.removesuffix("/index.html").replace("/", "_") + ".png"),
+            full_page=True,
+        )
     toggle = v.tab.get_by_title("Switch to dark mode")
     if toggle.count():
         toggle.first.click()
-        v.tab.wait_for_function("() => document.body.getAttribute('data-md-color-scheme') === 'slate'")
+        v.tab.wait_for_function(
+            "() => document.body.getAttribute('data-md-color-scheme') === 'slate'"
+        )
         bad += check_figures(v, "dark")
     elif page != "404.html":
         bad.append(f"{page}: no palette toggle titled 'Switch to dark mode'")
@@ -219,12 +272,19 @@ def test_page_loads_cleanly_with_figures_and_math_in_both_palettes(page, visit):
 
 
 def test_some_page_has_light_and_dark_figures(visit):
-    """The palette checks above are not vacuous: a chapter has figures in both variants."""
-    with_figures = [p for p in site.chapters() if site.content(p) and site.content(p).select('img[src$="#only-dark"]')]
+    """The palette checks above are not vacuous: a chapter has figures in both
+    variants."""
+    with_figures = [
+        p
+        for p in site.chapters()
+        if site.content(p) and site.content(p).select('img[src$="#only-dark"]')
+    ]
     assert with_figures, "no chapter has a figure with a dark variant"
     v = visit(with_figures[0])
     srcs = [img["src"] for img in figures(v)]
-    assert any(s.endswith("-dark.svg#only-dark") for s in srcs) and any(s.endswith("#only-light") for s in srcs)
+    assert any(s.endswith("-dark.svg#only-dark") for s in srcs) and any(
+        s.endswith("#only-light") for s in srcs
+    )
 
 
 def test_search_finds_the_language_modeling_chapter_for_perplexity(visit):
@@ -235,5 +295,7 @@ def test_search_finds_the_language_modeling_chapter_for_perplexity(visit):
     results = v.tab.locator(".md-search-result__item a")
     results.first.wait_for()
     hrefs = results.evaluate_all("links => links.map(a => a.href)")
-    assert any("/part2/05-ngrams/" in h for h in hrefs), f"search for 'perplexity' found: {hrefs[:10]}"
+    assert any("/part2/05-ngrams/" in h for h in hrefs), (
+        f"search for 'perplexity' found: {hrefs[:10]}"
+    )
     assert not v.problems, "\n".join(v.problems)

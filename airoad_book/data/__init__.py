@@ -1,10 +1,22 @@
-"""The data layer: corpora from installed packages, vocabularies, language-model batching, and
-generated translation tasks.
+"""The data layer: corpora from installed packages, vocabularies, language-model
+batching, and generated translation tasks.
 
 Everything here runs offline: the corpora ship inside Python packages (see `corpora`).
 """
 
-from airoad_book.data.batching import batchify, bptt_batches, context_windows, lm_windows, random_batches
+from airoad_book.data import (
+    batching,
+    corpora,
+    translation,
+    vocab,
+)  # each module lists its public names
+from airoad_book.data.batching import (
+    batchify,
+    bptt_batches,
+    context_windows,
+    lm_windows,
+    random_batches,
+)
 from airoad_book.data.corpora import (
     DIGIT_SOURCES,
     SHAKESPEARE_SPLITS,
@@ -36,7 +48,5 @@ from airoad_book.data.translation import (
     translation_task,
 )
 from airoad_book.data.vocab import EOS, UNK, Vocab, char_tokens, word_tokens
-
-from airoad_book.data import batching, corpora, translation, vocab  # each module lists its public names
 
 __all__ = [*corpora.__all__, *vocab.__all__, *batching.__all__, *translation.__all__]

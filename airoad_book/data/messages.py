@@ -1,17 +1,18 @@
 """Real human translations for chapters 9–11: English → French messages of two programs.
 
 Large programs ship their user-interface messages translated, as gettext catalogues
-(``LC_MESSAGES/*.po``), inside their Python packages. Two packages of the lock hold French
-catalogues written by people:
+(``LC_MESSAGES/*.po``), inside their Python packages. Two packages of the lock hold
+French catalogues written by people:
 
 - **plone.app.locales** 7.0.4 (GPL-2.0), the translations of the Plone content-management
   system: six catalogues, about 3,750 messages;
 - **Django** 5.2 (BSD-3-Clause): the framework's own catalogue and those of its contrib apps
   (admin, auth, humanize, …), about 1,800 messages.
 
-Each entry pairs an English message (``msgid``) with its French translation (``msgstr``).
-`read_catalogue` parses a catalogue with `polib`; `clean_pairs` keeps what a translation
-model can learn from, and `messages_task` splits the result into train, valid and test.
+Each entry pairs an English message (``msgid``) with its French translation
+(``msgstr``). `read_catalogue` parses a catalogue with `polib`; `clean_pairs` keeps what
+a translation model can learn from, and `messages_task` splits the result into train,
+valid and test.
 
 Cleaning, in order:
 
@@ -21,16 +22,18 @@ Cleaning, in order:
    dropped;
 3. plural entries contribute both forms (``msgid`` → ``msgstr[0]``, ``msgid_plural`` →
    ``msgstr[1]``);
-4. markup and placeholders (``${name}``, ``%(count)s``, ``{0}``, ``<b>``) are replaced by
+4. markup and placeholders (``${name}``, ``%(count)s``, ``{0}``, ``<b>``) are replaced
+by
    nothing, whitespace is collapsed, and the text is lower-cased;
-5. drop pairs with no letters left on a side (placeholder-only), pairs whose French is the
+5. drop pairs with no letters left on a side (placeholder-only), pairs whose French is
+the
    English unchanged (names such as *Plone* or *OK*, nothing to translate), and pairs longer
    than `MAX_WORDS` words on a side;
 6. deduplicate: the first pair of each English source wins.
 
 Two sources can still share a French translation (*delete* and *remove* → *supprimer*).
-`split_pairs` deals such pairs into the same split, as one group, so no English and no French
-sentence is shared by train and test.
+`split_pairs` deals such pairs into the same split, as one group, so no English and no
+French sentence is shared by train and test.
 """
 
 from __future__ import annotations
@@ -85,9 +88,12 @@ class Message:
 
 
 def catalogue_paths(package: str) -> list[Path]:
-    """The French catalogues that `package` (a key of SOURCES) ships, in a stable order."""
+    """The French catalogues that `package` (a key of SOURCES) ships, in a stable
+    order."""
     if package not in SOURCES:
-        raise ValueError(f"unknown package {package!r}; expected one of {sorted(SOURCES)}")
+        raise ValueError(
+            f"unknown package {package!r}; expected one of {sorted(SOURCES)}"
+        )
     spec = find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise ImportError(f"{package} is not installed: `uv sync` installs it")
@@ -131,6 +137,8 @@ def read_catalogue(path: str | Path, name: str | None = None) -> list[Message]:
         if entry.msgid_plural and plural.strip() and not default:
             out.append(Message(entry.msgid_plural, plural, name))
     return out
+
+
 # --8<-- [end:read]
 
 
@@ -154,11 +162,14 @@ def clean_text(text: str) -> str:
     >>> clean_text("Delete  %(name)s?<br/>")
     'delete ?'
     """
-    return _SPACE.sub(" ", _MARKUP.sub(" ", text.replace("\u00a0", " "))).strip().lower()
+    return (
+        _SPACE.sub(" ", _MARKUP.sub(" ", text.replace("\u00a0", " "))).strip().lower()
+    )
 
 
 def clean_pairs(messages: Iterable[Message]) -> list[tuple[str, str]]:
-    """Cleaned (English, French) pairs, one per English source, in catalogue order (4–6)."""
+    """Cleaned (English, French) pairs, one per English source, in catalogue order
+    (4–6)."""
     seen_source: set[str] = set()
     pairs = []
     for m in messages:
@@ -174,6 +185,8 @@ def clean_pairs(messages: Iterable[Message]) -> list[tuple[str, str]]:
         seen_source.add(source)
         pairs.append((source, target))
     return pairs
+
+
 # --8<-- [end:clean]
 
 
@@ -185,7 +198,8 @@ def _all_messages() -> Iterator[Message]:
 
 @lru_cache(maxsize=1)
 def message_pairs() -> tuple[tuple[str, str], ...]:
-    """Every cleaned pair of both packages (Plone's first), as (English, French) strings."""
+    """Every cleaned pair of both packages (Plone's first), as (English, French)
+    strings."""
     return tuple(clean_pairs(_all_messages()))
 
 
@@ -195,9 +209,10 @@ def split_pairs(
 ) -> tuple[list, list, list]:
     """Deal `pairs` into (train, valid, test) so that no sentence is in two splits.
 
-    Pairs that share a French sentence form a group, and a group goes whole into one split;
-    the groups are shuffled with `seed`, test is filled to at least n_test pairs, then valid
-    to n_valid, and train takes the rest. A source given twice is a ValueError.
+    Pairs that share a French sentence form a group, and a group goes whole into one
+    split; the groups are shuffled with `seed`, test is filled to at least n_test pairs,
+    then valid to n_valid, and train takes the rest. A source given twice is a
+    ValueError.
     """
     pairs = list(pairs)
     if len({s for s, _ in pairs}) != len(pairs):
@@ -218,18 +233,22 @@ def split_pairs(
     valid: list = []
     train: list = []
     for group in order:
-        (test if len(test) < n_test else valid if len(valid) < n_valid else train).extend(group)
+        (
+            test if len(test) < n_test else valid if len(valid) < n_valid else train
+        ).extend(group)
     return train, valid, test
+
+
 # --8<-- [end:split]
 
 
 class MessagesTask(NamedTuple):
     """The messages as a `TranslationTask` of tokens, with what BLEU on text needs.
 
-    ``task``'s pairs hold BPE pieces (unit "bpe") or whole pretokenized words (unit "word",
-    words unseen in training read as ``<unk>``); ``texts`` holds the (English, French)
-    strings of train, valid and test, in the same order as the task's pairs; ``bpe`` is the
-    learned `BPE` (None for words).
+    ``task``'s pairs hold BPE pieces (unit "bpe") or whole pretokenized words (unit
+    "word", words unseen in training read as ``<unk>``); ``texts`` holds the (English,
+    French) strings of train, valid and test, in the same order as the task's pairs;
+    ``bpe`` is the learned `BPE` (None for words).
     """
 
     task: TranslationTask
@@ -247,12 +266,18 @@ UNITS = ("bpe", "word")
 
 @lru_cache(maxsize=8)
 def messages_task(
-    unit: str = "bpe", *, merges: int = 1000, n_valid: int = 150, n_test: int = 500, seed: int = 0
+    unit: str = "bpe",
+    *,
+    merges: int = 1000,
+    n_valid: int = 150,
+    n_test: int = 500,
+    seed: int = 0,
 ) -> MessagesTask:
     """English → French messages, split by `split_pairs`, as BPE pieces or whole words.
 
     The BPE is learned jointly on the training English and French (`merges` merges), as
-    Sennrich et al. did for related languages; vocabularies come from the training pairs.
+    Sennrich et al. did for related languages; vocabularies come from the training
+    pairs.
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}; got {unit!r}")
@@ -264,7 +289,10 @@ def messages_task(
         cut = bpe.encode
     else:
         cut = pretokenize
-    splits = [[Pair(tuple(cut(s)), tuple(cut(t))) for s, t in part] for part in (train, valid, test)]
+    splits = [
+        [Pair(tuple(cut(s)), tuple(cut(t))) for s, t in part]
+        for part in (train, valid, test)
+    ]
     source = Vocab.build((t for p in splits[0] for t in p.source), specials=SPECIALS)
     target = Vocab.build((t for p in splits[0] for t in p.target), specials=SPECIALS)
     task = TranslationTask(f"messages-{unit}", *splits, source, target)

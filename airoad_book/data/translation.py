@@ -1,4 +1,5 @@
-"""Generated translation tasks for chapters 9–11: exact references, no downloads, any size.
+"""Generated translation tasks for chapters 9–11: exact references, no downloads, any
+size.
 
 Two tasks, each a deterministic function of a seed:
 
@@ -10,12 +11,12 @@ Two tasks, each a deterministic function of a seed:
   *"Dienstag, 5. März 2024"*) → ISO 8601 (*"2024-03-05"*). The year moves from the end of the
   source to the front of the target: a reordering an alignment has to learn.
 
-Tokens are words, with three rules a reader can predict: text is lower-cased, punctuation
-(``, . -``) becomes a token of its own, and every digit is a token (*"2024"* → *2 0 2 4*), so
-the vocabularies stay small and every token appears in training.
+Tokens are words, with three rules a reader can predict: text is lower-cased,
+punctuation (``, . -``) becomes a token of its own, and every digit is a token (*"2024"*
+→ *2 0 2 4*), so the vocabularies stay small and every token appears in training.
 
-The splits hold no pair twice: distinct pairs are drawn, shuffled, and dealt into train, valid
-and test, so each split has the same mix of lengths.
+The splits hold no pair twice: distinct pairs are drawn, shuffled, and dealt into train,
+valid and test, so each split has the same mix of lengths.
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ _FIRST_DATE, _LAST_DATE = _dt.date(1900, 1, 1), _dt.date(2099, 12, 31)
 
 
 # --8<-- [start:tokenize]
-_TOKEN = re.compile(r"\d|[^\W\d_]+|[^\w\s]")  # one digit | a run of letters | one symbol
+_TOKEN = re.compile(
+    r"\d|[^\W\d_]+|[^\w\s]"
+)  # one digit | a run of letters | one symbol
 
 
 def tokenize(text: str) -> tuple[str, ...]:
@@ -72,6 +75,8 @@ def tokenize(text: str) -> tuple[str, ...]:
     ('dienstag', ',', '5', '.', 'märz', '2', '0', '2', '4')
     """
     return tuple(_TOKEN.findall(text.lower()))
+
+
 # --8<-- [end:tokenize]
 
 
@@ -101,7 +106,8 @@ def number_pair(n: int) -> Pair:
 
 
 def date_pair(day: _dt.date, locale: str = "en", style: str = "full") -> Pair:
-    """The date written out by babel in `locale` (source) and as ISO YYYY-MM-DD (target).
+    """The date written out by babel in `locale` (source) and as ISO YYYY-MM-DD
+    (target).
 
     style is babel's "full" (with the weekday), "long" or "medium" (abbreviated month).
     """
@@ -112,15 +118,21 @@ def date_pair(day: _dt.date, locale: str = "en", style: str = "full") -> Pair:
         raise ValueError(f"locale must be one of {DATE_LOCALES}; got {locale!r}")
     if style not in _DATE_FORMATS:
         raise ValueError(f"style must be one of {_DATE_FORMATS}; got {style!r}")
-    return Pair(tokenize(format_date(day, format=style, locale=locale)), tokenize(day.isoformat()))
+    return Pair(
+        tokenize(format_date(day, format=style, locale=locale)),
+        tokenize(day.isoformat()),
+    )
+
+
 # --8<-- [end:generators]
 
 
 class TranslationTask(NamedTuple):
-    """A generated task: disjoint train/valid/test pairs and the vocabularies of each side.
+    """A generated task: disjoint train/valid/test pairs and the vocabularies of each
+    side.
 
-    Both vocabularies start with ``<pad> <bos> <eos> <unk>`` (ids 0–3) and are built from
-    the training pairs only.
+    Both vocabularies start with ``<pad> <bos> <eos> <unk>`` (ids 0–3) and are built
+    from the training pairs only.
     """
 
     name: str
@@ -146,11 +158,13 @@ class TranslationTask(NamedTuple):
         return self.target_vocab.stoi[EOS]
 
     def describe(self) -> str:
-        """One line: the sizes of the splits and vocabularies, and the longest source."""
+        """One line: the sizes of the splits and vocabularies, and the longest
+        source."""
         longest = max(len(p.source) for p in (*self.train, *self.valid, *self.test))
         return (
             f"{self.name}: {len(self.train)}/{len(self.valid)}/{len(self.test)} pairs "
-            f"(train/valid/test), vocab {len(self.source_vocab)} -> {len(self.target_vocab)}, "
+            f"(train/valid/test), vocab {len(self.source_vocab)} -> "
+            f"{len(self.target_vocab)}, "
             f"sources up to {longest} tokens"
         )
 
@@ -163,9 +177,16 @@ def _check_sizes(n_train: int, n_valid: int, n_test: int) -> None:
 
 # --8<-- [start:splits]
 def _split_distinct(
-    draw: Iterator[Pair], n_train: int, n_valid: int, n_test: int, *, rng: random.Random, limit: int
+    draw: Iterator[Pair],
+    n_train: int,
+    n_valid: int,
+    n_test: int,
+    *,
+    rng: random.Random,
+    limit: int,
 ) -> tuple[list[Pair], list[Pair], list[Pair]]:
-    """Take distinct pairs from `draw` (by source), shuffle them, deal them into three splits.
+    """Take distinct pairs from `draw` (by source), shuffle them, deal them into three
+    splits.
 
     No source appears in two splits (or twice in one). The shuffle comes after the
     duplicates are gone: short sources are few (there are only 90 two-digit numbers), so
@@ -183,9 +204,13 @@ def _split_distinct(
             if len(pairs) == need:
                 break
     else:
-        raise ValueError(f"could draw only {len(pairs)} distinct pairs of the {need} asked for")
+        raise ValueError(
+            f"could draw only {len(pairs)} distinct pairs of the {need} asked for"
+        )
     rng.shuffle(pairs)
     return pairs[n_test + n_valid :], pairs[n_test : n_test + n_valid], pairs[:n_test]
+
+
 # --8<-- [end:splits]
 
 
@@ -204,14 +229,19 @@ def numbers_task(
     max_digits: int = 12,
     seed: int = 0,
 ) -> TranslationTask:
-    """English number words → French number words, digits drawn uniformly in 1..max_digits.
+    """English number words → French number words, digits drawn uniformly in
+    1..max_digits.
 
     With max_digits=12 English sources run from 1 to about 28 tokens, French targets to
     about 45. Generating takes about 0.3 ms a pair (num2words); the result is cached per
     argument set, so two experiments in one process share it.
     """
     _check_sizes(n_train, n_valid, n_test)
-    if isinstance(max_digits, bool) or not isinstance(max_digits, int) or not 1 <= max_digits <= 15:
+    if (
+        isinstance(max_digits, bool)
+        or not isinstance(max_digits, int)
+        or not 1 <= max_digits <= 15
+    ):
         raise ValueError(f"max_digits must be an int in 1..15; got {max_digits!r}")
     rng = random.Random(f"numbers-{seed}")
 
@@ -235,11 +265,14 @@ def dates_task(
     locales: tuple[str, ...] = DATE_LOCALES,
     seed: int = 0,
 ) -> TranslationTask:
-    """Dates written out in `locales` (1900–2099, three babel styles) → ISO YYYY-MM-DD."""
+    """Dates written out in `locales` (1900–2099, three babel styles) → ISO
+    YYYY-MM-DD."""
     _check_sizes(n_train, n_valid, n_test)
     locales = tuple(locales)
     if not locales or any(loc not in DATE_LOCALES for loc in locales):
-        raise ValueError(f"locales must be a non-empty subset of {DATE_LOCALES}; got {locales!r}")
+        raise ValueError(
+            f"locales must be a non-empty subset of {DATE_LOCALES}; got {locales!r}"
+        )
     rng = random.Random(f"dates-{seed}")
     span = (_LAST_DATE - _FIRST_DATE).days
 
@@ -254,10 +287,13 @@ def dates_task(
 
 
 def translation_task(name: str, **kwargs) -> TranslationTask:
-    """The task called `name` ("numbers" or "dates"), with that generator's keyword arguments."""
+    """The task called `name` ("numbers" or "dates"), with that generator's keyword
+    arguments."""
     tasks = {"numbers": numbers_task, "dates": dates_task}
     if name not in tasks:
-        raise ValueError(f"unknown translation task {name!r}; expected one of {sorted(tasks)}")
+        raise ValueError(
+            f"unknown translation task {name!r}; expected one of {sorted(tasks)}"
+        )
     return tasks[name](**kwargs)
 
 
@@ -265,9 +301,9 @@ def translation_task(name: str, **kwargs) -> TranslationTask:
 class TranslationBatch(NamedTuple):
     """A padded batch. src (B, S) and its true lengths (B,); tgt_in and tgt_out (B, T).
 
-    tgt_in is ``<bos> y1 ... yn`` and tgt_out is ``y1 ... yn <eos>``: at step t the decoder
-    reads tgt_in[:, t] and is scored on tgt_out[:, t] (teacher forcing). Padding is id 0
-    and sits on the right of every row.
+    tgt_in is ``<bos> y1 ... yn`` and tgt_out is ``y1 ... yn <eos>``: at step t the
+    decoder reads tgt_in[:, t] and is scored on tgt_out[:, t] (teacher forcing). Padding
+    is id 0 and sits on the right of every row.
     """
 
     src: Tensor
@@ -277,7 +313,9 @@ class TranslationBatch(NamedTuple):
 
 
 def _pad(rows: list[list[int]]) -> Tensor:
-    out = torch.zeros(len(rows), max(len(r) for r in rows), dtype=torch.long)  # <pad> = 0
+    out = torch.zeros(
+        len(rows), max(len(r) for r in rows), dtype=torch.long
+    )  # <pad> = 0
     for i, row in enumerate(rows):
         out[i, : len(row)] = torch.tensor(row, dtype=torch.long)
     return out
@@ -286,11 +324,15 @@ def _pad(rows: list[list[int]]) -> Tensor:
 def make_batch(
     pairs: Sequence[Pair], task: TranslationTask, *, reverse_source: bool = False
 ) -> TranslationBatch:
-    """Encode and pad `pairs`. reverse_source=True feeds each source backwards (Sutskever)."""
+    """Encode and pad `pairs`. reverse_source=True feeds each source backwards
+    (Sutskever)."""
     if not pairs:
         raise ValueError("make_batch needs at least one pair; got none")
     sv, tv = task.source_vocab, task.target_vocab
-    sources = [sv.encode(p.source[::-1] if reverse_source else p.source).tolist() for p in pairs]
+    sources = [
+        sv.encode(p.source[::-1] if reverse_source else p.source).tolist()
+        for p in pairs
+    ]
     if any(not s for s in sources):
         raise ValueError("every source needs at least one token; got an empty source")
     targets = [tv.encode(p.target).tolist() for p in pairs]
@@ -300,6 +342,8 @@ def make_batch(
         tgt_in=_pad([[task.bos_id, *t] for t in targets]),  # (B, T)
         tgt_out=_pad([[*t, task.eos_id] for t in targets]),  # (B, T)
     )
+
+
 # --8<-- [end:batch]
 
 
@@ -313,8 +357,13 @@ def translation_batches(
     reverse_source: bool = False,
     seed: int = 0,
 ) -> Iterator[TranslationBatch]:
-    """Batches of `pairs`, reshuffled every epoch; endless when epochs is None (for `fit`)."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    """Batches of `pairs`, reshuffled every epoch; endless when epochs is None (for
+    `fit`)."""
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or batch_size < 1
+    ):
         raise ValueError(f"batch_size must be an int >= 1; got {batch_size!r}")
     order = list(range(len(pairs)))
     rng = random.Random(seed)
@@ -338,7 +387,9 @@ def length_buckets(
     """
     edges = list(edges)
     if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:])):
-        raise ValueError(f"edges must be at least two increasing lengths; got {edges!r}")
+        raise ValueError(
+            f"edges must be at least two increasing lengths; got {edges!r}"
+        )
     buckets: list[tuple[str, list[int]]] = [
         (f"{lo}–{hi - 1}", []) for lo, hi in zip(edges, edges[1:])
     ]

@@ -22,17 +22,22 @@ EOS = "<eos>"
 class Vocab:
     """A two-way map between tokens and integer ids; unknown tokens map to ``<unk>``.
 
-    `itos` ("int to string") lists the tokens in id order; it must contain ``"<unk>"`` and
-    no token twice.
+    `itos` ("int to string") lists the tokens in id order; it must contain ``"<unk>"``
+    and no token twice.
     """
 
     def __init__(self, itos: Sequence[str]):
         itos = list(itos)
         if UNK not in itos:
-            raise ValueError(f"a Vocab needs the token {UNK!r} in itos; got {len(itos)} tokens without it")
+            raise ValueError(
+                f"a Vocab needs the token {UNK!r} in itos; got {len(itos)} tokens "
+                f"without it"
+            )
         duplicates = sorted(t for t, n in Counter(itos).items() if n > 1)
         if duplicates:
-            raise ValueError(f"itos must list each token once; got duplicates {duplicates[:10]}")
+            raise ValueError(
+                f"itos must list each token once; got duplicates {duplicates[:10]}"
+            )
         self.itos: list[str] = itos
         self.stoi: dict[str, int] = {t: i for i, t in enumerate(itos)}
         self.unk_id: int = self.stoi[UNK]
@@ -56,7 +61,10 @@ class Vocab:
         if min_count < 1:
             raise ValueError(f"min_count must be >= 1; got {min_count}")
         if max_size is not None and max_size < len(specials):
-            raise ValueError(f"max_size must leave room for the {len(specials)} specials; got {max_size}")
+            raise ValueError(
+                f"max_size must leave room for the {len(specials)} specials; got "
+                f"{max_size}"
+            )
         counts = Counter(tokens)
         for special in specials:
             counts.pop(special, None)
@@ -87,7 +95,9 @@ class Vocab:
         """The tokens of a 1-D sequence of ids (a tensor or a list of ints)."""
         if isinstance(ids, torch.Tensor):
             if ids.dim() != 1:
-                raise ValueError(f"decode expects 1-D ids; got a tensor of shape {tuple(ids.shape)}")
+                raise ValueError(
+                    f"decode expects 1-D ids; got a tensor of shape {tuple(ids.shape)}"
+                )
             ids = ids.tolist()
         ids = list(ids)
         bad = [i for i in ids if not 0 <= i < len(self.itos)]
@@ -104,7 +114,8 @@ class Vocab:
         """Rebuild a Vocab saved by `to_dict`."""
         if "itos" not in state:
             raise ValueError(
-                f"expected a dict with the key 'itos' (from Vocab.to_dict); got keys {sorted(state)}"
+                f"expected a dict with the key 'itos' (from Vocab.to_dict); got keys "
+                f"{sorted(state)}"
             )
         return cls(state["itos"])
 
@@ -114,7 +125,8 @@ def char_tokens(text: str) -> list[str]:
     return list(text)
 
 
-# a word: letters or digits, with apostrophes kept only *inside* it (o'er, 'tis -> ' tis);
+# a word: letters or digits, with apostrophes kept only *inside* it (o'er, 'tis -> '
+# tis);
 # anything else that is not whitespace is a token of one character.
 _WORD_OR_PUNCT = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]|_")
 

@@ -1,4 +1,5 @@
-"""Each chapter's experiment: a named, seeded run that returns numbers, tables and curves.
+"""Each chapter's experiment: a named, seeded run that returns numbers, tables and
+curves.
 
 An experiment is a module in this package with four names:
 
@@ -11,9 +12,9 @@ SUMMARY = "one line for `airoad-book list`"
 def run(budget: str, seed: int, seconds: float | None) -> Result: ...
 ```
 
-with `Result` and `Table` imported from `airoad_book.results`; `run` usually picks its config
-with `airoad_book.experiments.budget.config_for(CONFIGS, budget)`, which names the budgets
-when given another.
+with `Result` and `Table` imported from `airoad_book.results`; `run` usually picks its
+config with `airoad_book.experiments.budget.config_for(CONFIGS, budget)`, which names
+the budgets when given another.
 
 `budget` is `"quick"` (what the book's build runs: seconds on a 2-core CPU) or `"full"`
 (what the CLI runs for the published-scale numbers). `seconds`, when given, caps the
@@ -33,7 +34,8 @@ from airoad_book.results import Result, Table
 
 BUDGETS = ("quick", "full")
 
-# name -> module, in the book's order. Add a line here when a chapter adds an experiment.
+# name -> module, in the book's order. Add a line here when a chapter adds an
+# experiment.
 EXPERIMENTS: dict[str, str] = {
     "xor": "airoad_book.experiments.xor",
     "mlp-numpy-mnist": "airoad_book.experiments.mlp_numpy_mnist",
@@ -87,14 +89,21 @@ def names() -> list[str]:
 def module(name: str) -> ModuleType:
     """Import the module of experiment `name`."""
     if name not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {name!r}; expected one of: {', '.join(EXPERIMENTS)}")
+        raise ValueError(
+            f"unknown experiment {name!r}; expected one of: {', '.join(EXPERIMENTS)}"
+        )
     return importlib.import_module(EXPERIMENTS[name])
 
 
-def run_experiment(name: str, budget: str = "quick", seed: int = 0, seconds: float | None = None) -> Result:
-    """Run one experiment, seeded, and return its Result with the run's bookkeeping filled in."""
+def run_experiment(
+    name: str, budget: str = "quick", seed: int = 0, seconds: float | None = None
+) -> Result:
+    """Run one experiment, seeded, and return its Result with the run's bookkeeping
+    filled in."""
     if budget not in BUDGETS:
-        raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(BUDGETS)}")
+        raise ValueError(
+            f"unknown budget {budget!r}; expected one of: {', '.join(BUDGETS)}"
+        )
     if seconds is not None and seconds <= 0:
         raise ValueError(f"seconds must be positive, got {seconds}")
     mod = module(name)
@@ -107,8 +116,18 @@ def run_experiment(name: str, budget: str = "quick", seed: int = 0, seconds: flo
     result.seconds = time.perf_counter() - start
     for key, value in result.metrics.items():
         if not isinstance(value, (int, float)):
-            raise TypeError(f"experiment {name!r} returned a non-numeric metric {key}={value!r}")
+            raise TypeError(
+                f"experiment {name!r} returned a non-numeric metric {key}={value!r}"
+            )
     return result
 
 
-__all__ = ["BUDGETS", "EXPERIMENTS", "Result", "Table", "module", "names", "run_experiment"]
+__all__ = [
+    "BUDGETS",
+    "EXPERIMENTS",
+    "Result",
+    "Table",
+    "module",
+    "names",
+    "run_experiment",
+]

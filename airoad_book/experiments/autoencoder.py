@@ -1,11 +1,13 @@
-"""Chapter 4's third experiment: a convolutional autoencoder squeezes digits through 2 numbers.
+"""Chapter 4's third experiment: a convolutional autoencoder squeezes digits through 2
+numbers.
 
-Hinton & Salakhutdinov (2006), "Reducing the dimensionality of data with neural networks",
-Science 313: 504-507, showed that a deep autoencoder — an encoder to a small code and a
-decoder back — finds codes of MNIST digits that reconstruct them better than principal
-component analysis with the same number of components, and that its 2-D codes separate
-the classes far better than PCA's. This experiment tests both claims with a small
-convolutional autoencoder (`airoad_book.models.cnn.Autoencoder`) trained without labels:
+Hinton & Salakhutdinov (2006), "Reducing the dimensionality of data with neural
+networks", Science 313: 504-507, showed that a deep autoencoder — an encoder to a small
+code and a decoder back — finds codes of MNIST digits that reconstruct them better than
+principal component analysis with the same number of components, and that its 2-D codes
+separate the classes far better than PCA's. This experiment tests both claims with a
+small convolutional autoencoder (`airoad_book.models.cnn.Autoencoder`) trained without
+labels:
 
 1. train the autoencoder on the 4,000 training digits (pixel-wise cross-entropy);
 2. fit PCA with two components on the same images: the best *linear* 2-D code;
@@ -38,7 +40,10 @@ SUMMARY = "a conv autoencoder with a 2-D code vs PCA on MNIST digits (Hinton & S
 class Config:
     """One budget's settings."""
 
-    channels: tuple[int, int] = (8, 16)  # encoder conv filters (the decoder mirrors them)
+    channels: tuple[int, int] = (
+        8,
+        16,
+    )  # encoder conv filters (the decoder mirrors them)
     latent: int = 2  # code size: 2, so the codes can be drawn
     hidden: int = 128  # dense units either side of the code
     batch_size: int = 64  # images per step
@@ -47,7 +52,8 @@ class Config:
     max_seconds: float | None = None  # cap on training wall-clock (s)
     neighbours: int = 5  # k of the nearest-neighbour classifier on the codes
     train_images: int | None = None  # use only the first N training images; None: all
-    shown: int = 10  # held-out digits whose reconstructions the figure shows (one per class first)
+    # held-out digits whose reconstructions the figure shows (one per class first)
+    shown: int = 10
     grid: int = 12  # the decoded-plane figure: grid x grid points
 
 
@@ -60,7 +66,8 @@ CONFIGS = {
 
 # --8<-- [start:loss]
 def reconstruction_loss(model: Autoencoder, batch: tuple[torch.Tensor]) -> torch.Tensor:
-    """Binary cross-entropy between the image and its reconstruction, mean per pixel (nats).
+    """Binary cross-entropy between the image and its reconstruction, mean per pixel
+    (nats).
 
     Pixels in [0, 1] read as probabilities of ink; no labels are used.
     """
@@ -79,9 +86,15 @@ def pca(x: torch.Tensor, components: int) -> tuple[torch.Tensor, torch.Tensor]:
     # --8<-- [end:pca]
 
 
-def knn_accuracy(train_codes: torch.Tensor, train_y: torch.Tensor, test_codes: torch.Tensor,
-                 test_y: torch.Tensor, k: int) -> float:
-    """Accuracy of a k-nearest-neighbour vote (Euclidean) on codes (N, d), labels (N,)."""
+def knn_accuracy(
+    train_codes: torch.Tensor,
+    train_y: torch.Tensor,
+    test_codes: torch.Tensor,
+    test_y: torch.Tensor,
+    k: int,
+) -> float:
+    """Accuracy of a k-nearest-neighbour vote (Euclidean) on codes (N, d), labels
+    (N,)."""
     dist = torch.cdist(test_codes, train_codes)  # (M, N)
     nearest = dist.topk(k, largest=False).indices  # (M, k)
     votes = F.one_hot(train_y[nearest], 10).sum(1)  # (M, 10)
@@ -89,35 +102,53 @@ def knn_accuracy(train_codes: torch.Tensor, train_y: torch.Tensor, test_codes: t
 
 
 def one_per_class(y: torch.Tensor, count: int) -> list[int]:
-    """Indices of the first image of each class 0..9 (in class order), then the next ones."""
+    """Indices of the first image of each class 0..9 (in class order), then the next
+    ones."""
     first = [int((y == c).nonzero()[0]) for c in range(10) if (y == c).any()]
     rest = [i for i in range(len(y)) if i not in first]
     return (first + rest)[:count]
 
 
 def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> Result:
-    """Train the autoencoder, fit PCA, and compare the two 2-D codes on the held-out digits."""
+    """Train the autoencoder, fit PCA, and compare the two 2-D codes on the held-out
+    digits."""
     d = digits("mnist")
     dev = device()
     n = config.train_images
-    x, y = torch.from_numpy(d.x_train[:n]).to(dev), torch.from_numpy(d.y_train[:n]).to(dev)
+    x, y = (
+        torch.from_numpy(d.x_train[:n]).to(dev),
+        torch.from_numpy(d.y_train[:n]).to(dev),
+    )
     xt, yt = torch.from_numpy(d.x_test).to(dev), torch.from_numpy(d.y_test).to(dev)
 
     gen = seed_everything(seed)
-    model = Autoencoder(AutoencoderConfig(channels=config.channels, latent=config.latent,
-                                          hidden=config.hidden)).to(dev)
+    model = Autoencoder(
+        AutoencoderConfig(
+            channels=config.channels, latent=config.latent, hidden=config.hidden
+        )
+    ).to(dev)
     cap = min((s for s in (config.max_seconds, seconds) if s is not None), default=None)
-    history = fit(model, random_batches(x, batch_size=min(config.batch_size, len(x)), generator=gen),
-                  reconstruction_loss,
-                  TrainConfig(max_steps=config.max_steps, max_seconds=cap, lr=config.lr, schedule="cosine"),
-                  desc="autoencoder")
+    history = fit(
+        model,
+        random_batches(x, batch_size=min(config.batch_size, len(x)), generator=gen),
+        reconstruction_loss,
+        TrainConfig(
+            max_steps=config.max_steps, max_seconds=cap, lr=config.lr, schedule="cosine"
+        ),
+        desc="autoencoder",
+    )
     model.eval()
     with torch.no_grad():
         codes = {"train": model.encode(x), "test": model.encode(xt)}  # (N, 2), (M, 2)
         ae_recon = model(xt)[:, 0]  # (M, 28, 28)
         mean, axes = pca(x.flatten(1), config.latent)  # (784,), (784, 2)
-        pcodes = {"train": (x.flatten(1) - mean) @ axes, "test": (xt.flatten(1) - mean) @ axes}
-        pca_recon = (pcodes["test"] @ axes.T + mean).clamp(0, 1).reshape(-1, 28, 28)  # (M, 28, 28)
+        pcodes = {
+            "train": (x.flatten(1) - mean) @ axes,
+            "test": (xt.flatten(1) - mean) @ axes,
+        }
+        pca_recon = (
+            (pcodes["test"] @ axes.T + mean).clamp(0, 1).reshape(-1, 28, 28)
+        )  # (M, 28, 28)
         plane = decoded_plane(model, codes["test"], config.grid)
 
     k = config.neighbours
@@ -127,38 +158,81 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
         "mean_image_mse": float(((x.mean(0) - xt) ** 2).mean()),
         "ae_knn_acc": knn_accuracy(codes["train"], y, codes["test"], yt, k),
         "pca_knn_acc": knn_accuracy(pcodes["train"], y, pcodes["test"], yt, k),
-        "ae_params": num_parameters(model), "pca_params": 784 * (config.latent + 1),
-        "latent": config.latent, "train_steps": history.steps_done, "final_train_loss": history.train_loss[-1],
+        "ae_params": num_parameters(model),
+        "pca_params": 784 * (config.latent + 1),
+        "latent": config.latent,
+        "train_steps": history.steps_done,
+        "final_train_loss": history.train_loss[-1],
     }
     table = Table(
-        columns=["2-D code", "parameters", "reconstruction MSE (per pixel)", f"{k}-NN accuracy on the codes"],
+        columns=[
+            "2-D code",
+            "parameters",
+            "reconstruction MSE (per pixel)",
+            f"{k}-NN accuracy on the codes",
+        ],
         rows=[
-            ["none: the mean training image", 784, metrics["mean_image_mse"], float("nan")],
-            ["PCA, 2 components (linear)", metrics["pca_params"], metrics["pca_test_mse"], metrics["pca_knn_acc"]],
-            ["convolutional autoencoder", metrics["ae_params"], metrics["ae_test_mse"], metrics["ae_knn_acc"]],
+            [
+                "none: the mean training image",
+                784,
+                metrics["mean_image_mse"],
+                float("nan"),
+            ],
+            [
+                "PCA, 2 components (linear)",
+                metrics["pca_params"],
+                metrics["pca_test_mse"],
+                metrics["pca_knn_acc"],
+            ],
+            [
+                "convolutional autoencoder",
+                metrics["ae_params"],
+                metrics["ae_test_mse"],
+                metrics["ae_knn_acc"],
+            ],
         ],
         formats=["", ",d", ".4f", ".1%"],
     )
     shown = one_per_class(yt, config.shown)
     series = {
-        "latent": {"x": codes["test"][:, 0].tolist(), "y": codes["test"][:, 1].tolist(), "label": yt.tolist()},
-        "pca_latent": {"x": pcodes["test"][:, 0].tolist(), "y": pcodes["test"][:, 1].tolist()},
-        "reconstructions": {"original": xt[shown].tolist(), "ae": ae_recon[shown].tolist(),
-                            "pca": pca_recon[shown].tolist(), "label": yt[shown].tolist()},
+        "latent": {
+            "x": codes["test"][:, 0].tolist(),
+            "y": codes["test"][:, 1].tolist(),
+            "label": yt.tolist(),
+        },
+        "pca_latent": {
+            "x": pcodes["test"][:, 0].tolist(),
+            "y": pcodes["test"][:, 1].tolist(),
+        },
+        "reconstructions": {
+            "original": xt[shown].tolist(),
+            "ae": ae_recon[shown].tolist(),
+            "pca": pca_recon[shown].tolist(),
+            "label": yt[shown].tolist(),
+        },
         "plane": plane,
         "loss": history.train_loss[:: max(1, len(history.train_loss) // 200)],
-        "config": asdict(config), "timing": {"train_seconds": history.seconds},
+        "config": asdict(config),
+        "timing": {"train_seconds": history.seconds},
     }
-    return Result(metrics=metrics, tables={"codes": table}, series=series, text={"verdict": verdict(metrics)})
+    return Result(
+        metrics=metrics,
+        tables={"codes": table},
+        series=series,
+        text={"verdict": verdict(metrics)},
+    )
 
 
 @torch.no_grad()
 def decoded_plane(model: Autoencoder, codes: torch.Tensor, grid: int) -> dict:
-    """Decode a grid x grid lattice spanning the middle 98% of the codes: images (g, g, 28, 28)."""
+    """Decode a grid x grid lattice spanning the middle 98% of the codes: images (g, g,
+    28, 28)."""
     lo, hi = codes.quantile(0.01, dim=0), codes.quantile(0.99, dim=0)  # (2,), (2,)
     u = torch.linspace(0, 1, grid, device=codes.device)  # (g,)
     xs, ys = lo[0] + u * (hi[0] - lo[0]), lo[1] + u * (hi[1] - lo[1])  # (g,), (g,)
-    zy, zx = torch.meshgrid(ys.flip(0), xs, indexing="ij")  # rows from top (high y) to bottom
+    zy, zx = torch.meshgrid(
+        ys.flip(0), xs, indexing="ij"
+    )  # rows from top (high y) to bottom
     z = torch.stack([zx.flatten(), zy.flatten()], 1)  # (g*g, 2)
     images = model.decode(z)[:, 0].reshape(grid, grid, 28, 28)  # (g, g, 28, 28)
     return {"images": images.tolist(), "x": xs.tolist(), "y": ys.tolist()}
@@ -167,19 +241,31 @@ def decoded_plane(model: Autoencoder, codes: torch.Tensor, grid: int) -> dict:
 def verdict(m: dict) -> str:
     """Whether the two claims of Hinton & Salakhutdinov held here, from the numbers."""
     ae, p = m["ae_test_mse"], m["pca_test_mse"]
-    first = (f"Through two numbers, the autoencoder reconstructs the held-out digits with a mean squared "
-             f"error of {ae:.4f} per pixel against PCA's {p:.4f}"
-             + (f", {100 * (p - ae) / p:.0f}% lower: the first claim held." if ae < p else
-                ": no better than PCA, so the first claim did not hold in this run."))
+    first = (
+        f"Through two numbers, the autoencoder reconstructs the held-out digits with a "
+        f"mean squared "
+        f"error of {ae:.4f} per pixel against PCA's {p:.4f}"
+        + (
+            f", {100 * (p - ae) / p:.0f}% lower: the first claim held."
+            if ae < p
+            else ": no better than PCA, so the first claim did not hold in this run."
+        )
+    )
     ka, kp = m["ae_knn_acc"], m["pca_knn_acc"]
     gap = 100 * (ka - kp)
-    second = (f"A nearest-neighbour vote on the 2-D codes names {ka:.1%} of the digits from the autoencoder's "
-              f"codes and {kp:.1%} from PCA's")
+    second = (
+        f"A nearest-neighbour vote on the 2-D codes names {ka:.1%} of the digits from "
+        f"the autoencoder's "
+        f"codes and {kp:.1%} from PCA's"
+    )
     if gap >= 5:
         second += f": its plane keeps the classes apart better by {gap:.1f} points, the second claim held too."
     elif gap > 0:
-        second += (f", only {gap:.1f} points better: the second claim held weakly here, far from the clean "
-                   "separation the paper shows.")
+        second += (
+            f", only {gap:.1f} points better: the second claim held weakly here, far "
+            f"from the clean "
+            "separation the paper shows."
+        )
     else:
         second += ": the second claim did not hold here."
     return f"{first} {second}"

@@ -1,4 +1,5 @@
-"""Choosing an experiment's config by budget name, with an error that lists the budgets."""
+"""Choosing an experiment's config by budget name, with an error that lists the
+budgets."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ C = TypeVar("C")
 def config_for(configs: Mapping[str, C], budget: str) -> C:
     """The config of `budget` ("quick" or "full") from an experiment's `CONFIGS`.
 
-    Raises ValueError naming the budgets the experiment has when `budget` is not one of them.
+    Raises ValueError naming the budgets the experiment has when `budget` is not one of
+    them.
     """
     if budget not in configs:
-        raise ValueError(f"unknown budget {budget!r}; expected one of: {', '.join(configs)}")
+        raise ValueError(
+            f"unknown budget {budget!r}; expected one of: {', '.join(configs)}"
+        )
     return configs[budget]
 
 

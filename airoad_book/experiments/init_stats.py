@@ -1,11 +1,12 @@
-"""Chapter 1: how the scale of the initial weights decides whether a deep net can learn at all.
+"""Chapter 1: how the scale of the initial weights decides whether a deep net can learn
+at all.
 
-Glorot & Bengio (2010), "Understanding the difficulty of training deep feedforward neural
-networks", AISTATS, <https://proceedings.mlr.press/v9/glorot10a.html>, chose the variance of
-each layer's weights so that activations and back-propagated gradients keep their scale
-from layer to layer: Var(W) = 2 / (n_in + n_out). He et al. (2015), "Delving deep into
-rectifiers", ICCV, <https://arxiv.org/abs/1502.01852>, redid the argument for ReLU, which
-zeroes half its inputs: Var(W) = 2 / n_in.
+Glorot & Bengio (2010), "Understanding the difficulty of training deep feedforward
+neural networks", AISTATS, <https://proceedings.mlr.press/v9/glorot10a.html>, chose the
+variance of each layer's weights so that activations and back-propagated gradients keep
+their scale from layer to layer: Var(W) = 2 / (n_in + n_out). He et al. (2015), "Delving
+deep into rectifiers", ICCV, <https://arxiv.org/abs/1502.01852>, redid the argument for
+ReLU, which zeroes half its inputs: Var(W) = 2 / n_in.
 
 This experiment builds a deep, narrow MLP three times — naive (σ = 0.01), Xavier and He
 initialization — for tanh and for ReLU, pushes one batch of MNIST digits through it,
@@ -45,10 +46,12 @@ CONFIGS = {"quick": Config(), "full": Config(depth=20, batch=2000)}
 
 # --8<-- [start:stats]
 def layer_stats(model: MLP, x: np.ndarray, y: np.ndarray) -> dict[str, list[float]]:
-    """One forward and one backward pass; per hidden layer, std of activations and of dL/dW.
+    """One forward and one backward pass; per hidden layer, std of activations and of
+    dL/dW.
 
-    ``x`` (B, D), ``y`` (B,). Returns lists of length depth (activations after each hidden
-    layer's nonlinearity) and depth + 1 (gradients of every weight matrix, input to output).
+    ``x`` (B, D), ``y`` (B,). Returns lists of length depth (activations after each
+    hidden layer's nonlinearity) and depth + 1 (gradients of every weight matrix, input
+    to output).
     """
     h, act_std = x, []
     for layer in model.layers:
@@ -76,25 +79,47 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
             metrics[f"{key}_last_act_std"] = a[-1]
             metrics[f"{key}_first_grad_std"] = g[0]
             rows.append([act, init, a[0], a[-1], g[0], g[-2]])
-    table = Table(["activation", "init", "act std, layer 1", f"act std, layer {config.depth}",
-                   "grad std, W of layer 1", f"grad std, W of layer {config.depth}"], rows,
-                  ["", "", ".2e", ".2e", ".2e", ".2e"])
-    return Result(metrics=metrics, tables={"stats": table}, series=series,
-                  text={"verdict": verdict(metrics, config.depth)})
+    table = Table(
+        [
+            "activation",
+            "init",
+            "act std, layer 1",
+            f"act std, layer {config.depth}",
+            "grad std, W of layer 1",
+            f"grad std, W of layer {config.depth}",
+        ],
+        rows,
+        ["", "", ".2e", ".2e", ".2e", ".2e"],
+    )
+    return Result(
+        metrics=metrics,
+        tables={"stats": table},
+        series=series,
+        text={"verdict": verdict(metrics, config.depth)},
+    )
 
 
 def verdict(m: dict, depth: int) -> str:
-    """What happened to the signal under each scheme, from the activation and gradient scales."""
+    """What happened to the signal under each scheme, from the activation and gradient
+    scales."""
     naive = max(m["tanh_naive_last_act_std"], m["relu_naive_last_act_std"])
     naive_g = max(m["tanh_naive_first_grad_std"], m["relu_naive_first_grad_std"])
-    return (f"With the naive σ = 0.01 the activations of layer {depth} have a standard deviation of "
-            f"at most {naive:.1e}: the signal is gone before the output, and the gradient of the first "
-            f"layer's weights is at most {naive_g:.1e}, against {m['tanh_xavier_first_grad_std']:.1e} "
-            f"for tanh with Xavier and {m['relu_he_first_grad_std']:.1e} for ReLU with He. "
-            f"Xavier keeps tanh's layer-{depth} activations at {m['tanh_xavier_last_act_std']:.2f} and "
-            f"He keeps ReLU's at {m['relu_he_last_act_std']:.2f}; Xavier under ReLU lets them shrink to "
-            f"{m['relu_xavier_last_act_std']:.3f}: ReLU zeroes half of each layer's input, the loss "
-            "He's factor of 2 makes up for.")
+    return (
+        f"With the naive σ = 0.01 the activations of layer {depth} have a standard "
+        f"deviation of "
+        f"at most {naive:.1e}: the signal is gone before the output, and the gradient "
+        f"of the first "
+        f"layer's weights is at most {naive_g:.1e}, against "
+        f"{m['tanh_xavier_first_grad_std']:.1e} "
+        f"for tanh with Xavier and {m['relu_he_first_grad_std']:.1e} for ReLU with He. "
+        f"Xavier keeps tanh's layer-{depth} activations at "
+        f"{m['tanh_xavier_last_act_std']:.2f} and "
+        f"He keeps ReLU's at {m['relu_he_last_act_std']:.2f}; Xavier under ReLU lets "
+        f"them shrink to "
+        f"{m['relu_xavier_last_act_std']:.3f}: ReLU zeroes half of each layer's input, "
+        f"the loss "
+        "He's factor of 2 makes up for."
+    )
 
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:

@@ -1,12 +1,13 @@
-"""Chapter 10's experiment on real translations: BLEU against source length (Bahdanau's Figure 2).
+"""Chapter 10's experiment on real translations: BLEU against source length (Bahdanau's
+Figure 2).
 
 Bahdanau et al. (2015), <https://arxiv.org/abs/1409.0473>, Figure 2: the BLEU of an
 encoder–decoder falls as sentences grow longer, and the attention model's holds up.
 `seq2seq-length` tests it on the numbers task; this experiment trains chapter 9's
 encoder–decoder and chapter 10's attention RNN on the English → French messages of
 `airoad_book.data.messages`, in BPE pieces, for the same steps on the same batches, and
-scores the detokenized test translations with sacrebleu, overall (with paired-bootstrap 95%
-intervals) and per bucket of English source length in words.
+scores the detokenized test translations with sacrebleu, overall (with paired-bootstrap
+95% intervals) and per bucket of English source length in words.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from airoad_book.data.messages import messages_task
 from airoad_book.device import seed_everything
 from airoad_book.experiments.budget import config_for
 from airoad_book.experiments.real_translation import (
-    EDGES,
     attention_for,
     bleu_by_length,
     bleu_intervals,
@@ -33,7 +33,10 @@ CHAPTER = 10
 SUMMARY = "Encoder-decoder vs attention on real English→French messages: BLEU by source length"
 
 MODELS = ("seq2seq", "attention")
-LABELS = {"seq2seq": "encoder–decoder (chapter 9)", "attention": "attention RNN (chapter 10)"}
+LABELS = {
+    "seq2seq": "encoder–decoder (chapter 9)",
+    "attention": "attention RNN (chapter 10)",
+}
 
 
 @dataclass(frozen=True)
@@ -44,11 +47,15 @@ class Config:
     steps: int = 12
     batch_size: int = 64
     embed_dim: int = 64
-    hidden_dim: int = 128  # both models' recurrent state (the attention RNN: both directions)
+    hidden_dim: int = (
+        128  # both models' recurrent state (the attention RNN: both directions)
+    )
     lr: float = 3e-3
     clip_norm: float = 1.0
     eval_every: int = 6
-    max_output: int | None = 40  # cap on a translation's pieces (None: longest target + 10)
+    max_output: int | None = (
+        40  # cap on a translation's pieces (None: longest target + 10)
+    )
     bootstrap: int = 200  # resamples of the paired bootstrap (the full run: 1,000)
 
 
@@ -61,62 +68,126 @@ CONFIGS = {
 
 
 def run_config(c: Config, seed: int = 0, seconds: float | None = None) -> Result:
-    """Train both models for the same steps; BLEU overall with intervals, and by length."""
+    """Train both models for the same steps; BLEU overall with intervals, and by
+    length."""
     bpe = messages_task("bpe", merges=c.merges)
     references = [t for _, t in bpe.texts["test"]]
-    builders = {"seq2seq": lambda: encoder_decoder_for(bpe, c.hidden_dim, c.embed_dim),
-                "attention": lambda: attention_for(bpe, c.hidden_dim, c.embed_dim)}
+    builders = {
+        "seq2seq": lambda: encoder_decoder_for(bpe, c.hidden_dim, c.embed_dim),
+        "attention": lambda: attention_for(bpe, c.hidden_dim, c.embed_dim),
+    }
     runs = {}
     for key, build in builders.items():
         seed_everything(seed)
-        runs[key] = train_and_translate(build(), bpe, rnn_tc(c.lr, c.clip_norm, c.eval_every,
-                                                            seconds, c.steps),
-                                        batch_size=c.batch_size, seed=seed, desc=LABELS[key],
-                                        max_output=c.max_output)
-    intervals = bleu_intervals({k: r["hypotheses"] for k, r in runs.items()}, references,
-                               n_samples=c.bootstrap)
+        runs[key] = train_and_translate(
+            build(),
+            bpe,
+            rnn_tc(c.lr, c.clip_norm, c.eval_every, seconds, c.steps),
+            batch_size=c.batch_size,
+            seed=seed,
+            desc=LABELS[key],
+            max_output=c.max_output,
+        )
+    intervals = bleu_intervals(
+        {k: r["hypotheses"] for k, r in runs.items()}, references, n_samples=c.bootstrap
+    )
     lengths = {k: bleu_by_length(r["hypotheses"], bpe) for k, r in runs.items()}
     metrics: dict[str, float] = {}
     for key, r in runs.items():
         score, lo, hi = intervals[key]
         longest = [row for row in lengths[key] if row[1] > 0][-1]
-        metrics |= {f"bleu_{key}": score, f"bleu_{key}_lo": lo, f"bleu_{key}_hi": hi,
-                    f"bleu_long_{key}": longest[2], f"valid_loss_{key}": r["valid_loss"],
-                    f"steps_{key}": r["steps"], f"params_{key}": r["params"]}
-    metrics |= {"test_pairs": len(references), "n_train": len(bpe.task.train),
-                "tied": float(tied(intervals["seq2seq"], intervals["attention"]))}
+        metrics |= {
+            f"bleu_{key}": score,
+            f"bleu_{key}_lo": lo,
+            f"bleu_{key}_hi": hi,
+            f"bleu_long_{key}": longest[2],
+            f"valid_loss_{key}": r["valid_loss"],
+            f"steps_{key}": r["steps"],
+            f"params_{key}": r["params"],
+        }
+    metrics |= {
+        "test_pairs": len(references),
+        "n_train": len(bpe.task.train),
+        "tied": float(tied(intervals["seq2seq"], intervals["attention"])),
+    }
     metrics = {k: float(v) for k, v in metrics.items()}
     models = Table(
-        columns=["model", "parameters", "valid loss (nats/piece)", "test BLEU", "95% interval"],
-        rows=[[LABELS[k], runs[k]["params"], runs[k]["valid_loss"], intervals[k][0],
-               f"{intervals[k][1]:.1f}–{intervals[k][2]:.1f}"] for k in MODELS],
-        formats=["", ",d", ".3f", ".1f", ""])
+        columns=[
+            "model",
+            "parameters",
+            "valid loss (nats/piece)",
+            "test BLEU",
+            "95% interval",
+        ],
+        rows=[
+            [
+                LABELS[k],
+                runs[k]["params"],
+                runs[k]["valid_loss"],
+                intervals[k][0],
+                f"{intervals[k][1]:.1f}–{intervals[k][2]:.1f}",
+            ]
+            for k in MODELS
+        ],
+        formats=["", ",d", ".3f", ".1f", ""],
+    )
     buckets = Table(
-        columns=["source words", "test pairs", "BLEU, encoder–decoder", "BLEU, attention"],
-        rows=[[s[0], s[1], s[2], a[2]] for s, a in zip(lengths["seq2seq"], lengths["attention"])],
-        formats=["", "d", ".1f", ".1f"])
-    series = {"buckets": {"labels": [row[0] for row in lengths["seq2seq"]],
-                          "counts": [row[1] for row in lengths["seq2seq"]],
-                          **{k: [row[2] for row in v] for k, v in lengths.items()}},
-              "curves": {k: r["curve"] for k, r in runs.items()},
-              "intervals": {k: list(v) for k, v in intervals.items()}, "config": asdict(c)}
-    return Result(metrics=metrics, tables={"models": models, "buckets": buckets}, series=series,
-                  text={"verdict": verdict(metrics, lengths)})
+        columns=[
+            "source words",
+            "test pairs",
+            "BLEU, encoder–decoder",
+            "BLEU, attention",
+        ],
+        rows=[
+            [s[0], s[1], s[2], a[2]]
+            for s, a in zip(lengths["seq2seq"], lengths["attention"])
+        ],
+        formats=["", "d", ".1f", ".1f"],
+    )
+    series = {
+        "buckets": {
+            "labels": [row[0] for row in lengths["seq2seq"]],
+            "counts": [row[1] for row in lengths["seq2seq"]],
+            **{k: [row[2] for row in v] for k, v in lengths.items()},
+        },
+        "curves": {k: r["curve"] for k, r in runs.items()},
+        "intervals": {k: list(v) for k, v in intervals.items()},
+        "config": asdict(c),
+    }
+    return Result(
+        metrics=metrics,
+        tables={"models": models, "buckets": buckets},
+        series=series,
+        text={"verdict": verdict(metrics, lengths)},
+    )
 
 
 def verdict(m: dict, lengths: dict) -> str:
     """Does attention hold up on long messages where the encoder–decoder falls?"""
     s, a = m["bleu_seq2seq"], m["bleu_attention"]
-    head = (f"After {int(m['steps_seq2seq'])} steps each, the encoder–decoder scores {s:.1f} BLEU "
-            f"({m['bleu_seq2seq_lo']:.1f}–{m['bleu_seq2seq_hi']:.1f}) and the attention RNN "
-            f"{a:.1f} ({m['bleu_attention_lo']:.1f}–{m['bleu_attention_hi']:.1f}).")
+    head = (
+        f"After {int(m['steps_seq2seq'])} steps each, the encoder–decoder scores "
+        f"{s:.1f} BLEU "
+        f"({m['bleu_seq2seq_lo']:.1f}–{m['bleu_seq2seq_hi']:.1f}) and the attention "
+        f"RNN "
+        f"{a:.1f} ({m['bleu_attention_lo']:.1f}–{m['bleu_attention_hi']:.1f})."
+    )
     label = [row for row in lengths["seq2seq"] if row[1] > 0][-1][0]
     ls, la = m["bleu_long_seq2seq"], m["bleu_long_attention"]
-    overall = ("The intervals overlap: overall the two are tied." if m["tied"] else
-               "The intervals do not overlap." )
-    trend = (f"On the longest messages ({label} words) attention scores {la:.1f} against "
-             f"{ls:.1f}: " + ("the gap Bahdanau et al.'s Figure 2 shows, here too."
-                              if la > ls + 1 else "no clear gap at this budget."))
+    overall = (
+        "The intervals overlap: overall the two are tied."
+        if m["tied"]
+        else "The intervals do not overlap."
+    )
+    trend = (
+        f"On the longest messages ({label} words) attention scores {la:.1f} against "
+        f"{ls:.1f}: "
+        + (
+            "the gap Bahdanau et al.'s Figure 2 shows, here too."
+            if la > ls + 1
+            else "no clear gap at this budget."
+        )
+    )
     return f"{head} {overall} {trend}"
 
 

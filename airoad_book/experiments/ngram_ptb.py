@@ -1,16 +1,17 @@
-"""Chapter 5: our Kneser–Ney 5-gram on the Penn Treebank test set, beside the published one.
+"""Chapter 5: our Kneser–Ney 5-gram on the Penn Treebank test set, beside the published
+one.
 
 The baseline every neural language model of 2003-2014 had to beat is the interpolated
-modified Kneser–Ney 5-gram ("KN5") on Mikolov's split of the Penn Treebank. Its published
-test perplexity, 141.2, comes from T. Mikolov, A. Deoras, S. Kombrink, L. Burget and
-J. Černocký (2011), *Empirical Evaluation and Combination of Advanced Language Modeling
-Techniques*, Interspeech 2011 (built with SRILM), and is the first row of the Penn Treebank
-table of W. Zaremba, I. Sutskever and O. Vinyals (2014), *Recurrent Neural Network
-Regularization*, https://arxiv.org/abs/1409.2329. The same table of Mikolov et al. (2011)
-lists a Kneser–Ney trigram at 148.3.
+modified Kneser–Ney 5-gram ("KN5") on Mikolov's split of the Penn Treebank. Its
+published test perplexity, 141.2, comes from T. Mikolov, A. Deoras, S. Kombrink, L.
+Burget and J. Černocký (2011), *Empirical Evaluation and Combination of Advanced
+Language Modeling Techniques*, Interspeech 2011 (built with SRILM), and is the first row
+of the Penn Treebank table of W. Zaremba, I. Sutskever and O. Vinyals (2014), *Recurrent
+Neural Network Regularization*, https://arxiv.org/abs/1409.2329. The same table of
+Mikolov et al. (2011) lists a Kneser–Ney trigram at 148.3.
 
-The whole run, fitting orders 3 to 5 on the 930k training tokens and scoring the validation
-and test sets, takes a few seconds, so the quick budget is the full run.
+The whole run, fitting orders 3 to 5 on the 930k training tokens and scoring the
+validation and test sets, takes a few seconds, so the quick budget is the full run.
 """
 
 from __future__ import annotations
@@ -33,17 +34,25 @@ CHAPTER = 5
 SUMMARY = "Kneser-Ney 5-gram on the PTB test set against the published KN5 = 141.2 (Mikolov et al. 2011)"
 
 # Published test perplexities on the Penn Treebank, Mikolov et al. (2011), Interspeech,
-# as tabulated by Zaremba et al. (2014), arXiv:1409.2329. Typed from the papers, not run here.
+# as tabulated by Zaremba et al. (2014), arXiv:1409.2329. Typed from the papers, not run
+# here.
 PUBLISHED_TEST_PPL = {3: 148.3, 5: 141.2}  # order n -> perplexity
 PUBLISHED_SOURCE = "Mikolov et al. (2011)"
 
 
 @dataclass(frozen=True)
 class Config:
-    """What one budget fits: the Kneser–Ney orders (the last is the model) and how many tokens (None: all)."""
+    """What one budget fits: the Kneser–Ney orders (the last is the model) and how many
+    tokens (None: all)."""
 
-    orders: tuple[int, ...] = (3, 4, 5)  # Kneser–Ney orders fitted; the last is "the" model
-    max_train_tokens: int | None = None  # fit on only this many tokens (tiny test configs)
+    orders: tuple[int, ...] = (
+        3,
+        4,
+        5,
+    )  # Kneser–Ney orders fitted; the last is "the" model
+    max_train_tokens: int | None = (
+        None  # fit on only this many tokens (tiny test configs)
+    )
     max_eval_tokens: int | None = None  # score only this many valid/test tokens
 
 
@@ -53,7 +62,9 @@ CONFIGS = {
 }
 
 
-def by_sentence_log_probs(model: KneserNeyLM, ids: np.ndarray, eos_id: int) -> np.ndarray:
+def by_sentence_log_probs(
+    model: KneserNeyLM, ids: np.ndarray, eos_id: int
+) -> np.ndarray:
     """ln P of every token, each sentence scored on its own, as SRILM does.
 
     A sentence's history starts at its first word, with only the ``<eos>`` before it
@@ -62,14 +73,19 @@ def by_sentence_log_probs(model: KneserNeyLM, ids: np.ndarray, eos_id: int) -> n
     """
     ends = np.flatnonzero(ids == eos_id)  # (S,) position of each sentence's <eos>
     starts = np.concatenate([[0], ends[:-1] + 1])  # (S,)
-    return np.concatenate([
-        model.token_log_probs(np.concatenate([[eos_id], ids[s : e + 1]]))[1:]  # drop the <eos> given
-        for s, e in zip(starts, ends)
-    ])
+    return np.concatenate(
+        [
+            model.token_log_probs(np.concatenate([[eos_id], ids[s : e + 1]]))[
+                1:
+            ]  # drop the <eos> given
+            for s, e in zip(starts, ends)
+        ]
+    )
 
 
 def run_config(config: Config, seed: int = 0) -> Result:
-    """Fit Kneser–Ney at each order on PTB train; score valid and test. The seed changes nothing."""
+    """Fit Kneser–Ney at each order on PTB train; score valid and test. The seed changes
+    nothing."""
     train = penn_treebank("train")[: config.max_train_tokens]
     vocab = Vocab.build(penn_treebank("train"))  # the corpus's own 10k words
     x = vocab.encode(train).numpy()  # (N,)
@@ -98,13 +114,29 @@ def run_config(config: Config, seed: int = 0) -> Result:
     for order, published in PUBLISHED_TEST_PPL.items():
         metrics[f"published_kn{order}_test_ppl"] = published
         if order in ppl:
-            metrics[f"kn{order}_test_gap_percent"] = 100 * (ppl[order]["test"] / published - 1)
+            metrics[f"kn{order}_test_gap_percent"] = 100 * (
+                ppl[order]["test"] / published - 1
+            )
 
     tables = {
         "test": Table(
-            columns=["model", "valid (ours)", "test (ours)", f"test, {PUBLISHED_SOURCE}", "difference"],
-            rows=[[f"KN{k}", ppl[k]["valid"], ppl[k]["test"], PUBLISHED_TEST_PPL.get(k, math.nan),
-                   ppl[k]["test"] - PUBLISHED_TEST_PPL.get(k, math.nan)] for k in config.orders],
+            columns=[
+                "model",
+                "valid (ours)",
+                "test (ours)",
+                f"test, {PUBLISHED_SOURCE}",
+                "difference",
+            ],
+            rows=[
+                [
+                    f"KN{k}",
+                    ppl[k]["valid"],
+                    ppl[k]["test"],
+                    PUBLISHED_TEST_PPL.get(k, math.nan),
+                    ppl[k]["test"] - PUBLISHED_TEST_PPL.get(k, math.nan),
+                ]
+                for k in config.orders
+            ],
             formats=["", ".1f", ".1f", ".1f", "+.1f"],
         ),
         "discounts": Table(
@@ -117,8 +149,12 @@ def run_config(config: Config, seed: int = 0) -> Result:
 
 
 def verdict(metrics: dict[str, float], n: int) -> str:
-    """How close our KN-n is to the published one, and what could explain a gap, from the numbers."""
-    ours, by_sentence = metrics[f"kn{n}_test_ppl"], metrics[f"kn{n}_test_ppl_by_sentence"]
+    """How close our KN-n is to the published one, and what could explain a gap, from
+    the numbers."""
+    ours, by_sentence = (
+        metrics[f"kn{n}_test_ppl"],
+        metrics[f"kn{n}_test_ppl_by_sentence"],
+    )
     published = PUBLISHED_TEST_PPL.get(n)
     if published is None:
         return f"Our Kneser–Ney {n}-gram reaches a test perplexity of {ours:.1f}; no published value to compare."
@@ -131,20 +167,38 @@ def verdict(metrics: dict[str, float], n: int) -> str:
     else:
         how = f"{abs(percent):.0f}% {'above' if gap > 0 else 'below'} it: not a reproduction"
     return (
-        f"Our interpolated modified Kneser–Ney {n}-gram reaches a test perplexity of {ours:.1f} on the "
-        f"Penn Treebank against the published {published:.1f} of {PUBLISHED_SOURCE}, {how}. "
-        f"Bookkeeping alone moves the number without changing the method. SRILM, which made the "
-        f"published number, reads each sentence on its own; scoring our model that way gives "
-        f"{by_sentence:.1f}, a change of {by_sentence - ours:+.1f} from reading the test set as one "
-        f"stream. Toolkits also differ in whether they drop rare n-grams (count cut-offs; we keep "
-        f"every one) and in how they estimate the discounts (we use Chen and Goodman's three per order)."
+        f"Our interpolated modified Kneser–Ney {n}-gram reaches a test perplexity of "
+        f"{ours:.1f} on the "
+        f"Penn Treebank against the published {published:.1f} of {PUBLISHED_SOURCE}, "
+        f"{how}. "
+        f"Bookkeeping alone moves the number without changing the method. SRILM, which "
+        f"made the "
+        f"published number, reads each sentence on its own; scoring our model that way "
+        f"gives "
+        f"{by_sentence:.1f}, a change of {by_sentence - ours:+.1f} from reading the "
+        f"test set as one "
+        f"stream. Toolkits also differ in whether they drop rare n-grams (count "
+        f"cut-offs; we keep "
+        f"every one) and in how they estimate the discounts (we use Chen and Goodman's "
+        f"three per order)."
     )
 
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
-    """`seconds` is ignored: counting is not training, and the whole run takes seconds."""
+    """`seconds` is ignored: counting is not training, and the whole run takes
+    seconds."""
     return run_config(config_for(CONFIGS, budget), seed)
 
 
-__all__ = ["CHAPTER", "CONFIGS", "Config", "NAME", "PUBLISHED_TEST_PPL", "SUMMARY",
-           "by_sentence_log_probs", "run", "run_config", "verdict"]
+__all__ = [
+    "CHAPTER",
+    "CONFIGS",
+    "Config",
+    "NAME",
+    "PUBLISHED_TEST_PPL",
+    "SUMMARY",
+    "by_sentence_log_probs",
+    "run",
+    "run_config",
+    "verdict",
+]

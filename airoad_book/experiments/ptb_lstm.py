@@ -1,15 +1,16 @@
-"""Chapter 8's Penn Treebank run: a two-layer LSTM language model, Zaremba et al.'s small setup.
+"""Chapter 8's Penn Treebank run: a two-layer LSTM language model, Zaremba et al.'s
+small setup.
 
 Wojciech Zaremba, Ilya Sutskever and Oriol Vinyals (2014), *Recurrent Neural Network
-Regularization*, <https://arxiv.org/abs/1409.2329>. Their non-regularized ("small") LSTM:
-2 layers of 200 units, weights uniform in [-0.1, 0.1], windows of 20 steps over 20 parallel
-streams with the state carried from window to window, plain SGD at a learning rate of 1,
-halved after each epoch from the fifth on, 13 epochs, gradients clipped to a norm of 5, and
-no dropout. It reached a test perplexity of 114.5 (their table 1).
+Regularization*, <https://arxiv.org/abs/1409.2329>. Their non-regularized ("small")
+LSTM: 2 layers of 200 units, weights uniform in [-0.1, 0.1], windows of 20 steps over 20
+parallel streams with the state carried from window to window, plain SGD at a learning
+rate of 1, halved after each epoch from the fifth on, 13 epochs, gradients clipped to a
+norm of 5, and no dropout. It reached a test perplexity of 114.5 (their table 1).
 
 The `full` budget is that setup, for the CLI (an hour or more on a 2-core CPU):
-`airoad-book run ptb-lstm --budget full`. The `quick` budget is a tiny model on a slice of
-the training text, seconds long: it shows the pipeline, not the paper's number.
+`airoad-book run ptb-lstm --budget full`. The `quick` budget is a tiny model on a slice
+of the training text, seconds long: it shows the pipeline, not the paper's number.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ import torch
 from airoad_book.data import Vocab, batchify, penn_treebank
 from airoad_book.device import seed_everything
 from airoad_book.experiments.budget import config_for
-from airoad_book.experiments.recurrent_training import CarriedStateLoss, endless_bptt, evaluate_streams
+from airoad_book.experiments.recurrent_training import (
+    CarriedStateLoss,
+    endless_bptt,
+    evaluate_streams,
+)
 from airoad_book.models.lstm import RecurrentLM
 from airoad_book.results import Result, Table
 from airoad_book.train import TrainConfig, fit
@@ -51,25 +56,36 @@ class Config:
     init_range: float = 0.1  # weights uniform in [-init_range, init_range]
     train_tokens: int | None = None  # the first N training tokens; None: all 929,589
     eval_tokens: int | None = None  # the first N valid/test tokens; None: all
-    max_seconds: float | None = None  # cap on the whole training wall-clock (s); the CLI's --seconds
+    max_seconds: float | None = (
+        None  # cap on the whole training wall-clock (s); the CLI's --seconds
+    )
 
 
 CONFIGS = {
-    "quick": Config(hidden=32, layers=2, epochs=2, decay_after=1, train_tokens=16_000, eval_tokens=6_000),
+    "quick": Config(
+        hidden=32,
+        layers=2,
+        epochs=2,
+        decay_after=1,
+        train_tokens=16_000,
+        eval_tokens=6_000,
+    ),
     "full": Config(),
 }
 
 
 def learning_rate(epoch: int, config: Config) -> float:
-    """SGD's learning rate in epoch `epoch` (counted from 1): lr, then halved each epoch after
-    `decay_after`. Zaremba's small config: 1, 1, 1, 1, 0.5, 0.25, ..."""
+    """SGD's learning rate in epoch `epoch` (counted from 1): lr, then halved each epoch
+    after `decay_after`. Zaremba's small config: 1, 1, 1, 1, 0.5, 0.25, ..."""
     return config.lr * config.decay ** max(0, epoch - config.decay_after)
 
 
 def _full_size(vocab_size: int) -> int:
     """Parameters of the full (paper-shaped) model, with torch's two biases per gate."""
     f = CONFIGS["full"]
-    return RecurrentLM("lstm", vocab_size, f.hidden, f.hidden, layers=f.layers).num_parameters
+    return RecurrentLM(
+        "lstm", vocab_size, f.hidden, f.hidden, layers=f.layers
+    ).num_parameters
 
 
 def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> Result:
@@ -77,8 +93,12 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
     c = config
     train_words = penn_treebank("train")
     vocab = Vocab.build(train_words)  # the 10,000 words of Mikolov's split
-    train = batchify(vocab.encode(train_words[: c.train_tokens]), c.batch_size)  # (B, L)
-    valid = batchify(vocab.encode(penn_treebank("valid")[: c.eval_tokens]), c.batch_size)
+    train = batchify(
+        vocab.encode(train_words[: c.train_tokens]), c.batch_size
+    )  # (B, L)
+    valid = batchify(
+        vocab.encode(penn_treebank("valid")[: c.eval_tokens]), c.batch_size
+    )
     test = batchify(vocab.encode(penn_treebank("test")[: c.eval_tokens]), c.batch_size)
 
     seed_everything(seed)
@@ -87,7 +107,9 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
         for p in model.parameters():
             p.uniform_(-c.init_range, c.init_range)
     cap = min((s for s in (c.max_seconds, seconds) if s is not None), default=None)
-    loss = CarriedStateLoss(sum_over_time=True)  # Zaremba's scale: summed over the 20 steps
+    loss = CarriedStateLoss(
+        sum_over_time=True
+    )  # Zaremba's scale: summed over the 20 steps
     steps_per_epoch = math.ceil((train.shape[1] - 1) / c.bptt)
     curve = {"epoch": [], "lr": [], "train_ppl": [], "valid_ppl": []}
     spent = 0.0
@@ -97,10 +119,20 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
         if left is not None and left <= 0:
             break
         history = fit(  # one pass; SGD without momentum has no state, so a fresh optimizer per epoch is exact
-            model, endless_bptt(train, c.bptt, loss, epochs=1), loss,
-            TrainConfig(max_steps=steps_per_epoch, max_seconds=left, lr=lr, optimizer="sgd",
-                        clip_norm=c.clip_norm, eval_every=steps_per_epoch, restore_best=False),
-            evaluate=lambda m: evaluate_streams(m, valid, c.bptt), desc=f"PTB {c.cell.upper()} epoch {epoch}/{c.epochs}",
+            model,
+            endless_bptt(train, c.bptt, loss, epochs=1),
+            loss,
+            TrainConfig(
+                max_steps=steps_per_epoch,
+                max_seconds=left,
+                lr=lr,
+                optimizer="sgd",
+                clip_norm=c.clip_norm,
+                eval_every=steps_per_epoch,
+                restore_best=False,
+            ),
+            evaluate=lambda m: evaluate_streams(m, valid, c.bptt),
+            desc=f"PTB {c.cell.upper()} epoch {epoch}/{c.epochs}",
         )
         spent += history.seconds
         train_nats = sum(history.train_loss) / len(history.train_loss) / c.bptt
@@ -110,27 +142,66 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
         curve["valid_ppl"].append(math.exp(history.eval_loss[-1]))
     model.eval()
     test_ppl = math.exp(evaluate_streams(model, test, c.bptt))
-    metrics = {"valid_ppl": curve["valid_ppl"][-1], "test_ppl": test_ppl, "paper_test_ppl": PAPER_TEST_PPL,
-               "epochs_done": len(curve["epoch"]), "params": model.num_parameters, "train_seconds": spent,
-               "train_tokens": train.numel(), "eval_tokens": valid.numel()}
+    metrics = {
+        "valid_ppl": curve["valid_ppl"][-1],
+        "test_ppl": test_ppl,
+        "paper_test_ppl": PAPER_TEST_PPL,
+        "epochs_done": len(curve["epoch"]),
+        "params": model.num_parameters,
+        "train_seconds": spent,
+        "train_tokens": train.numel(),
+        "eval_tokens": valid.numel(),
+    }
     metrics = {k: float(v) for k, v in metrics.items()}
     table = Table(
-        columns=["run", "layers × units", "parameters", "training tokens", "epochs", "valid ppl", "test ppl"],
-        rows=[["this run", f"{c.layers} × {c.hidden}", model.num_parameters, train.numel(),
-               len(curve["epoch"]), curve["valid_ppl"][-1], test_ppl],
-              ["Zaremba et al. 2014, small, non-regularized", "2 × 200", _full_size(len(vocab)), 929_589, 13,
-               120.7, PAPER_TEST_PPL]],
+        columns=[
+            "run",
+            "layers × units",
+            "parameters",
+            "training tokens",
+            "epochs",
+            "valid ppl",
+            "test ppl",
+        ],
+        rows=[
+            [
+                "this run",
+                f"{c.layers} × {c.hidden}",
+                model.num_parameters,
+                train.numel(),
+                len(curve["epoch"]),
+                curve["valid_ppl"][-1],
+                test_ppl,
+            ],
+            [
+                "Zaremba et al. 2014, small, non-regularized",
+                "2 × 200",
+                _full_size(len(vocab)),
+                929_589,
+                13,
+                120.7,
+                PAPER_TEST_PPL,
+            ],
+        ],
         formats=["", "", ",d", ",d", "d", ".1f", ".1f"],
     )
-    return Result(metrics=metrics, tables={"test": table}, series={"curve": curve, "config": asdict(c)},
-                  text={"verdict": verdict(metrics)})
+    return Result(
+        metrics=metrics,
+        tables={"test": table},
+        series={"curve": curve, "config": asdict(c)},
+        text={"verdict": verdict(metrics)},
+    )
 
 
 def verdict(m: dict) -> str:
     """One sentence from the numbers: this run's test perplexity beside the paper's."""
-    head = (f"This run reaches a test perplexity of {m['test_ppl']:.1f} after {m['epochs_done']:.0f} "
-            f"epoch(s) over {m['train_tokens']:,.0f} training tokens; Zaremba et al. report "
-            f"{m['paper_test_ppl']} for the full small configuration.")
+    head = (
+        f"This run reaches a test perplexity of {m['test_ppl']:.1f} after "
+        f"{m['epochs_done']:.0f} "
+        f"epoch(s) over {m['train_tokens']:,.0f} training tokens; Zaremba et al. "
+        f"report "
+        f"{m['paper_test_ppl']} for the full small configuration."
+    )
     if m["test_ppl"] <= m["paper_test_ppl"] * 1.05:
         return f"{head} The paper's number reproduces (within 5%)."
     return f"{head} It does not reach the paper's number at this budget."

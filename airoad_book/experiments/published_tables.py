@@ -34,10 +34,16 @@ CHAPTER = "C"
 SUMMARY = "the committed full-budget PTB results (KN5, NPLM, RNN LM, small LSTM) beside the papers' numbers"
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-READS = ("results/ngram-ptb-full.json", "results/bengio-vs-ngram-full.json",
-         "results/bengio-paper-recipe-full.json", "results/rnn-lm-full.json",
-         "results/ptb-lstm-full.json", "results/ptb-gru-full.json", "results/ptb-gpt-full.json",
-         "results/gpt-shakespeare-full.json")
+READS = (
+    "results/ngram-ptb-full.json",
+    "results/bengio-vs-ngram-full.json",
+    "results/bengio-paper-recipe-full.json",
+    "results/rnn-lm-full.json",
+    "results/ptb-lstm-full.json",
+    "results/ptb-gru-full.json",
+    "results/ptb-gpt-full.json",
+    "results/gpt-shakespeare-full.json",
+)
 
 
 @dataclass(frozen=True)
@@ -47,30 +53,69 @@ class Run:
     model: str  # what the row calls the model
     experiment: str  # the experiment whose full budget reproduces it
     metric: str  # its metric holding the test perplexity
-    published: float | None  # the paper's test perplexity on PTB (None: the paper did not report one)
+    published: (
+        float | None
+    )  # the paper's test perplexity on PTB (None: the paper did not report one)
     source: str  # who published it
 
 
 RUNS = (
-    Run("Kneser–Ney 5-gram (ch. 5)", "ngram-ptb", "kn5_test_ppl", ngram_ptb.PUBLISHED_TEST_PPL[5],
-        "Mikolov et al. (2011)"),
-    Run("NPLM, Adam (ch. 6)", "bengio-vs-ngram", "nplm_ppl", None,
-        "Bengio et al. (2003) report Brown and AP News, not PTB"),
-    Run("NPLM, the paper's SGD + weight decay (ch. 6)", "bengio-paper-recipe", "nplm_ppl",
-        None, "the paper's recipe, at the book's shapes"),
-    Run("RNN LM (ch. 7)", "rnn-lm", "rnn_ppl", rnn_lm.PUBLISHED["rnn"], "Mikolov et al. (2011)"),
-    Run("small LSTM, no dropout (ch. 8)", "ptb-lstm", "test_ppl", ptb_lstm.PAPER_TEST_PPL,
-        "Zaremba et al. (2014)"),
-    Run("GRU, the small LSTM's recipe (ch. 8)", "ptb-gru", "test_ppl", None,
-        "no published run at this setup"),
-    Run("GPT, 4 × 128 (ch. 12)", "ptb-gpt", "test_ppl", None,
-        "no published run at this size"),
+    Run(
+        "Kneser–Ney 5-gram (ch. 5)",
+        "ngram-ptb",
+        "kn5_test_ppl",
+        ngram_ptb.PUBLISHED_TEST_PPL[5],
+        "Mikolov et al. (2011)",
+    ),
+    Run(
+        "NPLM, Adam (ch. 6)",
+        "bengio-vs-ngram",
+        "nplm_ppl",
+        None,
+        "Bengio et al. (2003) report Brown and AP News, not PTB",
+    ),
+    Run(
+        "NPLM, the paper's SGD + weight decay (ch. 6)",
+        "bengio-paper-recipe",
+        "nplm_ppl",
+        None,
+        "the paper's recipe, at the book's shapes",
+    ),
+    Run(
+        "RNN LM (ch. 7)",
+        "rnn-lm",
+        "rnn_ppl",
+        rnn_lm.PUBLISHED["rnn"],
+        "Mikolov et al. (2011)",
+    ),
+    Run(
+        "small LSTM, no dropout (ch. 8)",
+        "ptb-lstm",
+        "test_ppl",
+        ptb_lstm.PAPER_TEST_PPL,
+        "Zaremba et al. (2014)",
+    ),
+    Run(
+        "GRU, the small LSTM's recipe (ch. 8)",
+        "ptb-gru",
+        "test_ppl",
+        None,
+        "no published run at this setup",
+    ),
+    Run(
+        "GPT, 4 × 128 (ch. 12)",
+        "ptb-gpt",
+        "test_ppl",
+        None,
+        "no published run at this size",
+    ),
 )
 
 
 @dataclass(frozen=True)
 class Config:
-    """Where the committed results files are (relative to the project root, or absolute)."""
+    """Where the committed results files are (relative to the project root, or
+    absolute)."""
 
     results_dir: str = "results"
 
@@ -93,25 +138,36 @@ def duration(seconds: float) -> str:
 
 
 def read_results(config: Config) -> dict[str, dict | None]:
-    """Each run's committed results file as a dict, or None where it is not recorded yet."""
+    """Each run's committed results file as a dict, or None where it is not recorded
+    yet."""
     folder = PROJECT_ROOT / config.results_dir
     out = {}
     for name in [run.experiment for run in RUNS] + ["gpt-shakespeare"]:
         path = folder / f"{name}-full.json"
-        out[name] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+        out[name] = (
+            json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+        )
     return out
 
 
-def recurrent_flops_ratio(kind: str, other: str, hidden: int = 200, layers: int = 2,
-                          vocab: int = 10_000) -> float:
+def recurrent_flops_ratio(
+    kind: str, other: str, hidden: int = 200, layers: int = 2, vocab: int = 10_000
+) -> float:
     """Training FLOPs per token of a ``kind`` network over an ``other`` one of the same
-    widths: 6 × (recurrent weights + output layer) each; the word-vector lookup is free."""
+    widths: 6 × (recurrent weights + output layer) each; the word-vector lookup is
+    free."""
+
     def flops(k: str) -> int:
-        return 6 * (recurrent_parameter_count(k, hidden, hidden, layers) + hidden * vocab)
+        return 6 * (
+            recurrent_parameter_count(k, hidden, hidden, layers) + hidden * vocab
+        )
+
     return flops(kind) / flops(other)
 
 
-def estimated_seconds(experiment: str, found: dict[str, dict | None]) -> tuple[float, str] | None:
+def estimated_seconds(
+    experiment: str, found: dict[str, dict | None]
+) -> tuple[float, str] | None:
     """Napkin math for an unrecorded run from a committed neighbour: (seconds, how).
 
     - `ptb-gru`: the recorded `ptb-lstm` run's seconds times the two cells' FLOP ratio;
@@ -122,20 +178,24 @@ def estimated_seconds(experiment: str, found: dict[str, dict | None]) -> tuple[f
     if experiment == "ptb-gru" and found.get("ptb-lstm"):
         ratio = recurrent_flops_ratio("gru", "lstm")
         seconds = ratio * float(found["ptb-lstm"]["seconds"])
-        return seconds, (f"the recorded LSTM run's time × {ratio:.2f}, the GRU's share "
-                         "of "
-                         "the LSTM's FLOPs per token")
+        return seconds, (
+            f"the recorded LSTM run's time × {ratio:.2f}, the GRU's share "
+            "of "
+            "the LSTM's FLOPs per token"
+        )
     if experiment == "ptb-gpt" and found.get("gpt-shakespeare"):
         flops = ptb_gpt.training_flops(ptb_gpt.CONFIGS["full"])
         rate = float(found["gpt-shakespeare"]["metrics"]["achieved_gflops"]) * 1e9
         return training_seconds(flops, rate), (
             f"{flops:.2g} training FLOPs at the {rate / 1e9:.0f} GFLOP/s chapter 12's "
-            "recorded run achieved (evaluation not counted)")
+            "recorded run achieved (evaluation not counted)"
+        )
     return None
 
 
 def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> Result:
-    """Read the committed files; return the table of ours against published, and the provenance."""
+    """Read the committed files; return the table of ours against published, and the
+    provenance."""
     found = read_results(config)
     rows, metrics, lines, verdicts = [], {}, [], []
     for run in RUNS:
@@ -144,56 +204,102 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
         if data is None or run.metric not in data.get("metrics", {}):
             guess = estimated_seconds(run.experiment, found)
             time = "—" if guess is None else f"≈ {duration(guess[0])} (estimate)"
-            rows.append([run.model, published, run.source, "not recorded yet", time,
-                         f"`{command(run.experiment)}`"])
+            rows.append(
+                [
+                    run.model,
+                    published,
+                    run.source,
+                    "not recorded yet",
+                    time,
+                    f"`{command(run.experiment)}`",
+                ]
+            )
             how = "" if guess is None else f" (about {duration(guess[0])}: {guess[1]})"
-            lines.append(f"- `{run.experiment}`: not recorded yet; record it with "
-                         f"`{command(run.experiment)}`{how}.")
+            lines.append(
+                f"- `{run.experiment}`: not recorded yet; record it with "
+                f"`{command(run.experiment)}`{how}."
+            )
             continue
         ours = float(data["metrics"][run.metric])
         prov = data.get("provenance", {})
         key = run.experiment.replace("-", "_")
         metrics[f"{key}_test_ppl"] = ours
         metrics[f"{key}_seconds"] = float(data.get("seconds", 0.0))
-        rows.append([run.model, published, run.source, f"{ours:.1f}", duration(data.get("seconds", 0.0)),
-                     f"`{command(run.experiment)}`"])
-        lines.append(f"- `results/{run.experiment}-full.json`: written by `{prov.get('command', '?')}` at "
-                     f"commit `{prov.get('commit', '?')}` on {prov.get('date', '?')}, on "
-                     f"{prov.get('machine', '?')}, in {duration(data.get('seconds', 0.0))}.")
+        rows.append(
+            [
+                run.model,
+                published,
+                run.source,
+                f"{ours:.1f}",
+                duration(data.get("seconds", 0.0)),
+                f"`{command(run.experiment)}`",
+            ]
+        )
+        lines.append(
+            f"- `results/{run.experiment}-full.json`: written by "
+            f"`{prov.get('command', '?')}` at "
+            f"commit `{prov.get('commit', '?')}` on {prov.get('date', '?')}, on "
+            f"{prov.get('machine', '?')}, in {duration(data.get('seconds', 0.0))}."
+        )
         if run.published is not None:
             gap = 100 * (ours / run.published - 1)
-            verdicts.append(f"{run.model.split(' (')[0]}: {ours:.1f} against {run.published:.1f} "
-                            f"({gap:+.1f}%{', within 5%' if abs(gap) <= 5 else ''})")
-    metrics["recorded_runs"] = float(sum(found[run.experiment] is not None for run in RUNS))
-    table = Table(columns=["model", "published test ppl", "source", "this book's test ppl", "wall-clock",
-                           "command"], rows=rows)
+            verdicts.append(
+                f"{run.model.split(' (')[0]}: {ours:.1f} against {run.published:.1f} "
+                f"({gap:+.1f}%{', within 5%' if abs(gap) <= 5 else ''})"
+            )
+    metrics["recorded_runs"] = float(
+        sum(found[run.experiment] is not None for run in RUNS)
+    )
+    table = Table(
+        columns=[
+            "model",
+            "published test ppl",
+            "source",
+            "this book's test ppl",
+            "wall-clock",
+            "command",
+        ],
+        rows=rows,
+    )
     if verdicts:
-        verdict = "Recorded so far, ours against the paper's: " + "; ".join(verdicts) + "."
+        verdict = (
+            "Recorded so far, ours against the paper's: " + "; ".join(verdicts) + "."
+        )
     else:
         verdict = "No full-budget run with a published number is recorded yet."
-    return Result(metrics=metrics, tables={"runs": table},
-                  text={"provenance": "\n".join(lines), "verdict": verdict,
-                        "recipes": recipe_sentence(found)})
+    return Result(
+        metrics=metrics,
+        tables={"runs": table},
+        text={
+            "provenance": "\n".join(lines),
+            "verdict": verdict,
+            "recipes": recipe_sentence(found),
+        },
+    )
 
 
 def recipe_sentence(found: dict[str, dict | None]) -> str:
     """What the book's NPLM recipe costs or buys against the paper's, from both runs."""
     book, paper = found.get("bengio-vs-ngram"), found.get("bengio-paper-recipe")
     if not book or not paper:
-        return ("The NPLM's run with the paper's recipe is not recorded yet: record it "
-                f"with `{command('bengio-paper-recipe')}`.")
+        return (
+            "The NPLM's run with the paper's recipe is not recorded yet: record it "
+            f"with `{command('bengio-paper-recipe')}`."
+        )
     b, p = book["metrics"], paper["metrics"]
     gap = b["nplm_ppl"] - p["nplm_ppl"]
     what = "costs" if gap > 0 else "buys"
-    return (f"With the paper's recipe (SGD, weight decay 10⁻⁴) the NPLM reaches a test "
-            f"perplexity of {p['nplm_ppl']:.1f} after {p['epochs']:.1f} epochs; with "
-            f"the book's (Adam, no weight decay) {b['nplm_ppl']:.1f} after "
-            f"{b['epochs']:.1f}. "
-            f"The book's departure from the paper {what} {abs(gap):.1f} points of test "
-            f"perplexity ({100 * abs(gap) / p['nplm_ppl']:.1f}%). Mixed with "
-            "Kneser–Ney, "
-            f"the two reach {p['mix_ppl']:.1f} (paper's recipe) and {b['mix_ppl']:.1f} "
-            "(the book's).")
+    return (
+        f"With the paper's recipe (SGD, weight decay 10⁻⁴) the NPLM reaches a test "
+        f"perplexity of {p['nplm_ppl']:.1f} after {p['epochs']:.1f} epochs; with "
+        f"the book's (Adam, no weight decay) {b['nplm_ppl']:.1f} after "
+        f"{b['epochs']:.1f}. "
+        f"The book's departure from the paper {what} {abs(gap):.1f} points of test "
+        f"perplexity ({100 * abs(gap) / p['nplm_ppl']:.1f}%). Mixed with "
+        "Kneser–Ney, "
+        f"the two reach {p['mix_ppl']:.1f} (paper's recipe) and {b['mix_ppl']:.1f} "
+        "(the book's)."
+    )
 
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:

@@ -1,11 +1,12 @@
 """Chapters 9–11 on real translations: English → French messages of Plone and Django.
 
-The numbers task of chapters 9–11 is saturated: every model ends near 100 BLEU. The messages
-of `airoad_book.data.messages` are human translations of real user-interface text, with
-rare words and free word order, and leave room between models. This module holds what the
-three experiments on them share, and chapter 11's experiment:
+The numbers task of chapters 9–11 is saturated: every model ends near 100 BLEU. The
+messages of `airoad_book.data.messages` are human translations of real user-interface
+text, with rare words and free word order, and leave room between models. This module
+holds what the three experiments on them share, and chapter 11's experiment:
 
-1. chapter 10's attention RNN (`AttentionSeq2Seq`) and the Transformer train on BPE pieces
+1. chapter 10's attention RNN (`AttentionSeq2Seq`) and the Transformer train on BPE
+pieces
    (Sennrich et al. 2016) for the same training wall-clock, sized to about the same number
    of parameters;
 2. the Transformer also trains on whole words, the same seconds: the rare-word problem;
@@ -35,21 +36,30 @@ from airoad_book.train import TrainConfig
 
 NAME = "real-translation"
 CHAPTER = 11
-SUMMARY = ("Transformer vs attention RNN on real English→French messages (BPE), equal seconds "
-           "and parameters; BLEU with bootstrap intervals; BPE vs words")
+SUMMARY = (
+    "Transformer vs attention RNN on real English→French messages (BPE), equal seconds "
+    "and parameters; BLEU with bootstrap intervals; BPE vs words"
+)
 
 MODELS = ("transformer", "attn_rnn", "transformer_words")
-LABELS = {"transformer": "Transformer, BPE pieces", "attn_rnn": "attention RNN, BPE pieces",
-          "transformer_words": "Transformer, whole words", "seq2seq": "encoder–decoder, BPE pieces",
-          "attention": "attention RNN, BPE pieces"}
+LABELS = {
+    "transformer": "Transformer, BPE pieces",
+    "attn_rnn": "attention RNN, BPE pieces",
+    "transformer_words": "Transformer, whole words",
+    "seq2seq": "encoder–decoder, BPE pieces",
+    "attention": "attention RNN, BPE pieces",
+}
 EDGES = (1, 4, 8, 12, 20, 41)  # source-length buckets, in English words
 
 
 @dataclass(frozen=True)
 class Config:
-    """One budget of chapter 11's experiment; sizes are counts of units, seconds of training."""
+    """One budget of chapter 11's experiment; sizes are counts of units, seconds of
+    training."""
 
-    merges: int = 1000  # BPE merges, learned on the training English and French together
+    merges: int = (
+        1000  # BPE merges, learned on the training English and French together
+    )
     seconds: float = 3.5  # training wall-clock of each model (s), evaluation excluded
     batch_size: int = 64  # pairs per step
     clip_norm: float = 1.0
@@ -66,8 +76,12 @@ class Config:
     # the attention RNN: its state size is chosen to match the Transformer's parameters
     embed_dim: int = 64
     rnn_lr: float = 3e-3
-    max_output: int | None = 40  # cap on a translation's pieces (None: longest target + 10)
-    bootstrap: int = 200  # resamples of sacrebleu's paired bootstrap (the full run: 1,000)
+    max_output: int | None = (
+        40  # cap on a translation's pieces (None: longest target + 10)
+    )
+    bootstrap: int = (
+        200  # resamples of sacrebleu's paired bootstrap (the full run: 1,000)
+    )
 
 
 CONFIGS = {
@@ -86,13 +100,15 @@ def sacre_bleu(hypotheses: list[str], references: list[str]) -> float:
     return BLEU().corpus_score(hypotheses, [references]).score
 
 
-def bleu_intervals(systems: dict[str, list[str]], references: list[str], *, n_samples: int = 1000
-                   ) -> dict[str, tuple[float, float, float]]:
-    """Each system's corpus BLEU and the ends of its 95% interval, by sacrebleu's paired bootstrap.
+def bleu_intervals(
+    systems: dict[str, list[str]], references: list[str], *, n_samples: int = 1000
+) -> dict[str, tuple[float, float, float]]:
+    """Each system's corpus BLEU and the ends of its 95% interval, by sacrebleu's paired
+    bootstrap.
 
-    sacrebleu resamples the test sentences `n_samples` times (the same resamples for every
-    system: paired) and gives each system's mean and the half-width of its 95% interval.
-    Returns name -> (BLEU, low, high).
+    sacrebleu resamples the test sentences `n_samples` times (the same resamples for
+    every system: paired) and gives each system's mean and the half-width of its 95%
+    interval. Returns name -> (BLEU, low, high).
     """
     from sacrebleu.metrics import BLEU
     from sacrebleu.significance import PairedTest
@@ -100,19 +116,30 @@ def bleu_intervals(systems: dict[str, list[str]], references: list[str], *, n_sa
     named = list(systems.items())
     if len(named) == 1:  # PairedTest wants a baseline and one system at least
         named.append(("copy", named[0][1]))
-    test = PairedTest(named, {"BLEU": BLEU()}, references=[references], test_type="bs",
-                      n_samples=n_samples)
+    test = PairedTest(
+        named,
+        {"BLEU": BLEU()},
+        references=[references],
+        test_type="bs",
+        n_samples=n_samples,
+    )
     _, scores = test()
     out = {}
     for (name, _), result in zip(named, scores["BLEU"]):
         if name in systems:
-            out[name] = (result.score, float(result.mean - result.ci), float(result.mean + result.ci))
+            out[name] = (
+                result.score,
+                float(result.mean - result.ci),
+                float(result.mean + result.ci),
+            )
     return out
 
 
 def tied(a: tuple[float, float, float], b: tuple[float, float, float]) -> bool:
     """Two (BLEU, low, high) are tied when their intervals overlap."""
     return a[1] <= b[2] and b[1] <= a[2]
+
+
 # --8<-- [end:score]
 
 
@@ -120,37 +147,72 @@ def transformer_for(m: MessagesTask, c: Config) -> Transformer:
     """The Transformer sized by `c` for `m`'s vocabularies."""
     t = m.task
     longest = max(max(len(p.source), len(p.target)) for p in t.train + t.valid + t.test)
-    return Transformer(TransformerConfig(
-        len(t.source_vocab), len(t.target_vocab), d_model=c.d_model, num_heads=c.num_heads,
-        d_ff=c.d_ff, encoder_layers=c.layers, decoder_layers=c.layers, dropout=c.dropout,
-        max_len=2 * longest + 16))
+    return Transformer(
+        TransformerConfig(
+            len(t.source_vocab),
+            len(t.target_vocab),
+            d_model=c.d_model,
+            num_heads=c.num_heads,
+            d_ff=c.d_ff,
+            encoder_layers=c.layers,
+            decoder_layers=c.layers,
+            dropout=c.dropout,
+            max_len=2 * longest + 16,
+        )
+    )
 
 
 def attention_for(m: MessagesTask, hidden: int, embed_dim: int) -> AttentionSeq2Seq:
-    """Chapter 10's attention RNN with annotations and decoder state of `hidden` units."""
+    """Chapter 10's attention RNN with annotations and decoder state of `hidden`
+    units."""
     t = m.task
-    return AttentionSeq2Seq(AttentionConfig(len(t.source_vocab), len(t.target_vocab),
-                                            embed_dim=embed_dim, hidden_dim=hidden,
-                                            align_dim=hidden // 2, maxout_dim=hidden // 2))
+    return AttentionSeq2Seq(
+        AttentionConfig(
+            len(t.source_vocab),
+            len(t.target_vocab),
+            embed_dim=embed_dim,
+            hidden_dim=hidden,
+            align_dim=hidden // 2,
+            maxout_dim=hidden // 2,
+        )
+    )
 
 
 def matched_attention(m: MessagesTask, params: int, embed_dim: int) -> AttentionSeq2Seq:
-    """The attention RNN whose parameter count is nearest `params` (even state sizes)."""
-    best = min(range(16, 513, 8), key=lambda h: abs(
-        attention_for(m, h, embed_dim).num_parameters - params))
+    """The attention RNN whose parameter count is nearest `params` (even state
+    sizes)."""
+    best = min(
+        range(16, 513, 8),
+        key=lambda h: abs(attention_for(m, h, embed_dim).num_parameters - params),
+    )
     return attention_for(m, best, embed_dim)
 
 
 def encoder_decoder_for(m: MessagesTask, hidden: int, embed_dim: int) -> Seq2Seq:
     """Chapter 9's encoder–decoder (one GRU layer each side) for `m`'s vocabularies."""
     t = m.task
-    return Seq2Seq(Seq2SeqConfig(len(t.source_vocab), len(t.target_vocab), embed_dim=embed_dim,
-                                 hidden_dim=hidden))
+    return Seq2Seq(
+        Seq2SeqConfig(
+            len(t.source_vocab),
+            len(t.target_vocab),
+            embed_dim=embed_dim,
+            hidden_dim=hidden,
+        )
+    )
 
 
-def train_and_translate(model: nn.Module, m: MessagesTask, tc: TrainConfig, *, batch_size: int,
-                        seed: int, desc: str, reverse_source: bool = False,
-                        label_smoothing: float = 0.0, max_output: int | None = None) -> dict:
+def train_and_translate(
+    model: nn.Module,
+    m: MessagesTask,
+    tc: TrainConfig,
+    *,
+    batch_size: int,
+    seed: int,
+    desc: str,
+    reverse_source: bool = False,
+    label_smoothing: float = 0.0,
+    max_output: int | None = None,
+) -> dict:
     """Train on m's training pairs, translate its test sources, return text and counts.
 
     A translation stops at <eos> or after max_output pieces (None: the longest training
@@ -158,19 +220,39 @@ def train_and_translate(model: nn.Module, m: MessagesTask, tc: TrainConfig, *, b
     """
     seed_everything(seed)
     model.to(device())
-    history = train_translator(model, m.task, tc, batch_size=batch_size, seed=seed, desc=desc,
-                               reverse_source=reverse_source, label_smoothing=label_smoothing)
+    history = train_translator(
+        model,
+        m.task,
+        tc,
+        batch_size=batch_size,
+        seed=seed,
+        desc=desc,
+        reverse_source=reverse_source,
+        label_smoothing=label_smoothing,
+    )
     longest = max(len(p.target) for p in m.task.train)
-    outputs = translate(model, m.task, m.task.test, reverse_source=reverse_source,
-                        max_len=max_output or longest + 10)
-    return {"hypotheses": [m.detokenize(o) for o in outputs], "steps": history.steps_done,
-            "seconds": history.seconds, "params": model.num_parameters,
-            "valid_loss": history.eval_loss[-1] if history.eval_loss else math.nan,
-            "curve": {"step": history.eval_step, "loss": history.eval_loss}}
+    outputs = translate(
+        model,
+        m.task,
+        m.task.test,
+        reverse_source=reverse_source,
+        max_len=max_output or longest + 10,
+    )
+    return {
+        "hypotheses": [m.detokenize(o) for o in outputs],
+        "steps": history.steps_done,
+        "seconds": history.seconds,
+        "params": model.num_parameters,
+        "valid_loss": history.eval_loss[-1] if history.eval_loss else math.nan,
+        "curve": {"step": history.eval_step, "loss": history.eval_loss},
+    }
 
 
-def bleu_by_length(hypotheses: list[str], m: MessagesTask, edges=EDGES) -> list[tuple[str, int, float]]:
-    """sacrebleu BLEU per bucket of English source length in words: (label, pairs, BLEU)."""
+def bleu_by_length(
+    hypotheses: list[str], m: MessagesTask, edges=EDGES
+) -> list[tuple[str, int, float]]:
+    """sacrebleu BLEU per bucket of English source length in words: (label, pairs,
+    BLEU)."""
     rows = []
     test = m.texts["test"]
     for lo, hi in zip(edges, edges[1:]):
@@ -179,8 +261,15 @@ def bleu_by_length(hypotheses: list[str], m: MessagesTask, edges=EDGES) -> list[
         if not chosen:
             rows.append((label, 0, math.nan))
             continue
-        rows.append((label, len(chosen), sacre_bleu([hypotheses[i] for i in chosen],
-                                                     [test[i][1] for i in chosen])))
+        rows.append(
+            (
+                label,
+                len(chosen),
+                sacre_bleu(
+                    [hypotheses[i] for i in chosen], [test[i][1] for i in chosen]
+                ),
+            )
+        )
     return rows
 
 
@@ -195,124 +284,255 @@ def rare_words(m_words: MessagesTask, m_bpe: MessagesTask) -> dict[str, float]:
             counts[t] = counts.get(t, 0) + 1
     once = sum(1 for n in counts.values() if n == 1)
     pieces = sum(len(p.source) for p in m_bpe.task.test) / max(1, len(src))
-    return {"oov_source": sum(t not in seen for t in src) / len(src),
-            "oov_target": sum(t not in seen for t in tgt) / len(tgt),
-            "target_types": len(counts), "target_singletons": once,
-            "pieces_per_word": pieces,
-            "bpe_unk_source": sum(t not in m_bpe.task.source_vocab.stoi
-                                  for p in m_bpe.task.test for t in p.source) / max(1, len(src))}
+    return {
+        "oov_source": sum(t not in seen for t in src) / len(src),
+        "oov_target": sum(t not in seen for t in tgt) / len(tgt),
+        "target_types": len(counts),
+        "target_singletons": once,
+        "pieces_per_word": pieces,
+        "bpe_unk_source": sum(
+            t not in m_bpe.task.source_vocab.stoi
+            for p in m_bpe.task.test
+            for t in p.source
+        )
+        / max(1, len(src)),
+    }
 
 
 def transformer_tc(c: Config, seconds: float) -> TrainConfig:
-    """The Transformer's training: Adam, warm-up then inverse square root, for `seconds`."""
-    return TrainConfig(max_steps=1_000_000, max_seconds=seconds, lr=c.lr, clip_norm=c.clip_norm,
-                       warmup_steps=c.warmup_steps, schedule="inverse_sqrt",
-                       eval_every=c.eval_every, restore_best=False)
+    """The Transformer's training: Adam, warm-up then inverse square root, for
+    `seconds`."""
+    return TrainConfig(
+        max_steps=1_000_000,
+        max_seconds=seconds,
+        lr=c.lr,
+        clip_norm=c.clip_norm,
+        warmup_steps=c.warmup_steps,
+        schedule="inverse_sqrt",
+        eval_every=c.eval_every,
+        restore_best=False,
+    )
 
 
-def rnn_tc(lr: float, clip: float, eval_every: int, seconds: float | None = None,
-           steps: int = 1_000_000) -> TrainConfig:
-    """An RNN's training: Adam at a constant `lr`, for `steps` or `seconds`, whichever ends first."""
-    return TrainConfig(max_steps=steps, max_seconds=seconds, lr=lr, clip_norm=clip,
-                       eval_every=eval_every, restore_best=False)
+def rnn_tc(
+    lr: float,
+    clip: float,
+    eval_every: int,
+    seconds: float | None = None,
+    steps: int = 1_000_000,
+) -> TrainConfig:
+    """An RNN's training: Adam at a constant `lr`, for `steps` or `seconds`, whichever
+    ends first."""
+    return TrainConfig(
+        max_steps=steps,
+        max_seconds=seconds,
+        lr=lr,
+        clip_norm=clip,
+        eval_every=eval_every,
+        restore_best=False,
+    )
 
 
 def run_config(c: Config, seed: int = 0, seconds: float | None = None) -> Result:
-    """Train the three models for the same seconds; score BLEU with intervals; the tables."""
+    """Train the three models for the same seconds; score BLEU with intervals; the
+    tables."""
     budget = min(c.seconds, seconds) if seconds is not None else c.seconds
     bpe, words = messages_task("bpe", merges=c.merges), messages_task("word")
     references = [t for _, t in bpe.texts["test"]]
     seed_everything(seed)
     transformer = transformer_for(bpe, c)
-    models = {"transformer": (transformer, bpe, transformer_tc(c, budget), c.label_smoothing),
-              "attn_rnn": (matched_attention(bpe, transformer.num_parameters, c.embed_dim), bpe,
-                           rnn_tc(c.rnn_lr, c.clip_norm, c.eval_every, budget), 0.0),
-              "transformer_words": (transformer_for(words, c), words, transformer_tc(c, budget),
-                                    c.label_smoothing)}
-    runs = {key: train_and_translate(model, m, tc, batch_size=c.batch_size, seed=seed,
-                                     desc=LABELS[key], label_smoothing=ls,
-                                     max_output=c.max_output)
-            for key, (model, m, tc, ls) in models.items()}
-    intervals = bleu_intervals({k: r["hypotheses"] for k, r in runs.items()}, references,
-                               n_samples=c.bootstrap)
+    models = {
+        "transformer": (transformer, bpe, transformer_tc(c, budget), c.label_smoothing),
+        "attn_rnn": (
+            matched_attention(bpe, transformer.num_parameters, c.embed_dim),
+            bpe,
+            rnn_tc(c.rnn_lr, c.clip_norm, c.eval_every, budget),
+            0.0,
+        ),
+        "transformer_words": (
+            transformer_for(words, c),
+            words,
+            transformer_tc(c, budget),
+            c.label_smoothing,
+        ),
+    }
+    runs = {
+        key: train_and_translate(
+            model,
+            m,
+            tc,
+            batch_size=c.batch_size,
+            seed=seed,
+            desc=LABELS[key],
+            label_smoothing=ls,
+            max_output=c.max_output,
+        )
+        for key, (model, m, tc, ls) in models.items()
+    }
+    intervals = bleu_intervals(
+        {k: r["hypotheses"] for k, r in runs.items()}, references, n_samples=c.bootstrap
+    )
     metrics: dict[str, float] = {}
     for key, r in runs.items():
         score, lo, hi = intervals[key]
-        metrics |= {f"bleu_{key}": score, f"bleu_{key}_lo": lo, f"bleu_{key}_hi": hi,
-                    f"params_{key}": r["params"], f"steps_{key}": r["steps"],
-                    f"train_seconds_{key}": r["seconds"], f"valid_loss_{key}": r["valid_loss"]}
+        metrics |= {
+            f"bleu_{key}": score,
+            f"bleu_{key}_lo": lo,
+            f"bleu_{key}_hi": hi,
+            f"params_{key}": r["params"],
+            f"steps_{key}": r["steps"],
+            f"train_seconds_{key}": r["seconds"],
+            f"valid_loss_{key}": r["valid_loss"],
+        }
     metrics |= rare_words(words, bpe)
-    metrics |= {"test_pairs": len(references), "n_train": len(bpe.task.train),
-                "seconds_budget": budget, "merges": c.merges,
-                "source_vocab_bpe": len(bpe.task.source_vocab),
-                "target_vocab_bpe": len(bpe.task.target_vocab),
-                "source_vocab_words": len(words.task.source_vocab),
-                "target_vocab_words": len(words.task.target_vocab),
-                "tied_transformer_attn_rnn": float(tied(intervals["transformer"],
-                                                        intervals["attn_rnn"])),
-                "tied_transformer_words": float(tied(intervals["transformer"],
-                                                     intervals["transformer_words"]))}
+    metrics |= {
+        "test_pairs": len(references),
+        "n_train": len(bpe.task.train),
+        "seconds_budget": budget,
+        "merges": c.merges,
+        "source_vocab_bpe": len(bpe.task.source_vocab),
+        "target_vocab_bpe": len(bpe.task.target_vocab),
+        "source_vocab_words": len(words.task.source_vocab),
+        "target_vocab_words": len(words.task.target_vocab),
+        "tied_transformer_attn_rnn": float(
+            tied(intervals["transformer"], intervals["attn_rnn"])
+        ),
+        "tied_transformer_words": float(
+            tied(intervals["transformer"], intervals["transformer_words"])
+        ),
+    }
     metrics = {k: float(v) for k, v in metrics.items()}
     models_table = Table(
-        columns=["model", "parameters", "training steps", "valid loss (nats/token)",
-                 "test BLEU", "95% interval"],
-        rows=[[LABELS[k], runs[k]["params"], runs[k]["steps"], runs[k]["valid_loss"],
-               intervals[k][0], f"{intervals[k][1]:.1f}–{intervals[k][2]:.1f}"] for k in MODELS],
-        formats=["", ",d", "d", ".3f", ".1f", ""])
-    lengths = {k: bleu_by_length(runs[k]["hypotheses"], bpe) for k in ("transformer", "attn_rnn")}
+        columns=[
+            "model",
+            "parameters",
+            "training steps",
+            "valid loss (nats/token)",
+            "test BLEU",
+            "95% interval",
+        ],
+        rows=[
+            [
+                LABELS[k],
+                runs[k]["params"],
+                runs[k]["steps"],
+                runs[k]["valid_loss"],
+                intervals[k][0],
+                f"{intervals[k][1]:.1f}–{intervals[k][2]:.1f}",
+            ]
+            for k in MODELS
+        ],
+        formats=["", ",d", "d", ".3f", ".1f", ""],
+    )
+    lengths = {
+        k: bleu_by_length(runs[k]["hypotheses"], bpe)
+        for k in ("transformer", "attn_rnn")
+    }
     buckets_table = Table(
-        columns=["source words", "test pairs", "BLEU, Transformer", "BLEU, attention RNN"],
-        rows=[[t[0], t[1], t[2], a[2]] for t, a in zip(lengths["transformer"], lengths["attn_rnn"])],
-        formats=["", "d", ".1f", ".1f"])
-    shown = [i for i, (s, _) in enumerate(bpe.texts["test"]) if 5 <= len(s.split()) <= 12][:4]
+        columns=[
+            "source words",
+            "test pairs",
+            "BLEU, Transformer",
+            "BLEU, attention RNN",
+        ],
+        rows=[
+            [t[0], t[1], t[2], a[2]]
+            for t, a in zip(lengths["transformer"], lengths["attn_rnn"])
+        ],
+        formats=["", "d", ".1f", ".1f"],
+    )
+    shown = [
+        i for i, (s, _) in enumerate(bpe.texts["test"]) if 5 <= len(s.split()) <= 12
+    ][:4]
     examples = Table(
         columns=["English", "reference", "Transformer, BPE", "Transformer, words"],
-        rows=[[bpe.texts["test"][i][0], references[i], runs["transformer"]["hypotheses"][i],
-               runs["transformer_words"]["hypotheses"][i]] for i in shown],
-        formats=["", "", "", ""])
-    series = {"curves": {k: r["curve"] for k, r in runs.items()},
-              "buckets": {"labels": [row[0] for row in lengths["transformer"]],
-                          "counts": [row[1] for row in lengths["transformer"]],
-                          **{k: [row[2] for row in v] for k, v in lengths.items()}},
-              "intervals": {k: list(v) for k, v in intervals.items()}, "config": asdict(c)}
-    return Result(metrics=metrics,
-                  tables={"models": models_table, "buckets": buckets_table, "examples": examples},
-                  series=series, text={"verdict": verdict(metrics), "words": words_sentence(metrics)})
+        rows=[
+            [
+                bpe.texts["test"][i][0],
+                references[i],
+                runs["transformer"]["hypotheses"][i],
+                runs["transformer_words"]["hypotheses"][i],
+            ]
+            for i in shown
+        ],
+        formats=["", "", "", ""],
+    )
+    series = {
+        "curves": {k: r["curve"] for k, r in runs.items()},
+        "buckets": {
+            "labels": [row[0] for row in lengths["transformer"]],
+            "counts": [row[1] for row in lengths["transformer"]],
+            **{k: [row[2] for row in v] for k, v in lengths.items()},
+        },
+        "intervals": {k: list(v) for k, v in intervals.items()},
+        "config": asdict(c),
+    }
+    return Result(
+        metrics=metrics,
+        tables={"models": models_table, "buckets": buckets_table, "examples": examples},
+        series=series,
+        text={"verdict": verdict(metrics), "words": words_sentence(metrics)},
+    )
 
 
 def verdict(m: dict) -> str:
-    """The Transformer against the attention RNN, from the numbers and their intervals."""
+    """The Transformer against the attention RNN, from the numbers and their
+    intervals."""
     t, a = m["bleu_transformer"], m["bleu_attn_rnn"]
-    head = (f"With {m['seconds_budget']:.0f} s of training each and about the same parameters "
-            f"({int(m['params_transformer']):,} and {int(m['params_attn_rnn']):,}), the Transformer "
-            f"scores {t:.1f} BLEU (95% interval {m['bleu_transformer_lo']:.1f}–"
-            f"{m['bleu_transformer_hi']:.1f}) and the attention RNN {a:.1f} "
-            f"({m['bleu_attn_rnn_lo']:.1f}–{m['bleu_attn_rnn_hi']:.1f}) on "
-            f"{int(m['test_pairs'])} test messages.")
+    head = (
+        f"With {m['seconds_budget']:.0f} s of training each and about the same "
+        f"parameters "
+        f"({int(m['params_transformer']):,} and {int(m['params_attn_rnn']):,}), the "
+        f"Transformer "
+        f"scores {t:.1f} BLEU (95% interval {m['bleu_transformer_lo']:.1f}–"
+        f"{m['bleu_transformer_hi']:.1f}) and the attention RNN {a:.1f} "
+        f"({m['bleu_attn_rnn_lo']:.1f}–{m['bleu_attn_rnn_hi']:.1f}) on "
+        f"{int(m['test_pairs'])} test messages."
+    )
     if m["tied_transformer_attn_rnn"]:
-        tail = ("The intervals overlap: the two are tied, and this run cannot say that Vaswani "
-                "et al.'s claim of more quality for the same compute holds here.")
+        tail = (
+            "The intervals overlap: the two are tied, and this run cannot say that "
+            "Vaswani "
+            "et al.'s claim of more quality for the same compute holds here."
+        )
     elif t > a:
-        tail = ("The intervals do not overlap: Vaswani et al.'s claim of more quality for the "
-                "same compute holds on this task.")
+        tail = (
+            "The intervals do not overlap: Vaswani et al.'s claim of more quality for "
+            "the "
+            "same compute holds on this task."
+        )
     else:
-        tail = ("The intervals do not overlap, and the recurrent model is ahead: Vaswani et al.'s "
-                "claim of more quality for the same compute does not hold at this scale.")
+        tail = (
+            "The intervals do not overlap, and the recurrent model is ahead: Vaswani "
+            "et al.'s "
+            "claim of more quality for the same compute does not hold at this scale."
+        )
     return f"{head} {tail}"
 
 
 def words_sentence(m: dict) -> str:
     """BPE pieces against whole words, from the numbers."""
     t, w = m["bleu_transformer"], m["bleu_transformer_words"]
-    verdict_ = ("tied: the intervals overlap" if m["tied_transformer_words"] else
-                "pieces ahead, beyond the intervals" if t > w else "words ahead, beyond the intervals")
-    return (f"On whole words, {m['oov_source']:.1%} of the test's English tokens and "
-            f"{m['oov_target']:.1%} of its French ones never occur in training, and each reads as "
-            f"`<unk>`; with {int(m['merges'])} BPE merges every word splits into known pieces "
-            f"({m['pieces_per_word']:.2f} pieces per English token). The same Transformer, the "
-            f"same seconds: {t:.1f} BLEU on pieces ({m['bleu_transformer_lo']:.1f}–"
-            f"{m['bleu_transformer_hi']:.1f}), {w:.1f} on words "
-            f"({m['bleu_transformer_words_lo']:.1f}–{m['bleu_transformer_words_hi']:.1f}): {verdict_}.")
+    verdict_ = (
+        "tied: the intervals overlap"
+        if m["tied_transformer_words"]
+        else "pieces ahead, beyond the intervals"
+        if t > w
+        else "words ahead, beyond the intervals"
+    )
+    return (
+        f"On whole words, {m['oov_source']:.1%} of the test's English tokens and "
+        f"{m['oov_target']:.1%} of its French ones never occur in training, and each "
+        f"reads as "
+        f"`<unk>`; with {int(m['merges'])} BPE merges every word splits into known "
+        f"pieces "
+        f"({m['pieces_per_word']:.2f} pieces per English token). The same Transformer, "
+        f"the "
+        f"same seconds: {t:.1f} BLEU on pieces ({m['bleu_transformer_lo']:.1f}–"
+        f"{m['bleu_transformer_hi']:.1f}), {w:.1f} on words "
+        f"({m['bleu_transformer_words_lo']:.1f}–{m['bleu_transformer_words_hi']:.1f}): "
+        f"{verdict_}."
+    )
 
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:

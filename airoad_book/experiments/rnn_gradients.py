@@ -1,6 +1,7 @@
 """Chapter 7's second experiment: why an RNN's gradients vanish or explode.
 
-1. **The product of Jacobians, measured.** For an Elman network whose recurrent matrix W is
+1. **The product of Jacobians, measured.** For an Elman network whose recurrent matrix W
+is
    rescaled to a chosen spectral radius ρ, the gradient of the last step's loss with respect
    to the state k steps back, ‖∂L/∂s(T−k)‖, is computed by hand-written BPTT in NumPy
    (`airoad_book.scratch.rnn.state_gradient_norms`) for k = 0 … T−1, averaged (geometric
@@ -17,7 +18,11 @@ import numpy as np
 
 from airoad_book.experiments.budget import config_for
 from airoad_book.results import Result, Table
-from airoad_book.scratch.rnn import init_params, state_gradient_norms, with_spectral_radius
+from airoad_book.scratch.rnn import (
+    init_params,
+    state_gradient_norms,
+    with_spectral_radius,
+)
 
 NAME = "rnn-gradients"
 CHAPTER = 7
@@ -53,7 +58,11 @@ def gradient_norms(config: Config, seed: int) -> dict[float, np.ndarray]:
             p = init_params(V, H, rng, scale=config.input_scale)
             p.W = with_spectral_radius(rng.normal(0.0, 1.0, (H, H)), rho)
             tokens = rng.integers(0, V, config.steps)
-            logs.append(np.log(state_gradient_norms(p, tokens, int(rng.integers(V)), np.zeros(H))))
+            logs.append(
+                np.log(
+                    state_gradient_norms(p, tokens, int(rng.integers(V)), np.zeros(H))
+                )
+            )
         out[rho] = np.exp(np.mean(logs, axis=0))
     return out
 
@@ -64,22 +73,37 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
     k = config.steps - 1
     metrics: dict[str, float] = {}
     for rho, n in norms.items():
-        metrics[f"norm_ratio_rho_{rho:g}"] = float(n[k] / n[0])  # ‖∂L/∂s(T−k)‖ / ‖∂L/∂s(T)‖
+        metrics[f"norm_ratio_rho_{rho:g}"] = float(
+            n[k] / n[0]
+        )  # ‖∂L/∂s(T−k)‖ / ‖∂L/∂s(T)‖
     table = Table(
-        columns=["spectral radius ρ of W", "‖∂L/∂s(T−k)‖ at k = 1", "at k = 10", f"at k = {k}"],
-        rows=[[f"{rho:g}", float(n[1]), float(n[10]), float(n[k])] for rho, n in norms.items()],
+        columns=[
+            "spectral radius ρ of W",
+            "‖∂L/∂s(T−k)‖ at k = 1",
+            "at k = 10",
+            f"at k = {k}",
+        ],
+        rows=[
+            [f"{rho:g}", float(n[1]), float(n[10]), float(n[k])]
+            for rho, n in norms.items()
+        ],
         formats=["", ".2e", ".2e", ".2e"],
     )
     series = {
         "norms": {f"{rho:g}": n.tolist() for rho, n in norms.items()},
         "config": asdict(config),
     }
-    return Result(metrics=metrics, tables={"norms": table}, series=series,
-                  text={"norms": norms_sentence(metrics, config)})
+    return Result(
+        metrics=metrics,
+        tables={"norms": table},
+        series=series,
+        text={"norms": norms_sentence(metrics, config)},
+    )
 
 
 def norms_sentence(m: dict, config: Config) -> str:
-    """Which radii made the gradient vanish and which made it explode, from the numbers."""
+    """Which radii made the gradient vanish and which made it explode, from the
+    numbers."""
     k = config.steps - 1
     vanish = [r for r in config.radii if m[f"norm_ratio_rho_{r:g}"] < 1e-2]
     explode = [r for r in config.radii if m[f"norm_ratio_rho_{r:g}"] > 1e2]
@@ -87,10 +111,14 @@ def norms_sentence(m: dict, config: Config) -> str:
     def names(rs):
         return ", ".join(f"{r:g}" for r in rs) if rs else "none"
 
-    return (f"Followed {k} steps back, the gradient shrank below a hundredth of its size for ρ = {names(vanish)} "
-            f"and grew more than a hundredfold for ρ = {names(explode)}.")
+    return (
+        f"Followed {k} steps back, the gradient shrank below a hundredth of its size "
+        f"for ρ = {names(vanish)} "
+        f"and grew more than a hundredfold for ρ = {names(explode)}."
+    )
 
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
-    """Run the experiment at budget "quick" or "full" (``seconds`` is not used: it does not train long)."""
+    """Run the experiment at budget "quick" or "full" (``seconds`` is not used: it does
+    not train long)."""
     return run_config(config_for(CONFIGS, budget), seed=seed, seconds=seconds)

@@ -70,13 +70,17 @@ from airoad_book.results import Result, Table
 NAME = "scaling"
 CHAPTER = 14
 SUMMARY = (
-    "KN, NPLM, RNN, LSTM, GRU and a GPT across a compute ladder (FLOPs), a data ladder and "
+    "KN, NPLM, RNN, LSTM, GRU and a GPT across a compute ladder (FLOPs), a data ladder "
+    "and "
     "the positions of a context window, with power-law fits and crossovers"
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-RECORDED = "results/scaling-full.json"  # the committed full run the quick build draws beside its own
-READS = ("results/scaling-full.json",)  # the same path, as a literal (the cache reads it)
+# the committed full run the quick build draws beside its own
+RECORDED = "results/scaling-full.json"
+READS = (
+    "results/scaling-full.json",
+)  # the same path, as a literal (the cache reads it)
 
 FAMILIES = (
     "kn",
@@ -142,7 +146,8 @@ class Config:
     search_rung: int = 0  # the rung where every family's recipe is searched
     data_rung: int = 0  # the rung whose model size and steps the data ladder uses
     data_shares: tuple[float, ...] = (0.01, 1.0)
-    min_steps: int = 100  # a rung too small for this many steps at a chapter's batch gets smaller batches
+    # a rung too small for this many steps at a chapter's batch gets smaller batches
+    min_steps: int = 100
     kn_max_order: int = 8
     kn_order: int = 6  # the data ladder's n-gram order
     valid_chars: int = 4_096  # validation characters every model scores
@@ -183,7 +188,8 @@ CONFIGS = {
         valid_chars=2_048,
         base=replace(evo.Config(), train_chars=500_000),
     ),
-    # seven rungs (64x), five shares of text, 16,384 validation characters; sized by FLOPs to
+    # seven rungs (64x), five shares of text, 16,384 validation characters; sized by
+    # FLOPs to
     # take about 35 minutes on one thread of a loaded 2-core machine
     "full": Config(
         min_flops=8e8,
@@ -207,7 +213,8 @@ def rung_flops(config: Config) -> list[float]:
 
 
 def rung_params(flops: float, tokens_per_param: float) -> int:
-    """The parameter count of a rung: C = 6·N·D with D = ratio·N gives N = sqrt(C / (6·ratio))."""
+    """The parameter count of a rung: C = 6·N·D with D = ratio·N gives N = sqrt(C /
+    (6·ratio))."""
     if flops <= 0 or tokens_per_param <= 0:
         raise ValueError(
             f"need positive flops and tokens_per_param; got {flops}, {tokens_per_param}"
@@ -219,8 +226,8 @@ def rung_params(flops: float, tokens_per_param: float) -> int:
 
 
 def lookup_parameters(model: nn.Module) -> int:
-    """Parameters a forward pass reads by index, not by a matrix product: embedding tables
-    (`nn.Embedding`, the NPLM's C, the RNN LM's one-hot input rows U)."""
+    """Parameters a forward pass reads by index, not by a matrix product: embedding
+    tables (`nn.Embedding`, the NPLM's C, the RNN LM's one-hot input rows U)."""
     n = sum(
         p.numel()
         for m in model.modules()
@@ -235,14 +242,16 @@ def lookup_parameters(model: nn.Module) -> int:
 
 
 def flops_per_token(model: nn.Module) -> int:
-    """Training FLOPs per predicted character: Kaplan et al.'s count for the GPT (which adds the
-    attention), 6 × the parameters that take part in matrix products for the others."""
+    """Training FLOPs per predicted character: Kaplan et al.'s count for the GPT (which
+    adds the attention), 6 × the parameters that take part in matrix products for the
+    others."""
     if isinstance(model, GPT):
         return training_flops_per_token(model.config)
     return 6 * (sum(p.numel() for p in model.parameters()) - lookup_parameters(model))
 
 
-# --------------------------------------------------------------------------- fits and crossovers
+# --------------------------------------------------------------------------- fits and
+# crossovers
 
 
 # --8<-- [start:fit]
@@ -257,8 +266,8 @@ def fit_power_law(flops, losses) -> dict:
     L = a·C^(−α) (a line in log-log) when the saturating fit is degenerate: it fails, it
     has fewer than 4 points, its floor is negative or not below every loss, or α ≤ 0.
 
-    Returns {"a", "alpha", "floor" (0 for the plain form), "form" ("saturating"/"plain"),
-    "c_min", "c_max"} (the fit range).
+    Returns {"a", "alpha", "floor" (0 for the plain form), "form"
+    ("saturating"/"plain"), "c_min", "c_max"} (the fit range).
     """
     c = np.asarray(flops, dtype=float)
     y = np.asarray(losses, dtype=float)
@@ -318,9 +327,9 @@ def predict(fit: dict, flops) -> np.ndarray:
 
 # --8<-- [start:crossings]
 def crossings(flops, loss_a, loss_b) -> list[float]:
-    """The compute values where curve a and curve b, measured at the same rungs ``flops``,
-    cross: the sign of L_a − L_b changes between two rungs, and the crossing is interpolated
-    linearly in log C. Empty when one curve stays ahead throughout."""
+    """The compute values where curve a and curve b, measured at the same rungs
+    ``flops``, cross: the sign of L_a − L_b changes between two rungs, and the crossing
+    is interpolated linearly in log C. Empty when one curve stays ahead throughout."""
     c = np.log(np.asarray(flops, dtype=float))
     d = np.asarray(loss_a, dtype=float) - np.asarray(loss_b, dtype=float)
     if not len(c) == len(d) >= 2:
@@ -338,8 +347,8 @@ def crossings(flops, loss_a, loss_b) -> list[float]:
 
 
 def fit_crossings(fit_a: dict, fit_b: dict, lo: float, hi: float) -> list[float]:
-    """The compute values in [lo, hi] where two fitted laws cross (bracketed on a log grid,
-    then solved by Brent's method)."""
+    """The compute values in [lo, hi] where two fitted laws cross (bracketed on a log
+    grid, then solved by Brent's method)."""
     if not 0 < lo < hi:
         raise ValueError(f"need 0 < lo < hi; got {lo}, {hi}")
 
@@ -358,11 +367,13 @@ def fit_crossings(fit_a: dict, fit_b: dict, lo: float, hi: float) -> list[float]
 # --8<-- [end:crossings]
 
 
-# --------------------------------------------------------------------------- one network, one rung
+# --------------------------------------------------------------------------- one
+# network, one rung
 
 
 def network(key: str, params: int, vocab_size: int, base: evo.Config) -> nn.Module:
-    """Family ``key`` (a name of NETWORKS) at ``params`` parameters, its shape from ``base``."""
+    """Family ``key`` (a name of NETWORKS) at ``params`` parameters, its shape from
+    ``base``."""
     return evo.build_model(EVO_KEY[key], vocab_size, replace(base, params=params))
 
 
@@ -378,9 +389,9 @@ def train_one(
     min_steps: int = 1,
 ) -> dict:
     """Build family ``key`` at ``params``, train it for ``flops`` FLOPs (as steps) on
-    ``data`` = (train ids, scored ids, eos id, vocabulary size) and score it; returns the
-    point and the trained model. A budget too small for ``min_steps`` steps at the chapter's
-    batch trains on smaller batches (`small_batches`)."""
+    ``data`` = (train ids, scored ids, eos id, vocabulary size) and score it; returns
+    the point and the trained model. A budget too small for ``min_steps`` steps at the
+    chapter's batch trains on smaller batches (`small_batches`)."""
     train, score_ids, eos, V = data
     gen = seed_everything(seed)
     model = network(key, params, V, base)
@@ -425,8 +436,9 @@ BATCH_FIELD = {
 def small_batches(
     key: str, base: evo.Config, tokens: float, min_steps: int
 ) -> evo.Config:
-    """``base`` with family ``key``'s batch (rows, streams or blocks) cut, never below one, so
-    that ``tokens`` predicted characters make at least ``min_steps`` steps where they can."""
+    """``base`` with family ``key``'s batch (rows, streams or blocks) cut, never below
+    one, so that ``tokens`` predicted characters make at least ``min_steps`` steps where
+    they can."""
     field = BATCH_FIELD[key]
     batch = getattr(base, field)
     per_row = {
@@ -457,13 +469,14 @@ def kn_point(order: int, train: Tensor, score_ids: Tensor, V: int) -> dict:
     }
 
 
-# --------------------------------------------------------------------------- the four parts
+# --------------------------------------------------------------------------- the four
+# parts
 
 
 def search_recipes(config: Config, data: tuple, seed: int) -> dict:
-    """Five trials per network at rung ``config.search_rung``: four learning rates at its
-    chapter's shape, then the best rate at its other shape. Returns per family the trials
-    and the winner {"lr_scale", "shape", "overrides"}."""
+    """Five trials per network at rung ``config.search_rung``: four learning rates at
+    its chapter's shape, then the best rate at its other shape. Returns per family the
+    trials and the winner {"lr_scale", "shape", "overrides"}."""
     flops = rung_flops(config)[config.search_rung]
     params = rung_params(flops, config.tokens_per_param)
     out = {}
@@ -527,8 +540,8 @@ def search_recipes(config: Config, data: tuple, seed: int) -> dict:
 def compute_ladder(
     config: Config, recipes: dict, data: tuple, seed: int
 ) -> tuple[dict, dict]:
-    """Every family at every rung; returns the points per family and the top rung's GPT and
-    LSTM (for the position loss)."""
+    """Every family at every rung; returns the points per family and the top rung's GPT
+    and LSTM (for the position loss)."""
     train, valid, eos, V = data
     points: dict[str, list[dict]] = {}
     top: dict[str, nn.Module] = {}
@@ -565,8 +578,8 @@ def compute_ladder(
 
 
 def data_ladder(config: Config, recipes: dict, data: tuple, seed: int) -> dict:
-    """The rung-``data_rung`` model of every network, and the n-gram, on growing shares of the
-    training text."""
+    """The rung-``data_rung`` model of every network, and the n-gram, on growing shares
+    of the training text."""
     train, valid, eos, V = data
     c = rung_flops(config)[config.data_rung]
     params = rung_params(c, config.tokens_per_param)
@@ -603,8 +616,8 @@ def position_loss(
     model: nn.Module, ids: Tensor, context: int, windows: int
 ) -> np.ndarray:
     """Mean cross-entropy (nats) at each position t = 1 … T of up to ``windows``
-    non-overlapping windows of ``ids`` (N,), each read from scratch: the GPT with no earlier
-    context, a recurrent model from a zero state. Returns (T,)."""
+    non-overlapping windows of ``ids`` (N,), each read from scratch: the GPT with no
+    earlier context, a recurrent model from a zero state. Returns (T,)."""
     T = context
     n = min(windows, (len(ids) - 1) // T)
     if n < 1:
@@ -626,7 +639,8 @@ def position_loss(
 
 
 def position_gain(curve) -> float:
-    """The loss at the first 10% of positions minus the loss at the last 10% (at least one each)."""
+    """The loss at the first 10% of positions minus the loss at the last 10% (at least
+    one each)."""
     c = np.asarray(curve, dtype=float)
     k = max(1, len(c) // 10)
     return float(c[:k].mean() - c[-k:].mean())
@@ -636,7 +650,8 @@ def position_gain(curve) -> float:
 
 
 def run_config(config: Config, seed: int = 0) -> Result:
-    """The four parts at one budget; metrics, tables, series and sentences from the numbers."""
+    """The four parts at one budget; metrics, tables, series and sentences from the
+    numbers."""
     c = config
     vocab, train, valid_all = evo.load_data(c.base)
     valid = evo.aligned_valid(valid_all, c.valid_chars, c.base.context)
@@ -743,11 +758,13 @@ def run_config(config: Config, seed: int = 0) -> Result:
     )
 
 
-# --------------------------------------------------------------------------- tables and sentences
+# --------------------------------------------------------------------------- tables and
+# sentences
 
 
 def ladder_table(points: dict, fits: dict) -> Table:
-    """One row per family: its loss at the bottom and top rungs, the fitted law and its range."""
+    """One row per family: its loss at the bottom and top rungs, the fitted law and its
+    range."""
     rows = []
     for k in FAMILIES:
         f, lo, hi = fits[k], points[k][0], points[k][-1]
@@ -847,12 +864,14 @@ def fits_sentence(m: dict, fits: dict) -> str:
     parts = ", ".join(f"{NAMES[k]} {m[f'{k}_alpha']:.3f}" for k in order)
     plain = [NAMES[k] for k in FAMILIES if fits[k]["form"] == "plain"]
     out = (
-        f"Fitted exponents α, steepest first: {parts}, over {m['compute_span']:.0f}× in compute "
+        f"Fitted exponents α, steepest first: {parts}, over {m['compute_span']:.0f}× "
+        f"in compute "
         f"({m['min_flops']:.1e} to {m['max_flops']:.1e} FLOPs)."
     )
     if plain:
         out += (
-            f" For {', '.join(plain)} the saturating law was degenerate on these points, so the "
+            f" For {', '.join(plain)} the saturating law was degenerate on these "
+            f"points, so the "
             "exponent is the plain power law's."
         )
     return out
@@ -871,8 +890,10 @@ def positions_sentence(m: dict) -> str:
     g, l_ = m["gpt_position_gain"], m["lstm_position_gain"]
     more = "GPT" if g > l_ else "LSTM"
     return (
-        f"From the first tenth of a {m['context']:.0f}-character window to its last tenth, the "
-        f"GPT's loss falls by {g:.3f} nats per character and the LSTM's by {l_:.3f}: the {more} "
+        f"From the first tenth of a {m['context']:.0f}-character window to its last "
+        f"tenth, the "
+        f"GPT's loss falls by {g:.3f} nats per character and the LSTM's by {l_:.3f}: "
+        f"the {more} "
         "gains more from the context it has read."
     )
 
@@ -894,7 +915,8 @@ def crossings_sentence(cross: list[dict]) -> str:
     return (
         "Between the measured rungs: "
         + "; ".join(
-            f"{NAMES[x['a']]} and {NAMES[x['b']]} cross at {', '.join(f'{v:.1e}' for v in x['measured'])} FLOPs"
+            f"{NAMES[x['a']]} and {NAMES[x['b']]} cross at "
+            f"{', '.join(f'{v:.1e}' for v in x['measured'])} FLOPs"
             for x in measured
         )
         + "."
@@ -918,12 +940,13 @@ GPU_STEP_SECONDS = (
 def napkin(
     metrics: dict, fits: dict, run_seconds: float, steps: int
 ) -> dict[str, float]:
-    """What a longer ladder would take, from a full run's measured FLOP/s and fitted laws:
-    the compute of 8 minutes per network at each family's measured rate, the fitted loss
-    there, the hours the whole experiment would take with that top rung (its FLOPs scale
-    with the top rung's), and those FLOPs on an H100 (`cost.DATASHEETS`) at PaLM's
-    utilisation (`cost.PALM_MFU`, a best case) and at ``TINY_GPU_UTILISATION``, and the
-    latency bound: the run's ``steps``, grown with the ladder, at ``GPU_STEP_SECONDS`` each."""
+    """What a longer ladder would take, from a full run's measured FLOP/s and fitted
+    laws: the compute of 8 minutes per network at each family's measured rate, the
+    fitted loss there, the hours the whole experiment would take with that top rung (its
+    FLOPs scale with the top rung's), and those FLOPs on an H100 (`cost.DATASHEETS`) at
+    PaLM's utilisation (`cost.PALM_MFU`, a best case) and at ``TINY_GPU_UTILISATION``,
+    and the latency bound: the run's ``steps``, grown with the ladder, at
+    ``GPU_STEP_SECONDS`` each."""
     out: dict[str, float] = {}
     for k in NETWORKS:
         c8 = NET_SECONDS * metrics[f"{k}_flops_per_s"]
@@ -949,8 +972,9 @@ def napkin(
 
 
 def run_flops(metrics: dict) -> float:
-    """The training FLOPs of a whole run: the ladder (sum of the rungs), the search's five
-    trials and the data ladder's shares, each at its rung, for the five networks."""
+    """The training FLOPs of a whole run: the ladder (sum of the rungs), the search's
+    five trials and the data ladder's shares, each at its rung, for the five
+    networks."""
     rungs, c0 = int(metrics["rungs"]), metrics["min_flops"]
     ladder = c0 * (2.0**rungs - 1)
     search = (len(LR_SCALES) + 1) * metrics["search_flops"]
@@ -964,7 +988,8 @@ def run_flops(metrics: dict) -> float:
 
 
 def total_steps(series: dict) -> int:
-    """Optimizer steps of a whole run: the ladder's, the search's and the data ladder's."""
+    """Optimizer steps of a whole run: the ladder's, the search's and the data
+    ladder's."""
     n = sum(p["steps"] for k in NETWORKS for p in series["points"][k])
     n += sum(p["steps"] for k in NETWORKS for p in series["data"][k])
     return n + sum(
@@ -973,7 +998,8 @@ def total_steps(series: dict) -> int:
 
 
 def recorded_series(path: Path | None = None) -> dict | None:
-    """The series and metrics of the committed full run (``RECORDED``), or None if there is none."""
+    """The series and metrics of the committed full run (``RECORDED``), or None if there
+    is none."""
     path = PROJECT_ROOT / RECORDED if path is None else path
     if not path.exists():
         return None
@@ -990,8 +1016,9 @@ REACH = 1e4  # how far past the top rung a fitted crossing is reported (× its F
 
 
 def regime(points: dict, fits: dict, a: str, b: str) -> str:
-    """Where family ``a`` is ahead of family ``b`` (by more than a tie) along the ladder, and,
-    where it never is at the top, whether their fits cross within ``REACH`` × the top rung."""
+    """Where family ``a`` is ahead of family ``b`` (by more than a tie) along the
+    ladder, and, where it never is at the top, whether their fits cross within ``REACH``
+    × the top rung."""
     la, lb = [p["loss"] for p in points[a]], [p["loss"] for p in points[b]]
     c = [p["rung_flops"] for p in points[a]]
     ahead = [lb[k] - la[k] > TIE for k in range(len(c))]
@@ -1009,8 +1036,8 @@ def regime(points: dict, fits: dict, a: str, b: str) -> str:
         )
         return f"{A} is ahead of {B} {span}: {la[-1]:.3f} against {lb[-1]:.3f} nats per character at the top rung."
     out = (
-        f"At the top rung, {A} {la[-1]:.3f} against {B} {lb[-1]:.3f} nats per character: "
-        + ("a tie." if not behind[-1] else f"{A} is behind.")
+        f"At the top rung, {A} {la[-1]:.3f} against {B} {lb[-1]:.3f} nats per "
+        f"character: " + ("a tie." if not behind[-1] else f"{A} is behind.")
     )
     if where:
         out += f" {A} was ahead at lower rungs ({where} FLOPs) and lost the lead as compute grew."
@@ -1018,19 +1045,22 @@ def regime(points: dict, fits: dict, a: str, b: str) -> str:
     cross = [x for x in fit_crossings(fits[a], fits[b], top, top * REACH) if x > top]
     if cross and predict(fits[a], top * REACH) < predict(fits[b], top * REACH):
         out += (
-            f" The fitted laws cross at {cross[0]:.1e} FLOPs, {cross[0] / top:,.0f} times the top "
+            f" The fitted laws cross at {cross[0]:.1e} FLOPs, {cross[0] / top:,.0f} "
+            f"times the top "
             "rung: that is where the trends say it flips, beyond this machine's reach."
         )
     else:
         out += (
-            f" The fitted laws do not put {A} ahead within {REACH:,.0f} times the top rung's "
+            f" The fitted laws do not put {A} ahead within {REACH:,.0f} times the top "
+            f"rung's "
             "compute: on these trends the verdict does not flip within reach."
         )
     return out
 
 
 def claim_regimes(points: dict, fits: dict, m: dict) -> dict[str, str]:
-    """Chapter 13's claims, each read along the compute ladder (text keys ``regime_<claim>``)."""
+    """Chapter 13's claims, each read along the compute ladder (text keys
+    ``regime_<claim>``)."""
     out = {
         "regime_bengio": regime(points, fits, "nplm", "kn"),
         "regime_mikolov": regime(points, fits, "rnn", "kn")
@@ -1054,9 +1084,10 @@ def claim_regimes(points: dict, fits: dict, m: dict) -> dict[str, str]:
 
 
 def run(budget: str, seed: int, seconds: float | None) -> Result:
-    """The experiment at budget "quick" or "full"; its rungs are FLOPs, so ``seconds`` is ignored.
-    The quick run also carries the committed full run's series (``series["recorded"]``, None
-    before one is committed), so that the figures draw the long rungs beside the short ones."""
+    """The experiment at budget "quick" or "full"; its rungs are FLOPs, so ``seconds``
+    is ignored. The quick run also carries the committed full run's series
+    (``series["recorded"]``, None before one is committed), so that the figures draw the
+    long rungs beside the short ones."""
     result = run_config(config_for(CONFIGS, budget), seed=seed)
     if budget == "quick":
         recorded = recorded_series()

@@ -1,4 +1,5 @@
-"""What the translation chapters (9-11) share: the teacher-forcing loss, training, decoding, BLEU.
+"""What the translation chapters (9-11) share: the teacher-forcing loss, training,
+decoding, BLEU.
 
 Every translation model of the book follows one protocol — ``forward(src, src_lengths,
 tgt_in)`` for training, ``encode``/``init_state``/``step`` for decoding — so one set of
@@ -48,14 +49,15 @@ __all__ = [
 def teacher_forcing_loss(
     model: nn.Module, batch: TranslationBatch, label_smoothing: float = 0.0
 ) -> Tensor:
-    """Mean cross-entropy per target token in nats, padding left out (a `loss_fn` for `fit`).
+    """Mean cross-entropy per target token in nats, padding left out (a `loss_fn` for
+    `fit`).
 
-    The model reads tgt_in (B, T) — the reference shifted right behind ``<bos>`` — and its
-    logits (B, T, V) are scored against tgt_out (B, T), the reference followed by ``<eos>``.
-    label_smoothing ε in [0, 1) scores against (1 - ε)·one-hot + ε/V instead of the one-hot
-    (Szegedy et al. 2016; the Transformer trains with ε = 0.1). PyTorch spreads ε/V over
-    every id, <pad> and <bos> included, though no target is ever either; ignore_index
-    drops padded positions, not that share of the mass.
+    The model reads tgt_in (B, T) — the reference shifted right behind ``<bos>`` — and
+    its logits (B, T, V) are scored against tgt_out (B, T), the reference followed by
+    ``<eos>``. label_smoothing ε in [0, 1) scores against (1 - ε)·one-hot + ε/V instead
+    of the one-hot (Szegedy et al. 2016; the Transformer trains with ε = 0.1). PyTorch
+    spreads ε/V over every id, <pad> and <bos> included, though no target is ever
+    either; ignore_index drops padded positions, not that share of the mass.
     """
     logits = model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
     return F.cross_entropy(
@@ -64,11 +66,14 @@ def teacher_forcing_loss(
         ignore_index=0,
         label_smoothing=label_smoothing,
     )
+
+
 # --8<-- [end:loss]
 
 
 def target_tokens(batch: TranslationBatch) -> int:
-    """The target tokens of a batch that the loss scores: tgt_out's non-padding entries."""
+    """The target tokens of a batch that the loss scores: tgt_out's non-padding
+    entries."""
     return int((batch.tgt_out != 0).sum())
 
 
@@ -79,10 +84,17 @@ def valid_evaluator(
     task.valid, never smoothed. The validation batches are built once, here."""
     batches = list(
         translation_batches(
-            task.valid, task, batch_size, shuffle=False, epochs=1, reverse_source=reverse_source
+            task.valid,
+            task,
+            batch_size,
+            shuffle=False,
+            epochs=1,
+            reverse_source=reverse_source,
         )
     )
-    return lambda model: evaluate_loss(model, batches, teacher_forcing_loss, weight_fn=target_tokens)
+    return lambda model: evaluate_loss(
+        model, batches, teacher_forcing_loss, weight_fn=target_tokens
+    )
 
 
 def validation_loss(
@@ -93,11 +105,17 @@ def validation_loss(
     reverse_source: bool = False,
     batch_size: int = 256,
 ) -> float:
-    """Teacher-forced cross-entropy in nats per target token over `pairs` (default: task.valid)."""
+    """Teacher-forced cross-entropy in nats per target token over `pairs` (default:
+    task.valid)."""
     pairs = task.valid if pairs is None else pairs
     batches = list(
         translation_batches(
-            pairs, task, batch_size, shuffle=False, epochs=1, reverse_source=reverse_source
+            pairs,
+            task,
+            batch_size,
+            shuffle=False,
+            epochs=1,
+            reverse_source=reverse_source,
         )
     )
     return evaluate_loss(model, batches, teacher_forcing_loss, weight_fn=target_tokens)
@@ -114,12 +132,14 @@ def train_translator(
     desc: str = "translate",
     label_smoothing: float = 0.0,
 ) -> History:
-    """Train `model` on task.train with teacher forcing; evaluate the loss on task.valid.
+    """Train `model` on task.train with teacher forcing; evaluate the loss on
+    task.valid.
 
-    The budget (steps, seconds), optimizer, schedule and clipping come from `train_config`;
-    `History.eval_loss` holds the validation losses in nats per target token. The training
-    loss smooths its targets by `label_smoothing`; the validation loss never does, so it
-    stays comparable between models trained with and without smoothing.
+    The budget (steps, seconds), optimizer, schedule and clipping come from
+    `train_config`; `History.eval_loss` holds the validation losses in nats per target
+    token. The training loss smooths its targets by `label_smoothing`; the validation
+    loss never does, so it stays comparable between models trained with and without
+    smoothing.
     """
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1); got {label_smoothing!r}")
@@ -149,9 +169,9 @@ def translate(
 ) -> list[tuple[str, ...]]:
     """The model's translation of every source in `pairs`, as target tokens.
 
-    beam_size 1 decodes greedily; larger beams call `airoad_book.decode.beam_search` (extra
-    keyword arguments go to it). max_len caps the output; by default it is twice the
-    source length plus 10 tokens. The model is put in eval mode and back.
+    beam_size 1 decodes greedily; larger beams call `airoad_book.decode.beam_search`
+    (extra keyword arguments go to it). max_len caps the output; by default it is twice
+    the source length plus 10 tokens. The model is put in eval mode and back.
     """
     if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
         raise ValueError(f"beam_size must be an int >= 1; got {beam_size!r}")
@@ -160,7 +180,9 @@ def translate(
     outputs: list[list[int]] = []
     try:
         for start in range(0, len(pairs), batch_size):
-            batch = make_batch(pairs[start : start + batch_size], task, reverse_source=reverse_source)
+            batch = make_batch(
+                pairs[start : start + batch_size], task, reverse_source=reverse_source
+            )
             limit = max_len or 2 * batch.src.shape[1] + 10
             ids = dict(bos_id=task.bos_id, eos_id=task.eos_id, max_len=limit)
             if beam_size == 1:
@@ -169,16 +191,26 @@ def translate(
                 from airoad_book.decode import beam_search
 
                 outputs += beam_search(
-                    model, batch.src, batch.src_lengths, beam_size=beam_size, **ids, **beam_kwargs
+                    model,
+                    batch.src,
+                    batch.src_lengths,
+                    beam_size=beam_size,
+                    **ids,
+                    **beam_kwargs,
                 )
     finally:
         model.train(was_training)
     return [tuple(task.target_vocab.decode(row)) for row in outputs]
+
+
 # --8<-- [end:translate]
 
 
-def corpus_bleu(model: nn.Module, task: TranslationTask, pairs: Sequence[Pair], **kwargs) -> float:
-    """Corpus BLEU (0-100) of the model's translations of `pairs` against their targets."""
+def corpus_bleu(
+    model: nn.Module, task: TranslationTask, pairs: Sequence[Pair], **kwargs
+) -> float:
+    """Corpus BLEU (0-100) of the model's translations of `pairs` against their
+    targets."""
     hypotheses = translate(model, task, pairs, **kwargs)
     return bleu(hypotheses, [p.target for p in pairs])
 
@@ -188,19 +220,23 @@ def bleu_by_buckets(
 ) -> list[tuple[str, int, float]]:
     """BLEU of translations already made, per source-length bucket of their `pairs`.
 
-    hypotheses[i] translates pairs[i]; edges are as in `airoad_book.data.length_buckets`.
-    Returns (label, pairs in the bucket, BLEU; NaN if empty) per bucket.
+    hypotheses[i] translates pairs[i]; edges are as in
+    `airoad_book.data.length_buckets`. Returns (label, pairs in the bucket, BLEU; NaN if
+    empty) per bucket.
     """
     if len(hypotheses) != len(pairs):
         raise ValueError(
-            f"expected one hypothesis per pair; got {len(hypotheses)} and {len(pairs)} pairs"
+            f"expected one hypothesis per pair; got {len(hypotheses)} and {len(pairs)} "
+            f"pairs"
         )
     rows = []
     for label, indices in length_buckets(pairs, edges):
         if not indices:
             rows.append((label, 0, float("nan")))
             continue
-        score = bleu([hypotheses[i] for i in indices], [pairs[i].target for i in indices])
+        score = bleu(
+            [hypotheses[i] for i in indices], [pairs[i].target for i in indices]
+        )
         rows.append((label, len(indices), score))
     return rows
 
@@ -212,5 +248,6 @@ def bleu_by_length(
     edges: Sequence[int],
     **kwargs,
 ) -> list[tuple[str, int, float]]:
-    """Translate `pairs`, then score BLEU per source-length bucket (see `bleu_by_buckets`)."""
+    """Translate `pairs`, then score BLEU per source-length bucket (see
+    `bleu_by_buckets`)."""
     return bleu_by_buckets(translate(model, task, pairs, **kwargs), pairs, edges)

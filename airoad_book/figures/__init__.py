@@ -1,7 +1,8 @@
 """The book's figures: one function per figure, one module per chapter.
 
 Each module registers its figures with `airoad_book.figures.registry.figure`; the build
-(`python -m airoad_book.figures`, run by the MkDocs hook) draws the ones whose code changed.
+(`python -m airoad_book.figures`, run by the MkDocs hook) draws the ones whose code
+changed.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import importlib
 
 from airoad_book.figures.registry import FIGURES, FigureSpec, figure
 
-# Modules that register figures, in the book's order. Add a line when a chapter adds one.
+# Modules that register figures, in the book's order. Add a line when a chapter adds
+# one.
 FIGURE_MODULES = (
     "airoad_book.figures.ch01",
     "airoad_book.figures.ch02",

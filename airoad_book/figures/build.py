@@ -1,9 +1,9 @@
 """Regenerate what is stale: experiment results and figures, cached under `.cache/`.
 
-The MkDocs hook runs this as a subprocess (`python -m airoad_book.figures`), so the build
-always uses the code on disk (a long `mkdocs serve` session sees your edits) and the site
-process never imports torch. It prints one line per experiment run and per figure drawn,
-with its time, on stderr, and a JSON manifest on stdout:
+The MkDocs hook runs this as a subprocess (`python -m airoad_book.figures`), so the
+build always uses the code on disk (a long `mkdocs serve` session sees your edits) and
+the site process never imports torch. It prints one line per experiment run and per
+figure drawn, with its time, on stderr, and a JSON manifest on stdout:
 
     {"figures": {name: {"light": path, "dark": path, "caption": ..., "alt": ...}},
      "results": {experiment: path}}
@@ -30,12 +30,14 @@ BUDGET, SEED = "quick", 0  # what the book shows
 
 
 def log(message: str) -> None:
-    """Print one progress line, prefixed `airoad:`, on stderr (stdout carries the manifest)."""
+    """Print one progress line, prefixed `airoad:`, on stderr (stdout carries the
+    manifest)."""
     print(f"airoad: {message}", file=sys.stderr, flush=True)
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file, so a killed build leaves no half file."""
+    """Write `data` to `path` through a temporary file, so a killed build leaves no half
+    file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -48,7 +50,8 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 def svg_is_whole(path: Path) -> bool:
-    """Whether `path` holds a complete SVG document: it parses as XML, its root is `<svg>`.
+    """Whether `path` holds a complete SVG document: it parses as XML, its root is
+    `<svg>`.
 
     A truncated or overwritten figure file fails this check, and the build redraws it
     instead of serving it.
@@ -64,7 +67,8 @@ def svg_is_whole(path: Path) -> bool:
 
 @dataclass(frozen=True)
 class Planned:
-    """One figure's place in the cache: its key, its two files, whether it must be drawn."""
+    """One figure's place in the cache: its key, its two files, whether it must be
+    drawn."""
 
     spec: FigureSpec
     key: str
@@ -73,7 +77,8 @@ class Planned:
 
     @property
     def stale(self) -> bool:
-        """Whether either variant (light or dark SVG) is missing from the cache or broken.
+        """Whether either variant (light or dark SVG) is missing from the cache or
+        broken.
 
         A variant that exists but is not a whole SVG (a truncated or corrupted file) is
         deleted here, logged, and counts as missing: the build redraws it.
@@ -83,27 +88,37 @@ class Planned:
             if not path.exists():
                 whole = False
             elif not svg_is_whole(path):
-                log(f"figure {self.spec.name}: cached file {path.name} is corrupt; redrawing it")
+                log(
+                    f"figure {self.spec.name}: cached file {path.name} is corrupt; "
+                    f"redrawing it"
+                )
                 path.unlink(missing_ok=True)
                 whole = False
         return not whole
 
 
 class ResultStore:
-    """Experiment results cached as JSON under `cache_dir/results`, keyed by their code."""
+    """Experiment results cached as JSON under `cache_dir/results`, keyed by their
+    code."""
 
-    def __init__(self, cache_dir: Path, sources: dict[str, str], run: Callable | None = None):
+    def __init__(
+        self, cache_dir: Path, sources: dict[str, str], run: Callable | None = None
+    ):
         self.dir = Path(cache_dir) / "results"
         self.sources = sources
         self._run = run
         self._memo: dict[str, object] = {}
 
     def key(self, name: str) -> str:
-        """The cache key of experiment `name`: a hash of its code, the budget, the seed and the library versions."""
+        """The cache key of experiment `name`: a hash of its code, the budget, the seed
+        and the library versions."""
         from airoad_book.experiments import EXPERIMENTS
 
         if name not in EXPERIMENTS:
-            raise ValueError(f"unknown experiment {name!r}; expected one of: {', '.join(EXPERIMENTS)}")
+            raise ValueError(
+                f"unknown experiment {name!r}; expected one of: "
+                f"{', '.join(EXPERIMENTS)}"
+            )
         return cache.experiment_key(EXPERIMENTS[name], BUDGET, SEED, self.sources)
 
     def path(self, name: str) -> Path:
@@ -112,7 +127,6 @@ class ResultStore:
 
     def get(self, name: str):
         """The Result of experiment `name`, from the cache or by running it now."""
-        from airoad_book.results import Result
 
         if name in self._memo:
             return self._memo[name]
@@ -121,7 +135,9 @@ class ResultStore:
         if result is None:
             run = self._run or _run_experiment
             result = run(name)
-            write_atomically(path, json.dumps(result.to_dict(), indent=1, sort_keys=True).encode())
+            write_atomically(
+                path, json.dumps(result.to_dict(), indent=1, sort_keys=True).encode()
+            )
             log(f"experiment {name} ({BUDGET}) ran in {result.seconds:.1f} s")
             _prune(self.dir, f"{name}-{BUDGET}-s{SEED}", self.key(name))
         self._memo[name] = result
@@ -139,7 +155,10 @@ def _read_result(path: Path):
     try:
         return Result.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError) as err:
-        log(f"cached result {path.name} is corrupt ({type(err).__name__}); running it again")
+        log(
+            f"cached result {path.name} is corrupt ({type(err).__name__}); running it "
+            f"again"
+        )
         path.unlink(missing_ok=True)
         return None
 
@@ -151,7 +170,8 @@ def _run_experiment(name: str):
 
 
 def _prune(folder: Path, stem: str, key: str) -> None:
-    """Delete the cache files of `stem` (a figure, or an experiment at a budget) with other keys."""
+    """Delete the cache files of `stem` (a figure, or an experiment at a budget) with
+    other keys."""
     pattern = re.compile(rf"{re.escape(stem)}-([0-9a-f]{{16}})(-dark)?\.(svg|json)")
     for other in folder.iterdir():
         match = pattern.fullmatch(other.name)
@@ -159,13 +179,19 @@ def _prune(folder: Path, stem: str, key: str) -> None:
             other.unlink(missing_ok=True)
 
 
-def plan(cache_dir: Path, specs: dict[str, FigureSpec], store: ResultStore) -> list[Planned]:
+def plan(
+    cache_dir: Path, specs: dict[str, FigureSpec], store: ResultStore
+) -> list[Planned]:
     """Where each figure lives in the cache and whether it must be drawn again."""
     out = []
     for spec in specs.values():
-        key = cache.figure_key(spec.module, spec.name, store.key(spec.experiment), store.sources)
+        key = cache.figure_key(
+            spec.module, spec.name, store.key(spec.experiment), store.sources
+        )
         base = Path(cache_dir) / "figures" / f"{spec.name}-{key}"
-        out.append(Planned(spec, key, base.with_suffix(".svg"), Path(f"{base}-dark.svg")))
+        out.append(
+            Planned(spec, key, base.with_suffix(".svg"), Path(f"{base}-dark.svg"))
+        )
     return out
 
 
@@ -186,7 +212,8 @@ def render(spec: FigureSpec, result, theme: str) -> bytes:
 
 
 def draw_figure(item: Planned, store: ResultStore) -> None:
-    """Draw one figure in both themes from its experiment's result and write the SVGs to the cache."""
+    """Draw one figure in both themes from its experiment's result and write the SVGs to
+    the cache."""
     result = store.get(item.spec.experiment)
     start = time.perf_counter()
     for theme, path in (("light", item.light), ("dark", item.dark)):
@@ -201,9 +228,9 @@ LOCK_NAME = ".lock"  # under the cache folder: one build at a time writes there
 def cache_lock(cache_dir: Path, *, wait_message: bool = True):
     """Hold an exclusive lock on `cache_dir` (a `serve` and a `build`, or two builds).
 
-    The second build waits for the first, then finds its work done (the cache is keyed by
-    code, so it reads what the first one wrote). On a system without `fcntl` the lock is a
-    no-op. On entry, temporary files a killed build left behind are removed.
+    The second build waits for the first, then finds its work done (the cache is keyed
+    by code, so it reads what the first one wrote). On a system without `fcntl` the lock
+    is a no-op. On entry, temporary files a killed build left behind are removed.
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -246,15 +273,22 @@ def build(
     draw: Callable[[Planned, ResultStore], None] = draw_figure,
     plan_only: bool = False,
 ) -> dict:
-    """Bring every figure and the named experiments' results up to date; return the manifest."""
+    """Bring every figure and the named experiments' results up to date; return the
+    manifest."""
     from airoad_book.figures import registry
 
     specs = only(registry()) if specs is None else specs
-    store = ResultStore(cache_dir, cache.read_sources() if sources is None else sources, run)
+    store = ResultStore(
+        cache_dir, cache.read_sources() if sources is None else sources, run
+    )
     needed = sorted(set(experiments))
-    if plan_only:  # what is there now, drawing nothing and taking no lock (mkdocs serve)
+    if (
+        plan_only
+    ):  # what is there now, drawing nothing and taking no lock (mkdocs serve)
         planned = plan(cache_dir, specs, store)
-        stale = [item for item in planned if item.stale]  # a corrupt file is deleted, not served
+        stale = [
+            item for item in planned if item.stale
+        ]  # a corrupt file is deleted, not served
         return _manifest(planned, stale, store, needed)
     with cache_lock(cache_dir):
         planned = plan(cache_dir, specs, store)
@@ -267,7 +301,9 @@ def build(
     return _manifest(planned, stale, store, needed)
 
 
-ONLY_ENV = "AIROAD_ONLY_FIGURES"  # comma-separated figure names: build only these (tests)
+ONLY_ENV = (
+    "AIROAD_ONLY_FIGURES"  # comma-separated figure names: build only these (tests)
+)
 
 
 def only(specs: dict[str, FigureSpec]) -> dict[str, FigureSpec]:
@@ -275,16 +311,26 @@ def only(specs: dict[str, FigureSpec]) -> dict[str, FigureSpec]:
     names = [n for n in os.environ.get(ONLY_ENV, "").split(",") if n]
     unknown = sorted(set(names) - set(specs))
     if unknown:
-        raise ValueError(f"${ONLY_ENV} names unknown figure(s) {unknown}; expected names from the registry")
+        raise ValueError(
+            f"${ONLY_ENV} names unknown figure(s) {unknown}; expected names from the "
+            f"registry"
+        )
     return {n: spec for n, spec in specs.items() if n in names} if names else specs
 
 
-def _manifest(planned: list[Planned], stale: list[Planned], store: ResultStore, needed: list[str]) -> dict:
+def _manifest(
+    planned: list[Planned], stale: list[Planned], store: ResultStore, needed: list[str]
+) -> dict:
     return {
         "figures": {
-            item.spec.name: {"light": str(item.light), "dark": str(item.dark), "caption": item.spec.caption,
-                             "alt": item.spec.alt, "experiment": item.spec.experiment,
-                             "regenerated": item in stale}
+            item.spec.name: {
+                "light": str(item.light),
+                "dark": str(item.dark),
+                "caption": item.spec.caption,
+                "alt": item.spec.alt,
+                "experiment": item.spec.experiment,
+                "regenerated": item in stale,
+            }
             for item in planned
         },
         "results": {name: str(store.path(name)) for name in needed},
@@ -292,12 +338,27 @@ def _manifest(planned: list[Planned], stale: list[Planned], store: ResultStore, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m airoad_book.figures`: bring the cache up to date and print the manifest (JSON) on stdout."""
-    parser = argparse.ArgumentParser(prog="python -m airoad_book.figures", description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=Path(".cache"), help="cache folder (default: .cache)")
-    parser.add_argument("--experiments", default="", help="comma-separated experiments whose results pages quote")
-    parser.add_argument("--plan", action="store_true",
-                        help="draw nothing: print where each figure will be and whether it is there yet")
+    """`python -m airoad_book.figures`: bring the cache up to date and print the
+    manifest (JSON) on stdout."""
+    parser = argparse.ArgumentParser(
+        prog="python -m airoad_book.figures", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(".cache"),
+        help="cache folder (default: .cache)",
+    )
+    parser.add_argument(
+        "--experiments",
+        default="",
+        help="comma-separated experiments whose results pages quote",
+    )
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="draw nothing: print where each figure will be and whether it is there yet",
+    )
     args = parser.parse_args(argv)
     wanted = [name for name in args.experiments.split(",") if name]
     manifest = build(args.cache, wanted, plan_only=args.plan)

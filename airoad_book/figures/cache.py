@@ -1,12 +1,13 @@
-"""Cache keys for experiment results and figures: a hash of exactly the code they depend on.
+"""Cache keys for experiment results and figures: a hash of exactly the code they depend
+on.
 
 A figure depends on its own module and on its experiment's module, and on every
 `airoad_book` module those import, directly or not (found by reading their `import`
 statements, not by importing them). Parent packages are followed only where a module
 imports them by name: the package `__init__` files that hold registries (the list of
 experiments, the list of figure modules) are not part of any computation, so adding a
-chapter does not invalidate the others. The key hashes the source text of that closure with
-the budget, the seed and the versions of the numeric libraries. So editing
+chapter does not invalidate the others. The key hashes the source text of that closure
+with the budget, the seed and the versions of the numeric libraries. So editing
 `models/bengio.py` changes the keys of the figures whose experiments import it, and no
 others; a clean cache regenerates everything; an unchanged tree regenerates nothing.
 
@@ -42,7 +43,8 @@ def read_sources(root: Path = PACKAGE_ROOT, package: str = PACKAGE) -> dict[str,
 
 
 def imports_of(module: str, sources: dict[str, str]) -> set[str]:
-    """The package modules that `module` imports anywhere in its body (lazy imports too)."""
+    """The package modules that `module` imports anywhere in its body (lazy imports
+    too)."""
     tree = ast.parse(sources[module], filename=module)
     is_package = any(name.startswith(module + ".") for name in sources)
     base = module if is_package else module.rpartition(".")[0]
@@ -57,8 +59,10 @@ def imports_of(module: str, sources: dict[str, str]) -> set[str]:
             else:
                 origin = node.module or ""
             submodules = [f"{origin}.{alias.name}" for alias in node.names]
-            # `from pkg import submodule` reads the submodule, not pkg's __init__: only a name
-            # that is not a module of its own comes from (and depends on) the package itself
+            # `from pkg import submodule` reads the submodule, not pkg's __init__: only
+            # a name
+            # that is not a module of its own comes from (and depends on) the package
+            # itself
             takes_from_origin = any(name not in sources for name in submodules)
             candidates = submodules + ([origin] if takes_from_origin else [])
         else:
@@ -71,7 +75,9 @@ def closure(modules: list[str], sources: dict[str, str]) -> set[str]:
     """`modules` and everything they import from the package, directly or not."""
     missing = [m for m in modules if m not in sources]
     if missing:
-        raise ValueError(f"no source for module(s) {missing}; is the registry out of date?")
+        raise ValueError(
+            f"no source for module(s) {missing}; is the registry out of date?"
+        )
     seen: set[str] = set()
     todo = list(modules)
     while todo:
@@ -83,7 +89,8 @@ def closure(modules: list[str], sources: dict[str, str]) -> set[str]:
 
 
 def environment() -> str:
-    """Python and numeric-library versions, read from package metadata (nothing is imported)."""
+    """Python and numeric-library versions, read from package metadata (nothing is
+    imported)."""
     versions = [f"python={platform.python_version()}"]
     for lib in LIBRARIES:
         try:
@@ -103,28 +110,47 @@ def _digest(modules: set[str], sources: dict[str, str], *extra: str) -> str:
 
 
 def reads_of(module: str, sources: dict[str, str]) -> tuple[str, ...]:
-    """The files `module` declares it reads: its top-level `READS = ("path", ...)`, or ()."""
+    """The files `module` declares it reads: its top-level `READS = ("path", ...)`, or
+    ()."""
     for node in ast.parse(sources[module], filename=module).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "READS" for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", None) == "READS" for t in node.targets
+        ):
             return tuple(ast.literal_eval(node.value))
     return ()
 
 
 def _file_digest(path: str, root: Path) -> str:
     file = root / path
-    return f"{path}:" + (hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else "absent")
+    return f"{path}:" + (
+        hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else "absent"
+    )
 
 
-def experiment_key(module: str, budget: str, seed: int, sources: dict[str, str], root: Path = PROJECT_ROOT) -> str:
-    """Key of one experiment's result: its code closure, budget, seed and library versions,
-    and the bytes of the files it `READS` (under `root`), if it declares any."""
+def experiment_key(
+    module: str,
+    budget: str,
+    seed: int,
+    sources: dict[str, str],
+    root: Path = PROJECT_ROOT,
+) -> str:
+    """Key of one experiment's result: its code closure, budget, seed and library
+    versions, and the bytes of the files it `READS` (under `root`), if it declares
+    any."""
     files = [_file_digest(path, root) for path in reads_of(module, sources)]
-    return _digest(closure([module], sources), sources, budget, str(seed), environment(), *files)
+    return _digest(
+        closure([module], sources), sources, budget, str(seed), environment(), *files
+    )
 
 
-def figure_key(figure_module: str, figure_name: str, experiment_key_: str, sources: dict[str, str]) -> str:
-    """Key of one figure: its drawing code's closure and the key of the result it draws."""
-    return _digest(closure([figure_module], sources), sources, figure_name, experiment_key_)
+def figure_key(
+    figure_module: str, figure_name: str, experiment_key_: str, sources: dict[str, str]
+) -> str:
+    """Key of one figure: its drawing code's closure and the key of the result it
+    draws."""
+    return _digest(
+        closure([figure_module], sources), sources, figure_name, experiment_key_
+    )
 
 
 def package_key(sources: dict[str, str]) -> str:

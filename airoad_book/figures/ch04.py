@@ -1,9 +1,9 @@
-"""Chapter 4's figures: LeNet against the MLP, its filters and feature maps, the digit reader,
-and the autoencoder's plane.
+"""Chapter 4's figures: LeNet against the MLP, its filters and feature maps, the digit
+reader, and the autoencoder's plane.
 
-Every function draws from an experiment's `Result`; none trains. Image grids are assembled
-by `torchvision.utils.make_grid`; colours come from `COLORS`, `SEQUENCE` and the book's
-colour maps, so each figure works in the light and the dark variant.
+Every function draws from an experiment's `Result`; none trains. Image grids are
+assembled by `torchvision.utils.make_grid`; colours come from `COLORS`, `SEQUENCE` and
+the book's colour maps, so each figure works in the light and the dark variant.
 """
 
 from __future__ import annotations
@@ -19,11 +19,18 @@ from airoad_book.results import Result
 
 
 def grid_image(images, nrow: int, pad: int = 2) -> np.ndarray:
-    """Images (N, H, W) in [0, 1] tiled ``nrow`` to a row by `torchvision.utils.make_grid`: (H', W')."""
-    from torchvision.utils import make_grid  # imported here: only drawing needs torchvision
+    """Images (N, H, W) in [0, 1] tiled ``nrow`` to a row by
+    `torchvision.utils.make_grid`: (H', W')."""
+    from torchvision.utils import (
+        make_grid,
+    )  # imported here: only drawing needs torchvision
 
-    t = torch.as_tensor(np.asarray(images, dtype=np.float32)).unsqueeze(1)  # (N, 1, H, W)
-    return make_grid(t, nrow=nrow, padding=pad, pad_value=0.0)[0].numpy()  # (H', W'): one channel
+    t = torch.as_tensor(np.asarray(images, dtype=np.float32)).unsqueeze(
+        1
+    )  # (N, 1, H, W)
+    return make_grid(t, nrow=nrow, padding=pad, pad_value=0.0)[
+        0
+    ].numpy()  # (H', W'): one channel
 
 
 def _image_axis(ax, title: str | None = None) -> None:
@@ -44,8 +51,10 @@ def _show(ax, image, cmap: str = "gray_r", **kwargs) -> None:
     "cnn-vs-mlp-curves",
     experiment="cnn-digits",
     caption="Accuracy on the 1,000 held-out MNIST digits during training, LeNet-5 against chapter 1's "
-    "MLP with the same number of parameters, both trained with the same batches, optimizer and "
-    "augmentation. Nothing is chosen by these points: the final weights are the ones reported.",
+    "MLP with the same number of parameters, both trained with the same batches, "
+    "optimizer and "
+    "augmentation. Nothing is chosen by these points: the final weights are the ones "
+    "reported.",
     alt="Two rising curves of held-out accuracy against training step, one for LeNet-5 and one for "
     "the MLP of the same size.",
 )
@@ -53,10 +62,21 @@ def cnn_vs_mlp_curves(result: Result) -> Figure:
     """Held-out accuracy against step for LeNet and the matched MLP."""
     c, m = result.series["curve"], result.metrics
     fig, ax = plt.subplots()
-    for key, label in (("cnn", f"LeNet-5, {int(m['cnn_params']):,} parameters"),
-                       ("mlp", f"MLP 784-{int(m['mlp_hidden'])}-10, {int(m['mlp_params']):,} parameters")):
-        ax.plot(c[key]["step"], [100 * a for a in c[key]["test_acc"]], color=COLORS[key], marker="o",
-                markersize=4, label=label)
+    for key, label in (
+        ("cnn", f"LeNet-5, {int(m['cnn_params']):,} parameters"),
+        (
+            "mlp",
+            f"MLP 784-{int(m['mlp_hidden'])}-10, {int(m['mlp_params']):,} parameters",
+        ),
+    ):
+        ax.plot(
+            c[key]["step"],
+            [100 * a for a in c[key]["test_acc"]],
+            color=COLORS[key],
+            marker="o",
+            markersize=4,
+            label=label,
+        )
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("held-out accuracy (%)")
     low = min(min(c[k]["test_acc"]) for k in ("cnn", "mlp"))
@@ -69,14 +89,17 @@ def cnn_vs_mlp_curves(result: Result) -> Figure:
     "cnn-filters",
     experiment="cnn-digits",
     caption="Inside the trained LeNet. Top: one held-out digit and the six 5×5 filters of the first "
-    "layer (orange positive, purple negative). Middle: the six feature maps the filters make of the "
-    "digit (after the ReLU). Bottom: the sixteen 10×10 maps of the second layer, which sees the "
+    "layer (orange positive, purple negative). Middle: the six feature maps the "
+    "filters make of the "
+    "digit (after the ReLU). Bottom: the sixteen 10×10 maps of the second layer, which "
+    "sees the "
     "pooled first-layer maps.",
     alt="A digit, six small filter images in orange and purple, six 28 by 28 feature maps that "
     "highlight different strokes of the digit, and sixteen coarser second-layer maps.",
 )
 def cnn_filters(result: Result) -> Figure:
-    """A digit, conv1's filters (c1, 5, 5), and its maps after conv1 (c1, 28, 28) and conv2 (c2, 10, 10)."""
+    """A digit, conv1's filters (c1, 5, 5), and its maps after conv1 (c1, 28, 28) and
+    conv2 (c2, 10, 10)."""
     f = result.series["features"]
     filters, conv1, conv2 = (np.asarray(f[k]) for k in ("filters", "conv1", "conv2"))
     c1, c2 = len(filters), len(conv2)
@@ -95,7 +118,15 @@ def cnn_filters(result: Result) -> Figure:
         _show(ax, conv1[i], cmap=CMAP)
         _image_axis(ax)
     ax = fig.add_subplot(spec[1, 0])
-    ax.text(0.5, 0.5, "conv1\nmaps", ha="center", va="center", fontsize=9, transform=ax.transAxes)
+    ax.text(
+        0.5,
+        0.5,
+        "conv1\nmaps",
+        ha="center",
+        va="center",
+        fontsize=9,
+        transform=ax.transAxes,
+    )
     _image_axis(ax)
     half = (c2 + 1) // 2
     for i in range(c2):
@@ -124,7 +155,9 @@ def cnn_mistakes(result: Result) -> Figure:
         _image_axis(ax)
         if i < n:
             _show(ax, mk["images"][i])
-            ax.set_title(f"{mk['label'][i]} → {mk['pred'][i]}", fontsize=9, color=COLORS["cnn"])
+            ax.set_title(
+                f"{mk['label'][i]} → {mk['pred'][i]}", fontsize=9, color=COLORS["cnn"]
+            )
     return fig
 
 
@@ -140,16 +173,25 @@ def cnn_rnn_examples(result: Result) -> Figure:
     """A few test rows (T, 28, 28 each) with the number read and the sum reported."""
     ex = result.series["examples"]
     n = len(ex["digits"])
-    fig, axes = plt.subplots((n + 1) // 2, 2, figsize=(6.4, 0.95 * ((n + 1) // 2) + 0.3), squeeze=False)
+    fig, axes = plt.subplots(
+        (n + 1) // 2, 2, figsize=(6.4, 0.95 * ((n + 1) // 2) + 0.3), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         _image_axis(ax)
         if i >= n:
             continue
         _show(ax, grid_image(ex["images"][i], nrow=len(ex["digits"][i])))
-        true_n, read_n = "".join(map(str, ex["digits"][i])), "".join(map(str, ex["read"][i]))
+        true_n, read_n = (
+            "".join(map(str, ex["digits"][i])),
+            "".join(map(str, ex["read"][i])),
+        )
         right = read_n == true_n and ex["sum"][i] == sum(ex["digits"][i])
-        ax.set_title(f"read {read_n}, sum {ex['sum'][i]}  (true {true_n}, {sum(ex['digits'][i])})",
-                     fontsize=8, color=COLORS["test"] if right else COLORS["valid"])
+        ax.set_title(
+            f"read {read_n}, sum {ex['sum'][i]}  (true {true_n}, "
+            f"{sum(ex['digits'][i])})",
+            fontsize=8,
+            color=COLORS["test"] if right else COLORS["valid"],
+        )
     return fig
 
 
@@ -157,20 +199,35 @@ def cnn_rnn_examples(result: Result) -> Figure:
     "cnn-rnn-curves",
     experiment="cnn-rnn-sequence",
     caption="The reader learning, scored on the fixed held-out rows: single digits, the sum its GRU "
-    "reports, and the sum of the digits it read (exact arithmetic on its own readings).",
+    "reports, and the sum of the digits it read (exact arithmetic on its own "
+    "readings).",
     alt="Accuracy against training step for three quantities: single digits, the sum from adding the "
-    "read digits, and the GRU's own sum, with a dashed line for guessing the most common sum.",
+    "read digits, and the GRU's own sum, with a dashed line for guessing the most "
+    "common sum.",
 )
 def cnn_rnn_curves(result: Result) -> Figure:
     """Held-out accuracy against step: single digits, the GRU's sum, read-then-add."""
     c = result.series["curve"]
     fig, ax = plt.subplots()
-    for key, label, color in (("digit_acc", "single digits", SEQUENCE[0]),
-                              ("read_add_acc", "sum: add the digits it read", SEQUENCE[2]),
-                              ("sum_acc", "sum: the GRU's last state", SEQUENCE[1])):
-        ax.plot(c["step"], [100 * a for a in c[key]], color=color, marker="o", markersize=4, label=label)
-    ax.axhline(100 * result.metrics["chance_sum_acc"], color=COLORS["plain"], linestyle="--",
-               label="sum: guess the most common")
+    for key, label, color in (
+        ("digit_acc", "single digits", SEQUENCE[0]),
+        ("read_add_acc", "sum: add the digits it read", SEQUENCE[2]),
+        ("sum_acc", "sum: the GRU's last state", SEQUENCE[1]),
+    ):
+        ax.plot(
+            c["step"],
+            [100 * a for a in c[key]],
+            color=color,
+            marker="o",
+            markersize=4,
+            label=label,
+        )
+    ax.axhline(
+        100 * result.metrics["chance_sum_acc"],
+        color=COLORS["plain"],
+        linestyle="--",
+        label="sum: guess the most common",
+    )
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("held-out accuracy (%)")
     ax.set_ylim(0, 100)
@@ -179,7 +236,8 @@ def cnn_rnn_curves(result: Result) -> Figure:
 
 
 def _class_colors() -> list:
-    """Ten colours for the ten digit classes, sampled from the book's sequential colour map."""
+    """Ten colours for the ten digit classes, sampled from the book's sequential colour
+    map."""
     cmap = plt.get_cmap(CMAP)
     return [cmap(i / 9) for i in range(10)]
 
@@ -188,25 +246,37 @@ def _class_colors() -> list:
     "autoencoder-latent",
     experiment="autoencoder",
     caption="The 1,000 held-out digits placed by their 2-D codes, coloured by class (the labels were "
-    "never used in training); each class's digit is written at the median of its codes. Left: the "
+    "never used in training); each class's digit is written at the median of its "
+    "codes. Left: the "
     "autoencoder's plane. Right: PCA's two components, the best linear plane.",
     alt="Two scatter plots of the held-out digits' 2-D codes coloured by class, each class's digit "
     "written at its median: the autoencoder's codes on the left, PCA's on the right.",
 )
 def autoencoder_latent(result: Result) -> Figure:
-    """The held-out digits' 2-D codes, autoencoder and PCA side by side, coloured by class."""
+    """The held-out digits' 2-D codes, autoencoder and PCA side by side, coloured by
+    class."""
     lat, pl = result.series["latent"], result.series["pca_latent"]
     labels = np.asarray(lat["label"])
     colors = _class_colors()
     fig, axes = plt.subplots(1, 2, figsize=(6.4, 3.4))
-    for ax, pts, title in ((axes[0], lat, "autoencoder codes"), (axes[1], pl, "PCA, 2 components")):
+    for ax, pts, title in (
+        (axes[0], lat, "autoencoder codes"),
+        (axes[1], pl, "PCA, 2 components"),
+    ):
         x, y = np.asarray(pts["x"]), np.asarray(pts["y"])
         for c in range(10):
             mask = labels == c
             ax.scatter(x[mask], y[mask], s=5, color=colors[c], alpha=0.7, linewidths=0)
             if mask.any():
-                ax.text(np.median(x[mask]), np.median(y[mask]), str(c), fontsize=12, weight="bold",
-                        ha="center", va="center")
+                ax.text(
+                    np.median(x[mask]),
+                    np.median(y[mask]),
+                    str(c),
+                    fontsize=12,
+                    weight="bold",
+                    ha="center",
+                    va="center",
+                )
         ax.set_title(title, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -222,12 +292,16 @@ def autoencoder_latent(result: Result) -> Figure:
     "reconstructions, both drawn from two numbers per digit.",
 )
 def autoencoder_reconstructions(result: Result) -> Figure:
-    """Ten held-out digits (28 x 28) and their reconstructions by the autoencoder and by PCA."""
+    """Ten held-out digits (28 x 28) and their reconstructions by the autoencoder and by
+    PCA."""
     r = result.series["reconstructions"]
     n = len(r["label"])
     fig, axes = plt.subplots(3, 1, figsize=(6.4, 2.6))
-    for ax, key, title in zip(axes, ("original", "ae", "pca"),
-                              ("held-out digits", "autoencoder (2 numbers)", "PCA (2 numbers)")):
+    for ax, key, title in zip(
+        axes,
+        ("original", "ae", "pca"),
+        ("held-out digits", "autoencoder (2 numbers)", "PCA (2 numbers)"),
+    ):
         _show(ax, grid_image(r[key], nrow=n), vmin=0, vmax=1)
         _image_axis(ax)
         ax.set_ylabel(title, rotation=0, ha="right", va="center", fontsize=9)

@@ -1,8 +1,8 @@
 """Figures of chapters 9–11 on real translations (the Plone and Django messages).
 
 Every function draws from an experiment's `Result` (see `airoad_book.experiments`); none
-trains. The build draws them from the quick runs, whose seconds show how the losses start;
-the pages read BLEU from the committed full runs.
+trains. The build draws them from the quick runs, whose seconds show how the losses
+start; the pages read BLEU from the committed full runs.
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ def _curves(ax, curves: dict, keys) -> None:
     for key in keys:
         label, color, marker = STYLES[key]
         c = curves[key]
-        ax.plot(c["step"], c["loss"], color=color, marker=marker, markersize=3, label=label)
+        ax.plot(
+            c["step"], c["loss"], color=color, marker=marker, markersize=3, label=label
+        )
     ax.set_xlabel("training step")
     ax.set_ylabel("validation loss (nats per BPE piece)")
     ax.legend(loc="upper right")
@@ -41,8 +43,15 @@ def _intervals(ax, intervals: dict, keys) -> None:
     for x, key in enumerate(keys):
         label, color, marker = STYLES[key]
         score, lo, hi = intervals[key]
-        ax.errorbar([x], [score], yerr=[[score - lo], [hi - score]], color=color, marker=marker,
-                    capsize=5, linestyle="none")
+        ax.errorbar(
+            [x],
+            [score],
+            yerr=[[score - lo], [hi - score]],
+            color=color,
+            marker=marker,
+            capsize=5,
+            linestyle="none",
+        )
     ax.set_xticks(range(len(keys)), labels=[STYLES[k][0] for k in keys])
     ax.set_xlim(-0.5, len(keys) - 0.5)
     ax.set_ylabel("test BLEU, 95% interval")
@@ -53,11 +62,15 @@ def _intervals(ax, intervals: dict, keys) -> None:
     "messages-reversal-curves",
     experiment="messages-reversal",
     caption="Chapter 9's encoder–decoder on real English → French messages in BPE pieces, trained "
-    "twice with the same seed and batches: sources as written and reversed. Left: validation "
-    "loss. Right: test BLEU (sacrebleu) with its paired-bootstrap 95% interval. The build's "
-    "quick run trains for a few steps only; the full run's numbers are in the table below.",
+    "twice with the same seed and batches: sources as written and reversed. Left: "
+    "validation "
+    "loss. Right: test BLEU (sacrebleu) with its paired-bootstrap 95% interval. The "
+    "build's "
+    "quick run trains for a few steps only; the full run's numbers are in the table "
+    "below.",
     alt="Two panels. Left: validation loss in nats per piece against training step for the "
-    "forward and the reversed source, both falling. Right: two points with error bars, the "
+    "forward and the reversed source, both falling. Right: two points with error bars, "
+    "the "
     "test BLEU of each source order.",
 )
 def reversal_curves(result: Result) -> Figure:
@@ -74,11 +87,14 @@ def reversal_curves(result: Result) -> Figure:
     "messages-length-curves",
     experiment="messages-length",
     caption="The encoder–decoder and the attention RNN on real messages, the same steps and "
-    "batches. Left: validation loss. Right: test BLEU by English source length in words "
-    "(Bahdanau et al.'s Figure 2 on this task). The build's quick run trains for a few steps "
+    "batches. Left: validation loss. Right: test BLEU by English source length in "
+    "words "
+    "(Bahdanau et al.'s Figure 2 on this task). The build's quick run trains for a few "
+    "steps "
     "only; the full run's numbers are in the table below.",
     alt="Two panels. Left: validation loss against training step for the encoder–decoder and "
-    "the attention RNN. Right: test BLEU of each model per bucket of source length in words.",
+    "the attention RNN. Right: test BLEU of each model per bucket of source length in "
+    "words.",
 )
 def length_curves(result: Result) -> Figure:
     """Loss against step, and BLEU per source-length bucket, for both models."""
@@ -89,9 +105,13 @@ def length_curves(result: Result) -> Figure:
     xs = list(range(len(b["labels"])))
     for key in ("seq2seq", "attention"):
         label, color, marker = STYLES[key]
-        ys = [y if y is not None and not math.isnan(y) else float("nan") for y in b[key]]
+        ys = [
+            y if y is not None and not math.isnan(y) else float("nan") for y in b[key]
+        ]
         right.plot(xs, ys, color=color, marker=marker, label=label)
-    right.set_xticks(xs, labels=[f"{lab}\n({n})" for lab, n in zip(b["labels"], b["counts"])])
+    right.set_xticks(
+        xs, labels=[f"{lab}\n({n})" for lab, n in zip(b["labels"], b["counts"])]
+    )
     right.set_xlabel("English source length in words (test pairs)")
     right.set_ylabel("test BLEU (greedy)")
     right.set_ylim(bottom=0)
@@ -104,13 +124,18 @@ def length_curves(result: Result) -> Figure:
     "real-translation-race",
     experiment="real-translation",
     caption="The Transformer and the attention RNN on real messages, each trained for the same "
-    "seconds with about the same parameters, and the same Transformer on whole words. Left: "
-    "validation loss of the two BPE models (the word model's loss is per word, so not on this "
-    "scale). Right: test BLEU with its paired-bootstrap 95% interval. The build's quick run "
+    "seconds with about the same parameters, and the same Transformer on whole words. "
+    "Left: "
+    "validation loss of the two BPE models (the word model's loss is per word, so not "
+    "on this "
+    "scale). Right: test BLEU with its paired-bootstrap 95% interval. The build's "
+    "quick run "
     "trains for seconds; the full run's numbers are in the table below.",
     alt="Two panels. Left: validation loss in nats per piece against training step for the "
-    "Transformer and the attention RNN. Right: three points with error bars, the test BLEU of "
-    "the Transformer on pieces, the attention RNN on pieces and the Transformer on words.",
+    "Transformer and the attention RNN. Right: three points with error bars, the test "
+    "BLEU of "
+    "the Transformer on pieces, the attention RNN on pieces and the Transformer on "
+    "words.",
 )
 def race(result: Result) -> Figure:
     """Loss against step of the BPE models, and every model's BLEU with its interval."""

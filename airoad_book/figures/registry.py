@@ -1,9 +1,9 @@
 """The figure registry: `@figure(...)` records a drawing function with its experiment.
 
-A figure function takes an experiment's `Result` and returns a matplotlib `Figure`; it never
-trains anything. The build (`airoad_book.figures.build`, run by the MkDocs hook) calls each
-one twice, under the light and the dark theme, and caches both images under a key that
-covers the source code the figure depends on (`airoad_book.figures.cache`).
+A figure function takes an experiment's `Result` and returns a matplotlib `Figure`; it
+never trains anything. The build (`airoad_book.figures.build`, run by the MkDocs hook)
+calls each one twice, under the light and the dark theme, and caches both images under a
+key that covers the source code the figure depends on (`airoad_book.figures.cache`).
 
 ```python
 from matplotlib.figure import Figure
@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FigureSpec:
-    """One registered figure: its name, the experiment it draws, caption, alt text and drawing function."""
+    """One registered figure: its name, the experiment it draws, caption, alt text and
+    drawing function."""
 
     name: str
     experiment: str  # the experiment whose Result the figure draws
@@ -39,14 +40,22 @@ class FigureSpec:
 FIGURES: dict[str, FigureSpec] = {}
 
 
-def figure(name: str, *, experiment: str, caption: str, alt: str | None = None) -> Callable:
-    """Register the decorated function as figure `name`, drawn from `experiment`'s Result."""
+def figure(
+    name: str, *, experiment: str, caption: str, alt: str | None = None
+) -> Callable:
+    """Register the decorated function as figure `name`, drawn from `experiment`'s
+    Result."""
 
     def register(draw: Callable) -> Callable:
         known = FIGURES.get(name)
         if known is not None and known.module != draw.__module__:
-            raise ValueError(f"figure {name!r} is registered twice ({known.module}, {draw.__module__})")
-        FIGURES[name] = FigureSpec(name, experiment, caption, alt or caption, draw, draw.__module__)
+            raise ValueError(
+                f"figure {name!r} is registered twice ({known.module}, "
+                f"{draw.__module__})"
+            )
+        FIGURES[name] = FigureSpec(
+            name, experiment, caption, alt or caption, draw, draw.__module__
+        )
         return draw
 
     return register

@@ -90,11 +90,14 @@ def _ladder(result: Result, x_key: str, xlabel: str, with_fits: bool) -> Figure:
     "scaling-compute",
     experiment="scaling",
     caption="Validation loss against training compute, both axes logarithmic. Filled points: the "
-    "committed full run's rungs, each twice the FLOPs of the one before, with each family's fitted "
-    "law L(C) = a·C^(−α) + L∞ (or the plain power law) as a line. Hollow points: the short rungs "
+    "committed full run's rungs, each twice the FLOPs of the one before, with each "
+    "family's fitted "
+    "law L(C) = a·C^(−α) + L∞ (or the plain power law) as a line. Hollow points: the "
+    "short rungs "
     "this build ran. Kneser–Ney (dashed) sits at the rung whose characters it counted.",
     alt="Log-log chart of validation nats per character against training FLOPs: six sets of points "
-    "with fitted falling lines, one each for Kneser–Ney, the NPLM, the RNN LM, the LSTM, the GRU "
+    "with fitted falling lines, one each for Kneser–Ney, the NPLM, the RNN LM, the "
+    "LSTM, the GRU "
     "and the GPT, plus hollow points at the low-compute end.",
 )
 def scaling_compute(result: Result) -> Figure:
@@ -108,8 +111,10 @@ def scaling_compute(result: Result) -> Figure:
     "scaling-seconds",
     experiment="scaling",
     caption="The same networks against the training seconds each rung took on this machine "
-    "(one thread, shared with other work, so the seconds are inflated and noisy; the FLOPs are "
-    "not). A family to the left of another at the same loss gets there sooner on this CPU.",
+    "(one thread, shared with other work, so the seconds are inflated and noisy; the "
+    "FLOPs are "
+    "not). A family to the left of another at the same loss gets there sooner on this "
+    "CPU.",
     alt="Log-log chart of validation nats per character against training seconds, one line of "
     "points each for the NPLM, the RNN LM, the LSTM, the GRU and the GPT.",
 )
@@ -122,7 +127,8 @@ def scaling_seconds(result: Result) -> Figure:
     "scaling-data",
     experiment="scaling",
     caption="Validation loss against the share of the training text each model may read, at a fixed "
-    "model size and a fixed number of steps per network. A network that reads fewer characters "
+    "model size and a fixed number of steps per network. A network that reads fewer "
+    "characters "
     "than the text holds cycles over it; the n-gram counts all of it.",
     alt="Chart of validation nats per character against the share of training text on a "
     "logarithmic axis: one line each for Kneser–Ney and the five networks.",
@@ -154,11 +160,13 @@ def scaling_data(result: Result) -> Figure:
     "scaling-position",
     experiment="scaling",
     caption="Loss at each position of a context window, averaged over validation windows read "
-    "from scratch: the top rung's GPT (no earlier context) and its LSTM (a zero state). "
+    "from scratch: the top rung's GPT (no earlier context) and its LSTM (a zero "
+    "state). "
     "Position 1 has nothing to go on; the curve's fall is what each model makes of the "
     "characters before.",
     alt="Line chart of loss in nats per character against position in the window, from 1 to the "
-    "context length, for the GPT and the LSTM: both fall steeply over the first positions and "
+    "context length, for the GPT and the LSTM: both fall steeply over the first "
+    "positions and "
     "then flatten.",
 )
 def scaling_position(result: Result) -> Figure:

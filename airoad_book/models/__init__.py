@@ -1,1 +1,2 @@
-"""The models, one file per paper: each opens with its citation and builds the model from the paper's equations."""
+"""The models, one file per paper: each opens with its citation and builds the model
+from the paper's equations."""

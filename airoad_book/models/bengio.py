@@ -6,10 +6,10 @@ Yoshua Bengio, Réjean Ducharme, Pascal Vincent and Christian Jauvin (2003),
 
 Before this paper a language model was a table of counts: an n-gram model estimates
 $P(w_t \mid w_{t-n+1}, \dots, w_{t-1})$ from how often each exact context was seen, so
-it learns nothing about a context it has never met except by backing off to a shorter one.
-Bengio et al. replaced the table by a function. Every word gets a learned feature vector,
-a row of a shared matrix $C$; the $n-1$ previous words' vectors are concatenated into $x$;
-a small network maps $x$ to a score for every word of the vocabulary,
+it learns nothing about a context it has never met except by backing off to a shorter
+one. Bengio et al. replaced the table by a function. Every word gets a learned feature
+vector, a row of a shared matrix $C$; the $n-1$ previous words' vectors are concatenated
+into $x$; a small network maps $x$ to a score for every word of the vocabulary,
 
 $$y = b + W x + U \tanh(d + H x), \qquad
 P(w_t \mid w_{t-n+1}, \dots, w_{t-1}) = \operatorname{softmax}(y)_{w_t},$$
@@ -17,11 +17,11 @@ P(w_t \mid w_{t-n+1}, \dots, w_{t-1}) = \operatorname{softmax}(y)_{w_t},$$
 and $C$ is trained jointly with the network by gradient descent on the log-likelihood.
 Words used in similar contexts end up with similar vectors, so probability mass flows to
 word sequences never seen in training: the curse of dimensionality is fought with
-distributed representations instead of counts. On both of its corpora (Brown and AP News)
-the paper reported test perplexities clearly below the best smoothed n-gram models of the
-day, and lower still when the network's probabilities were mixed with a trigram's. Its
-pieces — an embedding table, a hidden layer, a softmax over the vocabulary — are in every
-neural language model since.
+distributed representations instead of counts. On both of its corpora (Brown and AP
+News) the paper reported test perplexities clearly below the best smoothed n-gram models
+of the day, and lower still when the network's probabilities were mixed with a
+trigram's. Its pieces — an embedding table, a hidden layer, a softmax over the
+vocabulary — are in every neural language model since.
 
 Symbols follow section 2 of the paper: $|V|$ the vocabulary size, $n-1$ the number of
 previous words, $m$ the feature (embedding) size, $h$ the number of hidden units; the
@@ -40,17 +40,25 @@ __all__ = ["NPLMConfig", "NPLM", "paper_parameter_count"]
 # --8<-- [start:config]
 @dataclass(frozen=True)
 class NPLMConfig:
-    """Shapes of the model. The paper's best Brown-corpus model had n = 5, m = 30, h = 100."""
+    """Shapes of the model. The paper's best Brown-corpus model had n = 5, m = 30, h =
+    100."""
 
     vocab_size: int = 1000  # |V|, the number of distinct words (ids 0 … |V|-1)
     context: int = 4  # n - 1, the number of previous words the model sees
     embed_dim: int = 30  # m, the length of each word's feature vector C(w)
     hidden: int = 100  # h, the number of tanh hidden units
-    direct: bool = True  # whether y has the direct connections W x (False: the paper's W = 0)
+    direct: bool = (
+        True  # whether y has the direct connections W x (False: the paper's W = 0)
+    )
 
     def __post_init__(self) -> None:
         checks = [
-            ("vocab_size", self.vocab_size, 2, "a softmax over one word predicts nothing"),
+            (
+                "vocab_size",
+                self.vocab_size,
+                2,
+                "a softmax over one word predicts nothing",
+            ),
             ("context", self.context, 1, "the model needs at least one previous word"),
             ("embed_dim", self.embed_dim, 1, "each word needs a feature vector"),
             ("hidden", self.hidden, 1, "this implementation needs a hidden layer"),
@@ -58,15 +66,21 @@ class NPLMConfig:
         for name, value, least, why in checks:
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ValueError(
-                    f"NPLMConfig.{name} must be an int >= {least} ({why}); got {value!r}"
+                    f"NPLMConfig.{name} must be an int >= {least} ({why}); got "
+                    f"{value!r}"
                 )
         if not isinstance(self.direct, bool):
-            raise ValueError(f"NPLMConfig.direct must be True or False; got {self.direct!r}")
+            raise ValueError(
+                f"NPLMConfig.direct must be True or False; got {self.direct!r}"
+            )
 
     @property
     def n(self) -> int:
-        """The paper's n: the order of the model, previous words plus the predicted one."""
+        """The paper's n: the order of the model, previous words plus the predicted
+        one."""
         return self.context + 1
+
+
 # --8<-- [end:config]
 
 
@@ -87,6 +101,8 @@ def paper_parameter_count(config: NPLMConfig) -> int:
     V, n, m, h = config.vocab_size, config.n, config.embed_dim, config.hidden
     per_word = 1 + (n * m if config.direct else m) + h
     return V * per_word + h * (1 + (n - 1) * m)
+
+
 # --8<-- [end:count]
 
 
@@ -121,7 +137,9 @@ class NPLM(nn.Module):
         if config.direct:
             self.W = nn.Parameter(torch.empty(V, nm))  # (V, (n-1)m) input -> output
         else:
-            self.register_parameter("W", None)  # the paper's W = 0: no direct connections
+            self.register_parameter(
+                "W", None
+            )  # the paper's W = 0: no direct connections
         self.b = nn.Parameter(torch.empty(V))  # (V,) output biases
         self.reset_parameters()
 
@@ -131,12 +149,13 @@ class NPLM(nn.Module):
 
         The output side U, W, b starts at zero, so every logit y is exactly 0, the
         softmax is uniform and the loss at initialisation is ln |V| — a number to check
-        before training. The input side starts small, where learning can begin:
-        C ~ N(0, 0.1²) and H, d ~ U(-1/√((n-1)m), 1/√((n-1)m)), so tanh works in its
-        linear range, not saturated. Small feature vectors matter: a word seen a handful
-        of times gets few updates, and with C ~ N(0, 1) its random start would outweigh
-        what it learned (on PTB, nearest neighbours stay noise after ten epochs). U gets a non-zero
-        gradient at once (tanh(d + H x) ≠ 0), and after the first step so do C, H and d.
+        before training. The input side starts small, where learning can begin: C ~ N(0,
+        0.1²) and H, d ~ U(-1/√((n-1)m), 1/√((n-1)m)), so tanh works in its linear
+        range, not saturated. Small feature vectors matter: a word seen a handful of
+        times gets few updates, and with C ~ N(0, 1) its random start would outweigh
+        what it learned (on PTB, nearest neighbours stay noise after ten epochs). U gets
+        a non-zero gradient at once (tanh(d + H x) ≠ 0), and after the first step so do
+        C, H and d.
         """
         bound = 1.0 / math.sqrt(self.H.shape[1])
         nn.init.normal_(self.C, mean=0.0, std=0.1)
@@ -146,6 +165,7 @@ class NPLM(nn.Module):
         if self.W is not None:
             nn.init.zeros_(self.W)
         nn.init.zeros_(self.b)
+
     # --8<-- [end:init]
 
     # --8<-- [start:forward]
@@ -164,6 +184,7 @@ class NPLM(nn.Module):
         if self.W is not None:
             y = y + x @ self.W.T  # (B, V) ... + W x, the direct connections
         return y
+
     # --8<-- [end:forward]
 
     def _check_context(self, context_ids: torch.Tensor) -> None:
@@ -174,11 +195,14 @@ class NPLM(nn.Module):
                 f"NPLM expects context ids as a torch.Tensor of shape (B, {k}); "
                 f"got {type(context_ids).__name__}"
             )
-        if context_ids.dtype.is_floating_point or context_ids.dtype.is_complex or (
-            context_ids.dtype == torch.bool
+        if (
+            context_ids.dtype.is_floating_point
+            or context_ids.dtype.is_complex
+            or (context_ids.dtype == torch.bool)
         ):
             raise ValueError(
-                f"NPLM expects integer word ids (torch.long); got dtype {context_ids.dtype}"
+                f"NPLM expects integer word ids (torch.long); got dtype "
+                f"{context_ids.dtype}"
             )
         if context_ids.ndim != 2 or context_ids.shape[1] != k:
             raise ValueError(
@@ -195,5 +219,6 @@ class NPLM(nn.Module):
 
     @property
     def num_parameters(self) -> int:
-        """The number of scalars the model trains; equals `paper_parameter_count(config)`."""
+        """The number of scalars the model trains; equals
+        `paper_parameter_count(config)`."""
         return sum(p.numel() for p in self.parameters())

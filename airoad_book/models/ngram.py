@@ -15,17 +15,17 @@
 
 An n-gram model predicts a word from the n−1 words before it by counting. Counting alone
 gives zero probability to every n-gram the training text happens to lack, so the whole
-craft is smoothing: moving probability mass from seen to unseen events. Add-one smoothing
-moves far too much. Absolute discounting (Ney and Essen 1991; Ney, Essen and Kneser 1994)
-subtracts a fixed discount from every seen count and gives the freed mass to a lower-order
-model; Kneser and Ney (1995), in a back-off model, estimated that lower-order model not
-from how often a word
-occurs but from how many different contexts it follows ("Francisco" is frequent but
-follows only "San", so it should be an unlikely guess after a novel context). Chen and
-Goodman (1998) compared the main smoothing methods of the time, found Kneser–Ney best, and
-improved it with three discounts instead of one (for counts 1, 2 and 3+) and with
-interpolation at every order instead of back-off. Their *interpolated modified Kneser–Ney* is what
-`KneserNeyLM` implements, and the baseline every neural language model had to beat.
+craft is smoothing: moving probability mass from seen to unseen events. Add-one
+smoothing moves far too much. Absolute discounting (Ney and Essen 1991; Ney, Essen and
+Kneser 1994) subtracts a fixed discount from every seen count and gives the freed mass
+to a lower-order model; Kneser and Ney (1995), in a back-off model, estimated that
+lower-order model not from how often a word occurs but from how many different contexts
+it follows ("Francisco" is frequent but follows only "San", so it should be an unlikely
+guess after a novel context). Chen and Goodman (1998) compared the main smoothing
+methods of the time, found Kneser–Ney best, and improved it with three discounts instead
+of one (for counts 1, 2 and 3+) and with interpolation at every order instead of
+back-off. Their *interpolated modified Kneser–Ney* is what `KneserNeyLM` implements, and
+the baseline every neural language model had to beat.
 
 The counting is done with numpy, one ``np.unique`` per order: a 5-gram model of the
 Penn Treebank (930k tokens) fits in well under a second on a laptop CPU.
@@ -65,6 +65,8 @@ def count_ngrams(x: np.ndarray, order: int, vocab_size: int) -> list[Grams]:
         grams.append(Grams(unique, counts, ids.reshape(-1)))
         prefix = ids.reshape(-1)  # the k-gram at s is the prefix of the (k+1)-gram at s
     return grams
+
+
 # --8<-- [end:counts]
 
 
@@ -75,9 +77,14 @@ def find(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
     return np.where(keys[i] == query, i, -1)
 
 
-def context_sums(keys: np.ndarray, values: np.ndarray, V: int, n_contexts: int) -> np.ndarray:
-    """Sum ``values`` over the k-grams of each context h: the key's prefix, keys // V."""
+def context_sums(
+    keys: np.ndarray, values: np.ndarray, V: int, n_contexts: int
+) -> np.ndarray:
+    """Sum ``values`` over the k-grams of each context h: the key's prefix, keys //
+    V."""
     return np.bincount(keys // V, weights=values, minlength=n_contexts)  # (n_contexts,)
+
+
 # --8<-- [end:lookup]
 
 
@@ -93,7 +100,9 @@ class NGramLM:
 
     def __init__(self, order: int, vocab_size: int):
         if not isinstance(order, (int, np.integer)) or order < 1:
-            raise ValueError(f"order must be an integer >= 1 (1 = unigram), got {order!r}")
+            raise ValueError(
+                f"order must be an integer >= 1 (1 = unigram), got {order!r}"
+            )
         if not isinstance(vocab_size, (int, np.integer)) or vocab_size < 1:
             raise ValueError(f"vocab_size must be an integer >= 1, got {vocab_size!r}")
         self.order = int(order)  # n: predict each token from the n-1 before it
@@ -109,24 +118,30 @@ class NGramLM:
         x = self._check_ids(ids, "ids")
         if len(x) < self.order:
             raise ValueError(
-                f"fit needs a stream of at least order={self.order} tokens, got {len(x)}"
+                f"fit needs a stream of at least order={self.order} tokens, got "
+                f"{len(x)}"
             )
         grams = count_ngrams(x, self.order, self.vocab_size)
         self._keys = [g.keys for g in grams]
-        self._n_contexts = [1] + [len(g.keys) for g in grams[:-1]]  # distinct h per order
+        self._n_contexts = [1] + [
+            len(g.keys) for g in grams[:-1]
+        ]  # distinct h per order
         self._fit_counts(grams)
         return self
+
     # --8<-- [end:ngram-lm]
 
     @property
     def num_ngrams(self) -> int:
-        """How many distinct 1..n-grams the fitted model stores: its size, as parameters are a net's."""
+        """How many distinct 1..n-grams the fitted model stores: its size, as parameters
+        are a net's."""
         self._check_fitted()
         return sum(len(keys) for keys in self._keys)
 
     # --8<-- [start:history]
     def _gram_ids(self, x: np.ndarray, longest: int) -> list[np.ndarray]:
-        """ids[j][s] = index of the j-gram x[s:s+j] among the order-j keys, -1 if unseen."""
+        """ids[j][s] = index of the j-gram x[s:s+j] among the order-j keys, -1 if
+        unseen."""
         ids = [np.zeros(len(x) + 1, dtype=np.int64)]  # (T+1,) the empty 0-gram, every s
         for j in range(1, longest + 1):
             starts = max(len(x) - j + 1, 0)  # j-grams start at s = 0..T-j
@@ -134,6 +149,7 @@ class NGramLM:
             key = prefix * self.vocab_size + x[j - 1 : j - 1 + starts]  # (starts,)
             ids.append(np.where(prefix >= 0, find(self._keys[j - 1], key), -1))
         return ids
+
     # --8<-- [end:history]
 
     # --8<-- [start:predict]
@@ -147,7 +163,9 @@ class NGramLM:
         m = min(len(c), self.order - 1)  # tokens of history used
         ids = self._gram_ids(c[len(c) - m :], m)
         w = np.arange(self.vocab_size)  # (V,) every candidate next word
-        h = [np.full(self.vocab_size, ids[j][m - j]) for j in range(m + 1)]  # m+1 x (V,)
+        h = [
+            np.full(self.vocab_size, ids[j][m - j]) for j in range(m + 1)
+        ]  # m+1 x (V,)
         return self._probs(h, w)
 
     def token_log_probs(self, ids) -> np.ndarray:
@@ -160,14 +178,19 @@ class NGramLM:
         T, n = len(x), self.order
         ids = self._gram_ids(x, n - 1)
         # h[j][t] = index of x[t-j:t], the j tokens before t; -1 where t < j
-        h = [np.concatenate([np.full(min(j, T), -1), g[: max(T - j, 0)]])  # (T,) each
-             for j, g in enumerate(ids)]
+        h = [
+            np.concatenate([np.full(min(j, T), -1), g[: max(T - j, 0)]])  # (T,) each
+            for j, g in enumerate(ids)
+        ]
         log_p = np.empty(T)  # (T,)
         log_p[n - 1 :] = np.log(self._probs([h_j[n - 1 :] for h_j in h], x[n - 1 :]))
         for t in range(min(n - 1, T)):  # only t tokens of history at position t
-            p_t = self._probs([h_j[t : t + 1] for h_j in h[: t + 1]], x[t : t + 1])  # (1,)
+            p_t = self._probs(
+                [h_j[t : t + 1] for h_j in h[: t + 1]], x[t : t + 1]
+            )  # (1,)
             log_p[t] = np.log(p_t[0])
         return log_p
+
     # --8<-- [end:predict]
 
     # --8<-- [start:perplexity]
@@ -181,25 +204,30 @@ class NGramLM:
         if len(log_p) == 0:
             raise ValueError("perplexity needs at least one token, got an empty stream")
         return float(np.exp(-log_p.mean()))
+
     # --8<-- [end:perplexity]
 
     def _fit_counts(self, grams: list[Grams]) -> None:
         raise NotImplementedError
 
     def _probs(self, h: list[np.ndarray], w: np.ndarray) -> np.ndarray:
-        """P(w | h) for M queries: h[j] (M,) indexes the j words before w, j = 0..k-1."""
+        """P(w | h) for M queries: h[j] (M,) indexes the j words before w, j =
+        0..k-1."""
         raise NotImplementedError
 
     def _check_fitted(self) -> None:
         if self._keys is None:
             raise RuntimeError(
-                f"{type(self).__name__} is not fitted yet: call fit(ids) on a training stream first"
+                f"{type(self).__name__} is not fitted yet: call fit(ids) on a training "
+                f"stream first"
             )
 
     def _check_ids(self, ids, name: str) -> np.ndarray:
         x = np.asarray(ids)
         if x.ndim != 1:
-            raise ValueError(f"{name} must be a 1-D sequence of token ids, got shape {x.shape}")
+            raise ValueError(
+                f"{name} must be a 1-D sequence of token ids, got shape {x.shape}"
+            )
         if x.size == 0:
             return x.astype(np.int64)
         if not np.issubdtype(x.dtype, np.integer):
@@ -226,9 +254,12 @@ class AddOneLM(NGramLM):
 
     def _fit_counts(self, grams: list[Grams]) -> None:
         V = self.vocab_size
-        self._c_hw = [g.counts for g in grams]  # c(h, w), aligned with each order's keys
+        self._c_hw = [
+            g.counts for g in grams
+        ]  # c(h, w), aligned with each order's keys
         self._c_h = [  # c(h) = sum_w c(h, w), for each context h
-            context_sums(g.keys, g.counts, V, n_h) for g, n_h in zip(grams, self._n_contexts)
+            context_sums(g.keys, g.counts, V, n_h)
+            for g, n_h in zip(grams, self._n_contexts)
         ]
 
     def _probs(self, h: list[np.ndarray], w: np.ndarray) -> np.ndarray:
@@ -239,6 +270,8 @@ class AddOneLM(NGramLM):
         c_hw = np.where(e >= 0, self._c_hw[k - 1][e], 0)  # (M,)
         c_h = np.where(h >= 0, self._c_h[k - 1][h], 0)  # (M,)
         return (c_hw + 1) / (c_h + self.vocab_size)
+
+
 # --8<-- [end:add-one]
 
 
@@ -264,6 +297,8 @@ def estimate_discounts(c: np.ndarray) -> np.ndarray:
 def discount(c: np.ndarray, D: np.ndarray) -> np.ndarray:
     """D(c) for each count: D1, D2 or D3+ by c; 0 where c = 0 (nothing to take)."""
     return np.where(c > 0, D[np.clip(c, 1, 3) - 1], 0.0)
+
+
 # --8<-- [end:kneser-ney-discounts]
 
 
@@ -276,9 +311,13 @@ def continuation_counts(lower: Grams, upper: Grams) -> np.ndarray:
     names the one k-gram it extends to the left; counting the names gives N1+(• h w).
     A k-gram seen only at the very start of the stream has no left neighbour: 0.
     """
-    suffix = np.empty(len(upper.keys), dtype=np.int64)  # (G_{k+1},) k-gram each one extends
+    suffix = np.empty(
+        len(upper.keys), dtype=np.int64
+    )  # (G_{k+1},) k-gram each one extends
     suffix[upper.ids] = lower.ids[1:]
     return np.bincount(suffix, minlength=len(lower.keys))  # (G_k,)
+
+
 # --8<-- [end:kneser-ney-continuation]
 
 
@@ -289,7 +328,9 @@ class KneserNeyOrder:
 
     kept: np.ndarray  # (G,) c_k(h w) - D_k(c_k(h w)), aligned with the order's keys
     c_h: np.ndarray  # (H,) c_k(h) = sum_w c_k(h w), for each context h
-    freed: np.ndarray  # (H,) D_k1 N1(h•) + D_k2 N2(h•) + D_k3+ N3+(h•) = gamma_k(h) c_k(h)
+    freed: (
+        np.ndarray
+    )  # (H,) D_k1 N1(h•) + D_k2 N2(h•) + D_k3+ N3+(h•) = gamma_k(h) c_k(h)
 
 
 class KneserNeyLM(NGramLM):
@@ -319,6 +360,7 @@ class KneserNeyLM(NGramLM):
         super().__init__(order, vocab_size)
         self._given = None if discounts is None else self._check_discounts(discounts)
         self.discounts: dict[int, np.ndarray] = {}  # order k -> (D1, D2, D3+)
+
     # --8<-- [end:kneser-ney-model]
 
     # --8<-- [start:kneser-ney-fit]
@@ -327,15 +369,20 @@ class KneserNeyLM(NGramLM):
         self._orders = []
         for k in range(1, n + 1):
             g = grams[k - 1]
-            c = g.counts if k == n else continuation_counts(g, grams[k])  # (G,) c_k(h w)
+            c = (
+                g.counts if k == n else continuation_counts(g, grams[k])
+            )  # (G,) c_k(h w)
             D = self._given[k] if self._given else estimate_discounts(c)  # (3,)
             d = discount(c, D)  # (G,) D_k(c_k(h w))
             self.discounts[k] = D
-            self._orders.append(KneserNeyOrder(
-                kept=c - d,
-                c_h=context_sums(g.keys, c, V, self._n_contexts[k - 1]),
-                freed=context_sums(g.keys, d, V, self._n_contexts[k - 1]),
-            ))
+            self._orders.append(
+                KneserNeyOrder(
+                    kept=c - d,
+                    c_h=context_sums(g.keys, c, V, self._n_contexts[k - 1]),
+                    freed=context_sums(g.keys, d, V, self._n_contexts[k - 1]),
+                )
+            )
+
     # --8<-- [end:kneser-ney-fit]
 
     # --8<-- [start:kneser-ney-prob]
@@ -343,16 +390,21 @@ class KneserNeyLM(NGramLM):
         """Interpolate up from P_0 = 1/V through orders 1..k, k = len(h)."""
         V = self.vocab_size
         p = np.full(len(w), 1.0 / V)  # (M,) P_0(w)
-        for k, h_k in enumerate(h, start=1):  # h_k (M,): index of the k-1 words before w
+        for k, h_k in enumerate(
+            h, start=1
+        ):  # h_k (M,): index of the k-1 words before w
             o = self._orders[k - 1]
             seen = h_k >= 0  # index -1 reads a wrong entry; np.where throws it away
             c_h = np.where(seen, o.c_h[h_k], 0.0)  # (M,) c_k(h)
             freed = np.where(seen, o.freed[h_k], 0.0)  # (M,) gamma_k(h) c_k(h)
-            e = find(self._keys[k - 1], h_k * V + w)  # (M,) the k-gram (h, w); -1 unseen
+            e = find(
+                self._keys[k - 1], h_k * V + w
+            )  # (M,) the k-gram (h, w); -1 unseen
             kept = np.where(e >= 0, o.kept[e], 0.0)  # (M,) c_k(h w) - D_k(c_k(h w))
             has_h = c_h > 0  # else back off fully: P_k = P_{k-1}
             p = np.where(has_h, (kept + freed * p) / np.where(has_h, c_h, 1.0), p)
         return p
+
     # --8<-- [end:kneser-ney-prob]
 
     def _check_discounts(self, discounts: Mapping) -> dict[int, np.ndarray]:
@@ -367,7 +419,8 @@ class KneserNeyLM(NGramLM):
             D = np.asarray(D, dtype=float)
             if D.shape != (3,) or not np.all((D >= 0) & (D <= [1, 2, 3])):
                 raise ValueError(
-                    f"discounts[{k}] must be (D1, D2, D3+) with 0 <= D1 <= 1, 0 <= D2 <= 2, "
+                    f"discounts[{k}] must be (D1, D2, D3+) with 0 <= D1 <= 1, 0 <= D2 "
+                    f"<= 2, "
                     f"0 <= D3+ <= 3, got {D.tolist()}"
                 )
             checked[k] = D

@@ -1,10 +1,10 @@
 r"""The encoder–decoder: a whole sentence read into one fixed vector, then written out.
 
 Ilya Sutskever, Oriol Vinyals and Quoc V. Le (2014), *Sequence to Sequence Learning with
-Neural Networks*, NeurIPS 2014, <https://arxiv.org/abs/1409.3215>; Kyunghyun Cho, Bart van
-Merriënboer, Caglar Gulcehre, Dzmitry Bahdanau, Fethi Bougares, Holger Schwenk and Yoshua
-Bengio (2014), *Learning Phrase Representations using RNN Encoder–Decoder for Statistical
-Machine Translation*, EMNLP 2014, <https://arxiv.org/abs/1406.1078>.
+Neural Networks*, NeurIPS 2014, <https://arxiv.org/abs/1409.3215>; Kyunghyun Cho, Bart
+van Merriënboer, Caglar Gulcehre, Dzmitry Bahdanau, Fethi Bougares, Holger Schwenk and
+Yoshua Bengio (2014), *Learning Phrase Representations using RNN Encoder–Decoder for
+Statistical Machine Translation*, EMNLP 2014, <https://arxiv.org/abs/1406.1078>.
 
 A language model predicts the next word of one sequence. Translation maps a sequence to
 another of a different length, with words in a different order. The two papers solved it
@@ -18,12 +18,12 @@ trained by maximizing the log-likelihood of the reference translations. Everythi
 decoder knows about the source has to pass through $c$: the bottleneck that chapter 10's
 attention removes.
 
-This file holds the model of Sutskever et al. (their decoder starts from the encoder's final
-state; Cho et al. also feed $c$ to every decoder step). It uses torch's fused `nn.GRU` /
-`nn.LSTM`, which chapter 8 rebuilt from their equations and tested equal to these. The model
-follows the book's translation protocol: `forward` (teacher forcing), `encode`, `init_state`
-and `step` (one decoder step, for greedy and beam search), with the batch on dim 0 of every
-tensor of the memory and the state.
+This file holds the model of Sutskever et al. (their decoder starts from the encoder's
+final state; Cho et al. also feed $c$ to every decoder step). It uses torch's fused
+`nn.GRU` / `nn.LSTM`, which chapter 8 rebuilt from their equations and tested equal to
+these. The model follows the book's translation protocol: `forward` (teacher forcing),
+`encode`, `init_state` and `step` (one decoder step, for greedy and beam search), with
+the batch on dim 0 of every tensor of the memory and the state.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ CELLS = ("gru", "lstm")  # the recurrent cells the encoder and decoder can use
 _TORCH_LAYERS = {"gru": nn.GRU, "lstm": nn.LSTM}
 
 # A state is a tensor (GRU: h) or a pair (LSTM: h, c). torch's layers keep each as
-# (layers, B, H); the protocol wants the batch first, (B, layers, H), so that beam search can
+# (layers, B, H); the protocol wants the batch first, (B, layers, H), so that beam
+# search can
 # reorder rows with one index_select on dim 0.
 State = Tensor | tuple[Tensor, Tensor]
 
@@ -48,13 +49,16 @@ State = Tensor | tuple[Tensor, Tensor]
 # --8<-- [start:config]
 @dataclass(frozen=True)
 class Seq2SeqConfig:
-    """Sizes of the model. Sutskever et al. used 4 LSTM layers of 1000 units and 1000-wide
-    embeddings; Cho et al. one GRU-like layer of 1000 units. The defaults fit a CPU."""
+    """Sizes of the model. Sutskever et al. used 4 LSTM layers of 1000 units and
+    1000-wide embeddings; Cho et al. one GRU-like layer of 1000 units. The defaults fit
+    a CPU."""
 
     source_vocab: int  # |V_src|, source word ids 0 … |V_src|-1 (0 is padding)
     target_vocab: int  # |V_tgt|, target word ids (0 padding, then <bos>, <eos>, ...)
     embed_dim: int = 64  # the length of each word's vector, on both sides
-    hidden_dim: int = 128  # H, the size of the recurrent state: the fixed vector c is this big
+    hidden_dim: int = (
+        128  # H, the size of the recurrent state: the fixed vector c is this big
+    )
     num_layers: int = 1  # stacked recurrent layers in the encoder and in the decoder
     cell: str = "gru"  # "gru" or "lstm", the same for encoder and decoder
     dropout: float = 0.0  # on embeddings, between layers and before the output layer
@@ -69,15 +73,24 @@ class Seq2SeqConfig:
         ]
         for name, value, least in checks:
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ValueError(f"Seq2SeqConfig.{name} must be an int >= {least}; got {value!r}")
+                raise ValueError(
+                    f"Seq2SeqConfig.{name} must be an int >= {least}; got {value!r}"
+                )
         if self.cell not in CELLS:
-            raise ValueError(f"Seq2SeqConfig.cell must be one of {CELLS}; got {self.cell!r}")
+            raise ValueError(
+                f"Seq2SeqConfig.cell must be one of {CELLS}; got {self.cell!r}"
+            )
         if (
             isinstance(self.dropout, bool)
             or not isinstance(self.dropout, (int, float))
             or not 0.0 <= self.dropout < 1.0
         ):
-            raise ValueError(f"Seq2SeqConfig.dropout must be a number in [0, 1); got {self.dropout!r}")
+            raise ValueError(
+                f"Seq2SeqConfig.dropout must be a number in [0, 1); got "
+                f"{self.dropout!r}"
+            )
+
+
 # --8<-- [end:config]
 
 
@@ -89,7 +102,8 @@ def _batch_first(state: State) -> State:
 
 
 def _layers_first(state: State) -> State:
-    """The protocol's (B, layers, H) -> torch's (layers, B, H), contiguous, as cuDNN wants."""
+    """The protocol's (B, layers, H) -> torch's (layers, B, H), contiguous, as cuDNN
+    wants."""
     if isinstance(state, tuple):
         return tuple(s.transpose(0, 1).contiguous() for s in state)
     return state.transpose(0, 1).contiguous()
@@ -107,11 +121,12 @@ def _recurrent(config: Seq2SeqConfig) -> nn.GRU | nn.LSTM:
 
 # --8<-- [start:encoder]
 class Encoder(nn.Module):
-    """Source ids -> the fixed vector c: the recurrent state after each source's last token.
+    """Source ids -> the fixed vector c: the recurrent state after each source's last
+    token.
 
     The batch is right-padded, so rows end at different steps. The padded embeddings are
-    *packed* (`pack_padded_sequence`): torch then runs each row for exactly its own length and
-    returns the state at its last real token, so padding never changes c.
+    *packed* (`pack_padded_sequence`): torch then runs each row for exactly its own
+    length and returns the state at its last real token, so padding never changes c.
     """
 
     def __init__(self, config: Seq2SeqConfig) -> None:
@@ -121,11 +136,18 @@ class Encoder(nn.Module):
         self.rnn = _recurrent(config)
 
     def forward(self, src: Tensor, src_lengths: Tensor) -> State:
-        """src (B, S) ids, src_lengths (B,) -> c: h (B, layers, H), or (h, c) for the LSTM."""
+        """src (B, S) ids, src_lengths (B,) -> c: h (B, layers, H), or (h, c) for the
+        LSTM."""
         e = self.drop(self.embed(src))  # (B, S, E)
-        packed = pack_padded_sequence(e, src_lengths.cpu(), batch_first=True, enforce_sorted=False)
-        _, final = self.rnn(packed)  # (layers, B, H), each row's state at its own last token
+        packed = pack_padded_sequence(
+            e, src_lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        _, final = self.rnn(
+            packed
+        )  # (layers, B, H), each row's state at its own last token
         return _batch_first(final)  # (B, layers, H)
+
+
 # --8<-- [end:encoder]
 
 
@@ -145,10 +167,15 @@ class Decoder(nn.Module):
         self.out = nn.Linear(config.hidden_dim, config.target_vocab)
 
     def forward(self, y_in: Tensor, state: State) -> tuple[Tensor, State]:
-        """y_in (B, T) ids and a state (B, layers, H) -> (logits (B, T, V_tgt), the next state)."""
+        """y_in (B, T) ids and a state (B, layers, H) -> (logits (B, T, V_tgt), the next
+        state)."""
         e = self.drop(self.embed(y_in))  # (B, T, E)
-        hs, state = self.rnn(e, _layers_first(state))  # hs (B, T, H): the top layer at every step
+        hs, state = self.rnn(
+            e, _layers_first(state)
+        )  # hs (B, T, H): the top layer at every step
         return self.out(self.drop(hs)), _batch_first(state)  # (B, T, V_tgt)
+
+
 # --8<-- [end:decoder]
 
 
@@ -164,7 +191,8 @@ class Seq2Seq(nn.Module):
     - ``init_state(memory) -> state``, the decoder's first state (c again);
     - ``step(prev (B,), state, memory) -> (logits (B, V_tgt), state)``, one token.
 
-    Memory and state are a tensor (GRU) or a pair of tensors (LSTM), each (B, layers, H).
+    Memory and state are a tensor (GRU) or a pair of tensors (LSTM), each (B, layers,
+    H).
     """
 
     def __init__(self, config: Seq2SeqConfig) -> None:
@@ -176,28 +204,33 @@ class Seq2Seq(nn.Module):
         self.decoder = Decoder(config)
 
     def encode(self, src: Tensor, src_lengths: Tensor) -> State:
-        """src (B, S) ids, right-padded with 0; src_lengths (B,) in 1..S -> c, (B, layers, H)."""
+        """src (B, S) ids, right-padded with 0; src_lengths (B,) in 1..S -> c, (B,
+        layers, H)."""
         check_source(src, src_lengths)
         return self.encoder(src, src_lengths)
 
     def init_state(self, memory: State) -> State:
-        """The decoder starts where the encoder stopped: its first state is c, (B, layers, H)."""
+        """The decoder starts where the encoder stopped: its first state is c, (B,
+        layers, H)."""
         return memory
 
     def step(self, prev: Tensor, state: State, memory: State) -> tuple[Tensor, State]:
-        """prev (B,) the last target ids -> (logits (B, V_tgt) for the next one, new state).
+        """prev (B,) the last target ids -> (logits (B, V_tgt) for the next one, new
+        state).
 
-        `memory` is not read: after the first step, all the decoder knows of the source is
-        in its own state. (Chapter 10's decoder reads the memory at every step.)
+        `memory` is not read: after the first step, all the decoder knows of the source
+        is in its own state. (Chapter 10's decoder reads the memory at every step.)
         """
         logits, state = self.decoder(prev.unsqueeze(1), state)  # (B, 1, V_tgt)
         return logits.squeeze(1), state  # (B, V_tgt)
 
     def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tensor:
-        """Teacher forcing: src (B, S), src_lengths (B,), tgt_in (B, T) -> logits (B, T, V_tgt)."""
+        """Teacher forcing: src (B, S), src_lengths (B,), tgt_in (B, T) -> logits (B, T,
+        V_tgt)."""
         if tgt_in.ndim != 2 or tgt_in.shape[0] != src.shape[0]:
             raise ValueError(
-                f"expected tgt_in of shape (B, T) with B = {src.shape[0]}; got {tuple(tgt_in.shape)}"
+                f"expected tgt_in of shape (B, T) with B = {src.shape[0]}; got "
+                f"{tuple(tgt_in.shape)}"
             )
         c = self.encode(src, src_lengths)  # (B, layers, H)
         logits, _ = self.decoder(tgt_in, self.init_state(c))  # (B, T, V_tgt)
@@ -207,16 +240,27 @@ class Seq2Seq(nn.Module):
     def num_parameters(self) -> int:
         """How many numbers the model learns."""
         return sum(p.numel() for p in self.parameters())
+
+
 # --8<-- [end:model]
 
 
 def check_source(src: Tensor, src_lengths: Tensor) -> None:
-    """Raise ValueError unless src is a LongTensor (B, S) and src_lengths (B,) lie in 1..S."""
+    """Raise ValueError unless src is a LongTensor (B, S) and src_lengths (B,) lie in
+    1..S."""
     if not isinstance(src, Tensor) or src.ndim != 2 or src.dtype != torch.long:
-        got = f"{tuple(src.shape)} {src.dtype}" if isinstance(src, Tensor) else type(src).__name__
+        got = (
+            f"{tuple(src.shape)} {src.dtype}"
+            if isinstance(src, Tensor)
+            else type(src).__name__
+        )
         raise ValueError(f"expected src, a LongTensor of shape (B, S); got {got}")
     if not isinstance(src_lengths, Tensor) or src_lengths.shape != src.shape[:1]:
-        got = tuple(src_lengths.shape) if isinstance(src_lengths, Tensor) else type(src_lengths).__name__
+        got = (
+            tuple(src_lengths.shape)
+            if isinstance(src_lengths, Tensor)
+            else type(src_lengths).__name__
+        )
         raise ValueError(f"expected src_lengths of shape ({src.shape[0]},); got {got}")
     if src_lengths.min() < 1 or src_lengths.max() > src.shape[1]:
         raise ValueError(

@@ -1,4 +1,5 @@
-"""Central differences: the slow, obviously correct gradient every hand-written backward is checked against.
+"""Central differences: the slow, obviously correct gradient every hand-written backward
+is checked against.
 
 For a scalar function f of an array x, each partial derivative is estimated as
 
@@ -10,17 +11,19 @@ float64: in float32 the rounding error of f, divided by 2 eps, swamps the estima
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 
 # --8<-- [start:numerical]
-def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+def numerical_gradient(
+    f: Callable[[], float], x: np.ndarray, eps: float = 1e-6
+) -> np.ndarray:
     """Estimate df/dx by central differences, nudging ``x`` in place and restoring it.
 
-    ``f`` takes no arguments and reads ``x`` (and whatever else it closes over), so the same
-    helper checks the gradient of any parameter or input of a layer.
+    ``f`` takes no arguments and reads ``x`` (and whatever else it closes over), so the
+    same helper checks the gradient of any parameter or input of a layer.
     """
     if not np.issubdtype(x.dtype, np.floating):
         raise TypeError(f"x must be a floating-point array, got dtype {x.dtype}")

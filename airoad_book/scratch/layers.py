@@ -9,9 +9,10 @@ Every layer follows one contract:
 - ``backward(grad_out)`` takes dL/d(output), returns dL/d(input), and stores the gradient
   of each parameter in ``.grads`` under the parameter's name in ``.params``.
 
-Arrays are rows of examples: ``x`` is (B, D) for B examples of D features. Layouts follow
-the equations: a dense layer computes ``y = x @ W + b`` with ``W`` shaped (D_in, D_out).
-(`torch.nn.Linear` stores the transpose, (D_out, D_in); chapter 2 converts between them.)
+Arrays are rows of examples: ``x`` is (B, D) for B examples of D features. Layouts
+follow the equations: a dense layer computes ``y = x @ W + b`` with ``W`` shaped (D_in,
+D_out). (`torch.nn.Linear` stores the transpose, (D_out, D_in); chapter 2 converts
+between them.)
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ INITS = ("naive", "xavier", "he")
 
 
 # --8<-- [start:init]
-def init_weights(n_in: int, n_out: int, scheme: str, rng: np.random.Generator) -> np.ndarray:
-    """A (n_in, n_out) weight matrix drawn from a zero-mean normal whose scale ``scheme`` sets.
+def init_weights(
+    n_in: int, n_out: int, scheme: str, rng: np.random.Generator
+) -> np.ndarray:
+    """A (n_in, n_out) weight matrix drawn from a zero-mean normal whose scale
+    ``scheme`` sets.
 
     - ``"naive"``: standard deviation 0.01, whatever the width;
     - ``"xavier"`` (Glorot & Bengio 2010): variance 2 / (n_in + n_out), which keeps the
@@ -44,15 +48,21 @@ def init_weights(n_in: int, n_out: int, scheme: str, rng: np.random.Generator) -
 
 
 class Layer:
-    """The contract every layer keeps: ``forward`` caches, ``backward`` returns dL/dx."""
+    """The contract every layer keeps: ``forward`` caches, ``backward`` returns
+    dL/dx."""
 
     def __init__(self) -> None:
-        self.params: dict[str, np.ndarray] = {}  # name -> array, updated in place by optimizers
-        self.grads: dict[str, np.ndarray] = {}  # name -> dL/d(param), same shape, set by backward
+        self.params: dict[
+            str, np.ndarray
+        ] = {}  # name -> array, updated in place by optimizers
+        self.grads: dict[
+            str, np.ndarray
+        ] = {}  # name -> dL/d(param), same shape, set by backward
         self.training = True  # dropout reads it; the others ignore it
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """Map the input (B, D_in) to the output (B, D_out), caching what backward needs."""
+        """Map the input (B, D_in) to the output (B, D_out), caching what backward
+        needs."""
         raise NotImplementedError
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
@@ -64,14 +74,24 @@ class Layer:
 class Dense(Layer):
     """y = x W + b: x (B, D_in), W (D_in, D_out), b (D_out,), y (B, D_out)."""
 
-    def __init__(self, n_in: int, n_out: int, init: str = "he", rng: np.random.Generator | None = None,
-                 dtype: type = np.float64) -> None:
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        init: str = "he",
+        rng: np.random.Generator | None = None,
+        dtype: type = np.float64,
+    ) -> None:
         super().__init__()
         if n_in < 1 or n_out < 1:
-            raise ValueError(f"a dense layer needs positive widths, got n_in={n_in}, n_out={n_out}")
+            raise ValueError(
+                f"a dense layer needs positive widths, got n_in={n_in}, n_out={n_out}"
+            )
         rng = rng if rng is not None else np.random.default_rng(0)
-        self.params = {"W": init_weights(n_in, n_out, init, rng).astype(dtype),
-                       "b": np.zeros(n_out, dtype=dtype)}
+        self.params = {
+            "W": init_weights(n_in, n_out, init, rng).astype(dtype),
+            "b": np.zeros(n_out, dtype=dtype),
+        }
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """y = x W + b, (B, D_out); caches x."""
@@ -83,6 +103,7 @@ class Dense(Layer):
         self.grads["W"] = self.x.T @ grad_out  # (D_in, D_out): sums over the batch
         self.grads["b"] = grad_out.sum(axis=0)  # (D_out,)
         return grad_out @ self.params["W"].T  # (B, D_in)
+
     # --8<-- [end:dense]
 
 
@@ -126,6 +147,7 @@ class ReLU(Layer):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """dL/dx = dL/dy where x > 0, else 0 (the kink at 0 takes the derivative 0)."""
         return grad_out * self.mask
+
     # --8<-- [end:activations]
 
 
@@ -134,8 +156,9 @@ ACTIVATIONS: dict[str, type[Layer]] = {"relu": ReLU, "tanh": Tanh, "sigmoid": Si
 
 # --8<-- [start:dropout]
 class Dropout(Layer):
-    """Inverted dropout (Srivastava et al. 2014): in training, zero each unit with probability
-    p and scale the survivors by 1/(1 − p), so that evaluation needs no change at all."""
+    """Inverted dropout (Srivastava et al. 2014): in training, zero each unit with
+    probability p and scale the survivors by 1/(1 − p), so that evaluation needs no
+    change at all."""
 
     def __init__(self, p: float, rng: np.random.Generator | None = None) -> None:
         super().__init__()
@@ -145,7 +168,8 @@ class Dropout(Layer):
         self.rng = rng if rng is not None else np.random.default_rng(0)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """x with a random share p of its entries zeroed and the rest scaled, same shape."""
+        """x with a random share p of its entries zeroed and the rest scaled, same
+        shape."""
         if not self.training or self.p == 0.0:
             self.mask = None
             return x
@@ -156,6 +180,7 @@ class Dropout(Layer):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """dL/dx = dL/dy times the same mask, same shape."""
         return grad_out if self.mask is None else grad_out * self.mask
+
     # --8<-- [end:dropout]
 
 
@@ -163,31 +188,46 @@ class Dropout(Layer):
 def log_softmax(z: np.ndarray) -> np.ndarray:
     """log p_k = z_k − log Σ_j e^{z_j}, rowwise, for logits z (B, K); stable for any z.
 
-    Subtracting the row maximum m first changes nothing mathematically,
-    log Σ_j e^{z_j} = m + log Σ_j e^{z_j − m}, but keeps every exponent ≤ 0: no overflow,
-    and the largest term is exactly e^0 = 1, so the sum never underflows to 0.
+    Subtracting the row maximum m first changes nothing mathematically, log Σ_j e^{z_j}
+    = m + log Σ_j e^{z_j − m}, but keeps every exponent ≤ 0: no overflow, and the
+    largest term is exactly e^0 = 1, so the sum never underflows to 0.
     """
     m = z.max(axis=1, keepdims=True)  # (B, 1)
     return z - (m + np.log(np.exp(z - m).sum(axis=1, keepdims=True)))  # (B, K)
 
 
 class SoftmaxCrossEntropy:
-    """Mean cross-entropy of softmax(z) against integer labels, and its gradient p − y."""
+    """Mean cross-entropy of softmax(z) against integer labels, and its gradient p −
+    y."""
 
     def forward(self, z: np.ndarray, labels: np.ndarray) -> float:
-        """L = −(1/B) Σ_b log p_{b, y_b} for logits z (B, K) and labels (B,) in 0..K−1 (nats)."""
+        """L = −(1/B) Σ_b log p_{b, y_b} for logits z (B, K) and labels (B,) in 0..K−1
+        (nats)."""
         log_p = log_softmax(z)  # (B, K)
         self.p = np.exp(log_p)  # (B, K): each row sums to 1
         self.labels = labels
         return float(-log_p[np.arange(len(labels)), labels].mean())
 
     def backward(self) -> np.ndarray:
-        """dL/dz = (p − onehot(y)) / B, (B, K): the whole softmax-and-log chain in one line."""
+        """dL/dz = (p − onehot(y)) / B, (B, K): the whole softmax-and-log chain in one
+        line."""
         grad = self.p.copy()  # (B, K)
         grad[np.arange(len(self.labels)), self.labels] -= 1.0
         return grad / len(self.labels)
+
     # --8<-- [end:softmax]
 
 
-__all__ = ["ACTIVATIONS", "INITS", "Dense", "Dropout", "Layer", "ReLU", "Sigmoid",
-           "SoftmaxCrossEntropy", "Tanh", "init_weights", "log_softmax"]
+__all__ = [
+    "ACTIVATIONS",
+    "INITS",
+    "Dense",
+    "Dropout",
+    "Layer",
+    "ReLU",
+    "Sigmoid",
+    "SoftmaxCrossEntropy",
+    "Tanh",
+    "init_weights",
+    "log_softmax",
+]

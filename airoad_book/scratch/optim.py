@@ -1,9 +1,9 @@
 """Three optimizers in NumPy: SGD, SGD with momentum, and Adam.
 
-Each works on two parallel lists of arrays, the parameters and their gradients, and updates
-the parameters in place: ``optimizer.step(params, grads)``. The lists must come in the same
-order at every step (an MLP's ``params()`` and ``grads()`` do), because momentum and Adam
-keep one running state array per parameter, matched by position.
+Each works on two parallel lists of arrays, the parameters and their gradients, and
+updates the parameters in place: ``optimizer.step(params, grads)``. The lists must come
+in the same order at every step (an MLP's ``params()`` and ``grads()`` do), because
+momentum and Adam keep one running state array per parameter, matched by position.
 
 - Momentum: Polyak (1964), "Some methods of speeding up the convergence of iteration
   methods"; in neural networks, Rumelhart, Hinton & Williams (1986) and Qian (1999).
@@ -39,6 +39,7 @@ class SGD:
         _check_pairs(params, grads)
         for theta, g in zip(params, grads):
             theta -= self.lr * g
+
     # --8<-- [end:sgd]
 
 
@@ -66,18 +67,26 @@ class Momentum:
             v *= self.mu
             v += g
             theta -= self.lr * v
+
     # --8<-- [end:momentum]
 
 
 # --8<-- [start:adam]
 class Adam:
-    """Kingma & Ba (2015): a step per coordinate scaled by a running RMS of its gradient.
+    """Kingma & Ba (2015): a step per coordinate scaled by a running RMS of its
+    gradient.
 
     m ← β₁ m + (1 − β₁) g,  v ← β₂ v + (1 − β₂) g²,
     m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ),  θ ← θ − η m̂ / (√v̂ + ε).
     """
 
-    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+    ) -> None:
         _check_lr(lr)
         if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
             raise ValueError(f"betas must be in [0, 1), got {beta1}, {beta2}")
@@ -97,9 +106,12 @@ class Adam:
         for theta, g, m, v in zip(params, grads, self.m, self.v):
             m[...] = b1 * m + (1 - b1) * g
             v[...] = b2 * v + (1 - b2) * g**2
-            m_hat = m / (1 - b1**self.t)  # the zero start biases m and v towards 0: undo it
+            m_hat = m / (
+                1 - b1**self.t
+            )  # the zero start biases m and v towards 0: undo it
             v_hat = v / (1 - b2**self.t)
             theta -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
     # --8<-- [end:adam]
 
 
