@@ -31,12 +31,13 @@ def column() -> int:
 
 
 def includes() -> list[tuple[str, str, str | None, bool]]:
-    """(page, file, section or None, nested) for every `--8<--` include under docs/;
-    nested when the fence is indented, inside an admonition."""
+    """(page, file, section or None, nested) for every `--8<--` include of code under
+    docs/; nested when the fence is indented, inside an admonition. A page that includes
+    Markdown (the changelog) is prose, which wraps, so it is left out."""
     found = []
     for page in sorted((ROOT / "docs").rglob("*.md")):
         for line in page.read_text(encoding="utf-8").splitlines():
-            if m := INCLUDE.match(line):
+            if (m := INCLUDE.match(line)) and not m[2].endswith(".md"):
                 rel = page.relative_to(ROOT).as_posix()
                 found.append((rel, m[2], m[3], len(m[1]) >= 4))
     return found
