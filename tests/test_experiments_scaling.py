@@ -34,9 +34,10 @@ TINY_BASE = replace(
     num_layers=1,
     gpt_batch=8,
 )
-TINY = exp.Config(
-    min_flops=2e7,
+TINY = exp.Config(  # about 20 s: 50 short runs, no fewer than 20 steps each
+    min_flops=5e6,
     rungs=3,
+    min_steps=20,
     tokens_per_param=20.0,
     data_shares=(0.05, 1.0),
     valid_chars=512,

@@ -218,7 +218,7 @@ def test_the_wheel_declares_a_lean_core_and_the_extras(lean):
     core = sorted(
         r.split(">")[0].split("=")[0].strip() for r in requires if "extra ==" not in r
     )
-    assert core == ["numpy", "torch", "tqdm"], requires
+    assert core == ["numpy", "scipy", "torch", "tqdm"], requires
     extras = set(meta.get_all("Provides-Extra"))
     assert {"data", "book"} <= extras
     data = [r for r in requires if "extra == 'data'" in r or 'extra == "data"' in r]

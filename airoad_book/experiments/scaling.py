@@ -800,6 +800,7 @@ def ladder_table(points: dict, fits: dict) -> Table:
 
 
 def recipes_table(recipes: dict) -> Table:
+    """One row per trial of the recipe search: family, learning rate, shape, loss."""
     rows = []
     for k in NETWORKS:
         for t in recipes[k]["trials"]:
@@ -828,6 +829,7 @@ def recipes_table(recipes: dict) -> Table:
 
 
 def data_table(data: dict) -> Table:
+    """One row per family: its validation loss at each share of the training text."""
     shares = [p["share"] for p in data["kn"]]
     rows = [[NAMES[k], *[p["loss"] for p in data[k]]] for k in FAMILIES]
     return Table(
@@ -838,6 +840,7 @@ def data_table(data: dict) -> Table:
 
 
 def crossings_table(cross: list[dict], points: dict) -> Table:
+    """One row per pair of families that cross, between measured rungs or by their fits."""
     rows = []
     for x in cross:
         if not (x["measured"] or x["fitted"]):
@@ -860,6 +863,7 @@ def crossings_table(cross: list[dict], points: dict) -> Table:
 
 
 def fits_sentence(m: dict, fits: dict) -> str:
+    """The fitted exponents, steepest first, and which families got the plain law."""
     order = sorted(FAMILIES, key=lambda k: -m[f"{k}_alpha"])
     parts = ", ".join(f"{NAMES[k]} {m[f'{k}_alpha']:.3f}" for k in order)
     plain = [NAMES[k] for k in FAMILIES if fits[k]["form"] == "plain"]
@@ -878,6 +882,7 @@ def fits_sentence(m: dict, fits: dict) -> str:
 
 
 def top_sentence(m: dict) -> str:
+    """The families at the top rung, best to worst."""
     order = sorted(FAMILIES, key=lambda k: m[f"{k}_loss_top"])
     return (
         "At the top rung, best to worst, in nats per character: "
@@ -887,6 +892,7 @@ def top_sentence(m: dict) -> str:
 
 
 def positions_sentence(m: dict) -> str:
+    """What the GPT and the LSTM gain from the first tenth of a window to its last."""
     g, l_ = m["gpt_position_gain"], m["lstm_position_gain"]
     more = "GPT" if g > l_ else "LSTM"
     return (
@@ -899,6 +905,7 @@ def positions_sentence(m: dict) -> str:
 
 
 def data_sentence(m: dict, data: dict) -> str:
+    """How much each family gains from the smallest share of the text to the whole."""
     lo, hi = data["kn"][0]["share"], data["kn"][-1]["share"]
     gains = sorted(FAMILIES, key=lambda k: -m[f"{k}_data_gain"])
     return (
@@ -909,6 +916,7 @@ def data_sentence(m: dict, data: dict) -> str:
 
 
 def crossings_sentence(cross: list[dict]) -> str:
+    """The crossings between measured rungs, in words."""
     measured = [x for x in cross if x["measured"]]
     if not measured:
         return "No two families cross between the measured rungs: their order is the same at every rung."
