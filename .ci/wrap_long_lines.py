@@ -143,12 +143,14 @@ def _indent(line: str) -> int:
 def _doc_paragraph(lines: list[str], i: int, in_doc: set[int]):
     """The docstring paragraph holding line i: (line numbers, indentation of its text).
     Indentation is None where the paragraph is not plain prose: deeper than the
-    docstring's opening line (a formula, an example), a list, a table or a doctest."""
+    docstring's opening line (a formula, an example), inside a ``` code fence, a list, a
+    table or a doctest."""
     top = i
     while top - 1 in in_doc and not QUOTE.match(lines[top].strip()):
         top -= 1  # the docstring's opening line
     base = _indent(lines[top])
-    if _indent(lines[i]) != base:
+    fences = sum(lines[k].strip().startswith("```") for k in range(top, i))
+    if _indent(lines[i]) != base or fences % 2:  # deeper, or inside a ``` code fence
         return [i], None
     lo = i
     while lo > top and lines[lo - 1].strip() and _indent(lines[lo - 1]) == base:

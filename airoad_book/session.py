@@ -38,11 +38,18 @@ from torch import nn
 from airoad_book.session import RunSession, using
 from airoad_book.train import TrainConfig, fit
 
-folder = tempfile.mkdtemp() session = RunSession(folder, experiment="demo",
-budget="quick", seed=0, config={"size": 3}) batches = [(torch.randn(8, 3),
-torch.randn(8, 1)) for _ in range(20)] with using(session):
-    history = fit(nn.Linear(3, 1), batches, lambda m, b: ((m(b[0]) - b[1]) ** 2).mean(),
-                  TrainConfig(max_steps=20, eval_every=20))
+folder = tempfile.mkdtemp()
+session = RunSession(
+    folder, experiment="demo", budget="quick", seed=0, config={"size": 3}
+)
+batches = [(torch.randn(8, 3), torch.randn(8, 1)) for _ in range(20)]
+with using(session):
+    history = fit(
+        nn.Linear(3, 1),
+        batches,
+        lambda m, b: ((m(b[0]) - b[1]) ** 2).mean(),
+        TrainConfig(max_steps=20, eval_every=20),
+    )
 print(history.steps_done, len(session.saved_phases()))
 session.remove()
 ```

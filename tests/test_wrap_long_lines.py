@@ -66,3 +66,16 @@ def test_check_mode_changes_nothing(tmp_path):
     path.write_text(SOURCE)
     wrap.wrap_file(path, 60, check=True)
     assert path.read_text() == SOURCE
+
+
+def test_code_in_a_docstring_fence_is_left_as_it_is(tmp_path):
+    """A ```python example in a docstring is code, not prose: refilling it would join
+    its statements into one line (session.py's example once came out that way)."""
+    code = (
+        "folder = make_a_temporary_folder_for_the_demo_run()\n"
+        "session = RunSession(folder, experiment='demo', budget='quick', seed=0)\n"
+    )
+    path = tmp_path / "m.py"
+    path.write_text(f'"""Doc.\n\n```python\n{code}```\n"""\n', encoding="utf-8")
+    wrap.wrap_file(path, 60, check=False)
+    assert code in path.read_text(encoding="utf-8")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import built_site as helpers
 import pytest
+from browser_session import base_url, browser  # noqa: F401 (session fixtures)
 
 
 def pytest_configure(config):

@@ -11,7 +11,6 @@ import tomllib
 
 import built_site as site
 import pytest
-from test_browser import base_url, browser  # noqa: F401 (the session fixtures)
 
 CHAPTERS = [p for p in site.chapters() if not p.startswith("labs/")]
 MEASURE = """() => [...document.querySelectorAll(
