@@ -227,19 +227,27 @@ def provenance(argv: list[str]) -> dict[str, str]:
         except (OSError, subprocess.CalledProcessError):
             return ""
 
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    # a copy of the tree without its .git (a borrowed GPU machine) names its commit
+    # in $AIROAD_COMMIT
+    commit = git("rev-parse", "--short", "HEAD") or os.environ.get(
+        "AIROAD_COMMIT", "unknown"
+    )
     if git("status", "--porcelain", "--untracked-files=no"):
         commit += " (with uncommitted changes)"
     import torch
 
+    from airoad_book.device import device
+
     cpu = platform.processor() or platform.machine()
+    dev = device()
+    accelerator = f", {torch.cuda.get_device_name(dev)}" if dev.type == "cuda" else ""
     return {
         "command": "airoad-book " + shlex.join(argv),
         "commit": commit,
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{os.cpu_count()} CPU cores ({cpu}), {platform.system()}, "
         f"Python {platform.python_version()}, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} torch threads",
+        f"{torch.get_num_threads()} torch threads, device {dev.type}{accelerator}",
     }
 
 

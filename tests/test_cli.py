@@ -83,4 +83,5 @@ def test_run_json_prints_exactly_one_json_object_and_records_provenance(tmp_path
     recorded = json.loads(Path(tmp_path, "results", f"{FAST}-quick.json").read_text())
     assert set(recorded["provenance"]) == {"command", "commit", "date", "machine"}
     assert recorded["provenance"]["command"].startswith(f"airoad-book run {FAST}")
+    assert recorded["provenance"]["machine"].endswith("device cpu")  # no GPU here
     assert recorded["metrics"] == out["metrics"]

@@ -181,3 +181,31 @@ def test_chapter_8_figures_draw_from_tiny_results(lag, char, ptb, theme):
             fig = spec.draw(results[spec.experiment])
             assert isinstance(fig, Figure)
             plt.close(fig)
+
+
+def test_zaremba_medium_is_the_papers_regularised_setup():
+    from airoad_book.experiments import ptb_lstm_dropout
+
+    m = ptb_lstm_dropout.CONFIGS["full"]
+    assert (m.hidden, m.layers, m.bptt, m.batch_size, m.epochs) == (650, 2, 35, 20, 39)
+    assert (m.dropout, m.init_range, m.clip_norm) == (0.5, 0.05, 5.0)
+    rates = [ptb_lstm.learning_rate(e, m) for e in range(1, 9)]
+    assert rates[:6] == [1.0] * 6  # six epochs at 1, then divided by 1.2 each epoch
+    assert rates[6:] == pytest.approx([1 / 1.2, 1 / 1.44])
+    assert ptb_lstm.size_of(m, 10_000) == 19_780_400  # the table's reference row
+
+
+def test_dropout_reaches_the_model_only_while_training():
+    from airoad_book.experiments import ptb_lstm_dropout
+
+    result = ptb_lstm_dropout.run("quick", seed=0, seconds=None)
+    assert result.metrics["dropout"] == 0.5
+    assert result.tables["test"].rows[1][-1] == 82.7
+    torch.manual_seed(0)
+    model = RecurrentLM("lstm", 50, 8, 8, layers=2, dropout=0.5)
+    x = torch.randint(0, 50, (2, 5))
+    model.train()
+    a, b = model(x)[0], model(x)[0]
+    assert not torch.equal(a, b)  # a fresh mask each call
+    model.eval()
+    assert torch.equal(model(x)[0], model(x)[0])

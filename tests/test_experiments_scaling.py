@@ -190,3 +190,14 @@ def test_the_figures_draw_from_the_result(result):
             fig = spec.draw(result)
         assert isinstance(fig, Figure)
         plt.close(fig)
+
+
+def test_the_large_ladder_is_the_full_ladder_carried_further():
+    from airoad_book.experiments import scaling_large
+
+    full, large = exp.CONFIGS["full"], scaling_large.CONFIGS["full"]
+    assert large.min_flops == full.min_flops and large.rungs == 13
+    flops = exp.rung_flops(large)
+    assert flops[: full.rungs] == exp.rung_flops(full)  # the same first seven rungs
+    assert flops[-1] / flops[0] == 4096
+    assert large.search_rung == full.rungs - 1  # the recipes: at the full ladder's top

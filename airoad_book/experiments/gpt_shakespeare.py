@@ -173,9 +173,10 @@ def evaluate_windows(model: GPT, ids: Tensor, batch: int = 64) -> float:
         raise ValueError(
             f"need at least context + 1 = {T + 1} ids to evaluate; got {len(ids)}"
         )
+    ids = ids.to(next(model.parameters()).device)  # scored where the model lives
     x = ids[:-1].unfold(0, T, s)  # (N_w, T) windows starting at 0, s, 2s, …
     y = ids[1:].unfold(0, T, s)  # (N_w, T) their targets
-    weight = torch.zeros(x.shape)  # (N_w, T) which predictions count
+    weight = torch.zeros(x.shape, device=x.device)  # (N_w, T) which predictions count
     weight[:, T - s :] = 1.0
     weight[0] = 1.0
     total = 0.0

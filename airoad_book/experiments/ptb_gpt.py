@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 from airoad_book.cost import training_flops_per_token
 from airoad_book.data import Vocab, lm_windows, penn_treebank, random_batches
-from airoad_book.device import seed_everything
+from airoad_book.device import device, seed_everything
 from airoad_book.experiments.budget import config_for
 from airoad_book.experiments.gpt_shakespeare import evaluate_windows, gpt_loss
 from airoad_book.models.gpt import GPT, GPTConfig
@@ -109,13 +109,14 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
     c = config
     words = penn_treebank("train")
     vocab = Vocab.build(words)  # Mikolov's 10,000 words, from the whole training text
-    train = vocab.encode(words[: c.train_tokens])
-    valid = vocab.encode(penn_treebank("valid")[: c.eval_tokens])
-    test = vocab.encode(penn_treebank("test")[: c.eval_tokens])
+    dev = device()  # the CPU here; a GPU where there is one (AIROAD_DEVICE overrides)
+    train = vocab.encode(words[: c.train_tokens]).to(dev)
+    valid = vocab.encode(penn_treebank("valid")[: c.eval_tokens]).to(dev)
+    test = vocab.encode(penn_treebank("test")[: c.eval_tokens]).to(dev)
 
     gen = seed_everything(seed)
     gcfg = model_config(len(vocab), c)
-    model = GPT(gcfg)
+    model = GPT(gcfg).to(dev)
     steps = steps_for(c, len(train))
     tc = TrainConfig(
         max_steps=steps,

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from airoad_book.data import Vocab, batchify, penn_treebank
-from airoad_book.device import seed_everything
+from airoad_book.device import device, seed_everything
 from airoad_book.experiments.budget import config_for
 from airoad_book.experiments.recurrent_training import (
     CarriedStateLoss,
@@ -54,6 +54,7 @@ class Config:
     epochs: int = 13
     clip_norm: float = 5.0  # on the gradient of the loss summed over the window's steps
     init_range: float = 0.1  # weights uniform in [-init_range, init_range]
+    dropout: float = 0.0  # Zaremba's dropout on the non-recurrent connections; 0: none
     train_tokens: int | None = None  # the first N training tokens; None: all 929,589
     eval_tokens: int | None = None  # the first N valid/test tokens; None: all
     max_seconds: float | None = (
@@ -80,12 +81,16 @@ def learning_rate(epoch: int, config: Config) -> float:
     return config.lr * config.decay ** max(0, epoch - config.decay_after)
 
 
-def _full_size(vocab_size: int) -> int:
-    """Parameters of the full (paper-shaped) model, with torch's two biases per gate."""
-    f = CONFIGS["full"]
+def size_of(config: Config, vocab_size: int) -> int:
+    """Parameters of an LSTM shaped by ``config``, with torch's two biases per gate."""
     return RecurrentLM(
-        "lstm", vocab_size, f.hidden, f.hidden, layers=f.layers
+        "lstm", vocab_size, config.hidden, config.hidden, layers=config.layers
     ).num_parameters
+
+
+def _full_size(vocab_size: int) -> int:
+    """Parameters of the full (paper-shaped) small model."""
+    return size_of(CONFIGS["full"], vocab_size)
 
 
 def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> Result:
@@ -93,19 +98,25 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
     c = config
     train_words = penn_treebank("train")
     vocab = Vocab.build(train_words)  # the 10,000 words of Mikolov's split
-    train = batchify(
-        vocab.encode(train_words[: c.train_tokens]), c.batch_size
+    dev = device()  # the CPU here; a GPU where there is one (AIROAD_DEVICE overrides)
+    train = batchify(vocab.encode(train_words[: c.train_tokens]), c.batch_size).to(
+        dev
     )  # (B, L)
     valid = batchify(
         vocab.encode(penn_treebank("valid")[: c.eval_tokens]), c.batch_size
-    )
-    test = batchify(vocab.encode(penn_treebank("test")[: c.eval_tokens]), c.batch_size)
+    ).to(dev)
+    test = batchify(
+        vocab.encode(penn_treebank("test")[: c.eval_tokens]), c.batch_size
+    ).to(dev)
 
     seed_everything(seed)
-    model = RecurrentLM(c.cell, len(vocab), c.hidden, c.hidden, layers=c.layers)
+    model = RecurrentLM(
+        c.cell, len(vocab), c.hidden, c.hidden, layers=c.layers, dropout=c.dropout
+    )
     with torch.no_grad():
         for p in model.parameters():
             p.uniform_(-c.init_range, c.init_range)
+    model.to(dev)
     cap = min((s for s in (c.max_seconds, seconds) if s is not None), default=None)
     loss = CarriedStateLoss(
         sum_over_time=True

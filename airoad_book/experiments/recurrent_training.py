@@ -101,6 +101,7 @@ def evaluate_streams(model: nn.Module, streams: Tensor, bptt: int) -> float:
     """Mean cross-entropy in nats per token over (B, L) streams, read left to right with
     the state carried from window to window, as the model is trained (no gradient)."""
     loss, total, count = CarriedStateLoss(), 0.0, 0
+    streams = streams.to(next(model.parameters()).device)  # scored where the model is
     for x, y in bptt_batches(streams, bptt):
         total += loss(model, (x, y)).item() * y.numel()
         count += y.numel()

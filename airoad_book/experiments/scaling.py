@@ -60,7 +60,7 @@ from airoad_book.cost import (
     training_flops_per_token,
     training_seconds,
 )
-from airoad_book.device import seed_everything
+from airoad_book.device import device, seed_everything
 from airoad_book.experiments import evolution as evo
 from airoad_book.experiments.budget import config_for
 from airoad_book.models.gpt import GPT
@@ -397,10 +397,12 @@ def train_one(
     model = network(key, params, V, base)
     per_token = flops_per_token(model)
     base = small_batches(key, base, flops / per_token, min_steps)
+    dev = device()  # the CPU here; a GPU where there is one (AIROAD_DEVICE overrides)
+    model.to(dev)
     entry = evo.contestant(
         EVO_KEY[key],
         model,
-        train,
+        train.to(dev),  # the batches are cut on the model's device
         eos,
         base,
         gen,
@@ -567,12 +569,17 @@ def compute_ladder(
                 top[key] = model
             points[key].append({"rung": k, "rung_flops": c, **p})
     points["kn"] = []
+    counted: dict[tuple[int, int], dict] = {}  # rungs past the text's end and the
+    # order's cap ask for the same model: it is counted once (its first seconds)
     for k, c in enumerate(flops):
         chars = min(
             len(train),
             round(config.tokens_per_param * rung_params(c, config.tokens_per_param)),
         )
-        p = kn_point(min(2 + k, config.kn_max_order), train[:chars], valid, V)
+        order = min(2 + k, config.kn_max_order)
+        if (order, chars) not in counted:
+            counted[order, chars] = kn_point(order, train[:chars], valid, V)
+        p = counted[order, chars]
         points["kn"].append({"rung": k, "rung_flops": c, "flops": c, **p})
     return points, top
 
@@ -622,8 +629,9 @@ def position_loss(
     n = min(windows, (len(ids) - 1) // T)
     if n < 1:
         raise ValueError(f"need at least context + 1 = {T + 1} ids; got {len(ids)}")
-    x = ids[: n * T].view(n, T)
-    y = ids[1 : n * T + 1].view(n, T)
+    dev = next(model.parameters()).device
+    x = ids[: n * T].view(n, T).to(dev)
+    y = ids[1 : n * T + 1].view(n, T).to(dev)
     model.eval()
     out = model(x)
     logits = (
@@ -632,7 +640,7 @@ def position_loss(
     loss = F.cross_entropy(
         logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none"
     )
-    return loss.view(n, T).mean(0).double().numpy()
+    return loss.view(n, T).mean(0).double().cpu().numpy()
 
 
 # --8<-- [end:position]
