@@ -227,12 +227,14 @@ def provenance(argv: list[str]) -> dict[str, str]:
         except (OSError, subprocess.CalledProcessError):
             return ""
 
-    # a copy of the tree without its .git (a borrowed GPU machine) names its commit
-    # in $AIROAD_COMMIT
-    commit = git("rev-parse", "--short", "HEAD") or os.environ.get(
-        "AIROAD_COMMIT", "unknown"
-    )
-    if git("status", "--porcelain", "--untracked-files=no"):
+    # a copy of the tree made elsewhere (a borrowed GPU machine) names the commit it
+    # holds in $AIROAD_COMMIT: its own .git, if any, may be an older one
+    commit = os.environ.get("AIROAD_COMMIT") or git("rev-parse", "--short", "HEAD")
+    if not commit:
+        commit = "unknown"
+    elif "AIROAD_COMMIT" not in os.environ and git(
+        "status", "--porcelain", "--untracked-files=no"
+    ):
         commit += " (with uncommitted changes)"
     import torch
 

@@ -101,3 +101,29 @@ def test_the_recipe_sentence_compares_the_two_nplm_runs(tmp_path):
     write(tmp_path, "bengio-paper-recipe", {**run, "nplm_ppl": 170.0, "mix_ppl": 125.0})
     text = pt.run_config(pt.Config(results_dir=str(tmp_path))).text["recipes"]
     assert "170.0" in text and "150.0" in text and "buys 20.0 points" in text
+
+
+def test_times_ten_writes_one_significant_figure_with_a_superscript_power():
+    from airoad_book.experiments.published_tables import times_ten
+
+    assert times_ten(4.3e15) == "4 × 10¹⁵"
+    assert times_ten(9.7e15) == "1 × 10¹⁶"  # rounding up carries into the power
+    assert times_ten(0.0096) == "1 × 10⁻²"
+
+
+def test_a_run_recorded_on_a_gpu_says_so_in_the_wall_clock_column():
+    from airoad_book.experiments.published_tables import where
+
+    gpu = "16 CPU cores (x86_64), Linux, torch 2.11, device cuda, NVIDIA H200"
+    assert where({"machine": gpu}) == " on a GPU"
+    assert where({"machine": "2 CPU cores (x86_64), Linux, device cpu"}) == ""
+    assert where({}) == ""
+
+
+def test_the_medium_lstms_cost_on_one_thread_comes_from_the_small_ones_speed(tmp_path):
+    result = pt.run_config(pt.Config(results_dir=str(tmp_path)))
+    assert result.text["medium"].endswith("training FLOPs.")  # nothing to scale from
+    small = {"params": 1e6, "train_tokens": 1e6, "epochs_done": 10.0}
+    write(tmp_path, "ptb-lstm", {**small, "train_seconds": 600.0, "test_ppl": 112.0})
+    text = pt.run_config(pt.Config(results_dir=str(tmp_path))).text["medium"]
+    assert "at the 100 GFLOP/s" in text  # 6 × 10^6 × 10^6 × 10 / 600 s

@@ -20,18 +20,28 @@ refreshes the page.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from airoad_book.cost import training_seconds
-from airoad_book.experiments import ngram_ptb, ptb_gpt, ptb_lstm, rnn_lm
+from airoad_book.experiments import (
+    ngram_ptb,
+    ptb_gpt,
+    ptb_lstm,
+    ptb_lstm_dropout,
+    rnn_lm,
+)
 from airoad_book.experiments.budget import config_for
 from airoad_book.models.lstm import recurrent_parameter_count
 from airoad_book.results import Result, Table
 
 NAME = "published-tables"
 CHAPTER = "C"
-SUMMARY = "the committed full-budget PTB results (KN5, NPLM, RNN LM, small LSTM) beside the papers' numbers"
+SUMMARY = (
+    "the committed full-budget PTB results (KN5, NPLM, RNN LM, LSTMs, GRU, GPT) "
+    "beside the papers' numbers"
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 READS = (
@@ -40,6 +50,7 @@ READS = (
     "results/bengio-paper-recipe-full.json",
     "results/rnn-lm-full.json",
     "results/ptb-lstm-full.json",
+    "results/ptb-lstm-dropout-full.json",
     "results/ptb-gru-full.json",
     "results/ptb-gpt-full.json",
     "results/gpt-shakespeare-full.json",
@@ -96,6 +107,13 @@ RUNS = (
         "Zaremba et al. (2014)",
     ),
     Run(
+        "medium LSTM, dropout 0.5 (ch. 8)",
+        "ptb-lstm-dropout",
+        "test_ppl",
+        ptb_lstm_dropout.PAPER_TEST_PPL,
+        "Zaremba et al. (2014)",
+    ),
+    Run(
         "GRU, the small LSTM's recipe (ch. 8)",
         "ptb-gru",
         "test_ppl",
@@ -135,6 +153,12 @@ def duration(seconds: float) -> str:
     if seconds < 2 * 3600:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def where(provenance: dict) -> str:
+    """ " on a GPU" for a run its provenance says trained on one, else nothing: the
+    wall-clock column mixes machines."""
+    return " on a GPU" if "device cuda" in provenance.get("machine", "") else ""
 
 
 def read_results(config: Config) -> dict[str, dict | None]:
@@ -231,7 +255,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
                 published,
                 run.source,
                 f"{ours:.1f}",
-                duration(data.get("seconds", 0.0)),
+                duration(data.get("seconds", 0.0)) + where(prov),
                 f"`{command(run.experiment)}`",
             ]
         )
@@ -274,7 +298,50 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
             "provenance": "\n".join(lines),
             "verdict": verdict,
             "recipes": recipe_sentence(found),
+            "medium": medium_sentence(found),
         },
+    )
+
+
+def times_ten(x: float) -> str:
+    """``x`` > 0 to one significant figure as people write it: "4 × 10¹⁵"."""
+    exponent = math.floor(math.log10(x))
+    mantissa = round(x / 10**exponent)
+    if mantissa == 10:
+        mantissa, exponent = 1, exponent + 1
+    power = str(exponent).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return f"{mantissa} × 10{power}"
+
+
+def lstm_training_flops(params: float, tokens: float, epochs: float) -> float:
+    """6 FLOPs per parameter per training token (forward and backward), over every
+    epoch: the count chapter 14 uses. The word-vector lookup is counted too, so this
+    errs high."""
+    return 6.0 * params * tokens * epochs
+
+
+def medium_sentence(found: dict[str, dict | None]) -> str:
+    """The medium LSTM's cost, and what it would take on one thread here, from the
+    small LSTM's recorded speed."""
+    medium = ptb_lstm_dropout.CONFIGS["full"]
+    params = ptb_lstm.size_of(medium, 10_000)
+    flops = lstm_training_flops(params, 929_589, medium.epochs)
+    head = (
+        f"It has {params / 1e6:.1f} million parameters and needs about "
+        f"{times_ten(flops)} training FLOPs"
+    )
+    m = (found.get("ptb-lstm") or {}).get("metrics", {})
+    needed = ("params", "train_tokens", "epochs_done", "train_seconds")
+    if not all(m.get(k) for k in needed):
+        return head + "."
+    rate = (
+        lstm_training_flops(m["params"], m["train_tokens"], m["epochs_done"])
+        / (m["train_seconds"])
+    )
+    return head + (
+        f": at the {rate / 1e9:.0f} GFLOP/s the small LSTM's recorded run achieved, "
+        f"{duration(flops / rate)} of one thread. It was recorded on a borrowed GPU, "
+        "and the wall-clock column says so."
     )
 
 
