@@ -78,11 +78,10 @@ CONFIGS = {
     # ResNet-18's 2-2-2-2 blocks at an eighth of its width, longer, more budgets
     "full": Config(
         blocks=(2, 2, 2, 2),
-        pretrain_steps=3000,
-        pretrain_batch=64,
-        labels=(1, 2, 5, 10, 25, 50, 100),
-        target_steps=150,
-        draws=3,
+        pretrain_steps=1000,
+        labels=(1, 2, 5, 10, 25, 100),
+        target_steps=100,
+        draws=2,
     ),
 }
 
