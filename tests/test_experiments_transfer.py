@@ -148,3 +148,18 @@ def test_residual_conv_verdict_reads_the_numbers():
     }
     assert "the shortcuts remove it" in rc.verdict(m)
     assert "does not show" in rc.verdict({**m, "plain_deep_train_loss": 0.2})
+
+
+def test_probe_sentence_reads_the_curves():
+    series = {
+        "labels": [5, 25, 100],
+        "accuracy": {
+            "probe": [0.5, 0.6, 0.7],
+            "scratch": [0.4, 0.65, 0.9],
+            "finetune": [0.55, 0.7, 0.95],
+        },
+    }
+    text = tl.probe_sentence(series)
+    assert "from 25 labels on" in text and "at every budget" in text
+    series["accuracy"]["scratch"] = [0.4, 0.5, 0.6]
+    assert tl.probe_sentence(series).startswith("The linear probe stays ahead")

@@ -102,9 +102,12 @@ def train(model: ResNet, x, y, config: Config, seed: int) -> list[float]:
 
 @torch.no_grad()
 def evaluate(model: ResNet, x, y) -> tuple[float, float]:
-    """Mean cross-entropy (nats) and accuracy over all of x (N, 28, 28), in eval mode."""
+    """Mean cross-entropy (nats) and accuracy over all of x (N, 28, 28), in eval
+    mode."""
     model.eval()
-    logits = torch.cat([model(x[s : s + EVAL_BATCH]) for s in range(0, len(x), 500)])
+    logits = torch.cat(
+        [model(x[s : s + EVAL_BATCH]) for s in range(0, len(x), EVAL_BATCH)]
+    )
     loss = float(F.cross_entropy(logits, y))
     return loss, float((logits.argmax(1) == y).float().mean())
 
@@ -178,7 +181,7 @@ def verdict(m: dict) -> str:
     elif rd < pd:
         tail = (
             "the degradation problem appears, and the shortcuts shrink it without "
-            "removing it: at this budget the deeper residual net still trains a "
+            "removing it; at this budget the deeper residual net still trains a "
             "little worse than the shallower one."
         )
     else:

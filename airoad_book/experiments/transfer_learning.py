@@ -1,5 +1,5 @@
-"""Part III's transfer experiment: a ResNet pretrained on five digits, moved to the other
-five with a handful of labels.
+"""Part III's transfer experiment: a ResNet pretrained on five digits, moved to the
+other five with a handful of labels.
 
 Yosinski, Clune, Bengio & Lipson (2014), "How transferable are features in deep neural
 networks?", <https://arxiv.org/abs/1411.1792>, split ImageNet's 1,000 classes into two
@@ -53,8 +53,8 @@ TARGET = (5, 6, 7, 8, 9)  # the classes it is transferred to
 STRATEGIES = ("scratch", "probe", "finetune", "gradual")
 EVAL_BATCH = 500  # test images scored at once
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-RECORDED = "results/transfer-learning-full.json"  # the committed full run
-READS = (RECORDED,)  # its bytes enter the figure cache's key
+READS = ("results/transfer-learning-full.json",)  # bytes in the figure cache's key
+RECORDED = READS[0]  # the committed full run
 
 
 @dataclass(frozen=True)
@@ -370,11 +370,46 @@ def recorded_series(path: Path | None = None) -> dict | None:
     return {"series": data["series"], "metrics": data["metrics"]}
 
 
+def probe_sentence(series: dict) -> str:
+    """Where the frozen backbone stops keeping up, from a run's curves: the label
+    count from which training from scratch stays ahead of the linear probe, and how
+    the probe, scratch and fine-tuning end."""
+    labels, acc = series["labels"], series["accuracy"]
+    probe, scratch, tuned = acc["probe"], acc["scratch"], acc["finetune"]
+    ahead = [s > p for p, s in zip(probe, scratch)]
+    since = next(
+        (i for i in range(len(labels)) if all(ahead[i:])), None
+    )  # first budget from which scratch is ahead at every larger one
+    if since is None:
+        head = (
+            "The linear probe stays ahead of training from scratch at the largest "
+            "budget"
+        )
+    elif since == 0:
+        head = "Training from scratch beats the linear probe at every budget"
+    else:
+        head = (
+            f"The frozen backbone helps only while labels are scarce: from "
+            f"{labels[since]} labels on, training from scratch beats the linear probe"
+        )
+    end = (
+        f"; with {labels[-1]} labels the probe ends at {probe[-1]:.1%}, scratch at "
+        f"{scratch[-1]:.1%} and fine-tuning at {tuned[-1]:.1%}."
+    )
+    if all(t > s for t, s in zip(tuned, scratch)):
+        end += " Fine-tuning, which adapts the features, beats scratch at every budget."
+    return head + end
+
+
 def run(budget: str, seed: int, seconds: float | None) -> Result:
     """The experiment at a named budget ("quick" or "full"). The quick run also
     carries the committed full run (``series["recorded"]``, None before there is
     one), so the figure draws its longer curve beside the build's own."""
     result = run_config(config_for(CONFIGS, budget), seed=seed, seconds=seconds)
     if budget == "quick":
-        result.series["recorded"] = recorded_series()
+        recorded = recorded_series()
+        result.series["recorded"] = recorded
+        if recorded is not None:  # the page's sentence on the committed run
+            result.text["full_probe"] = probe_sentence(recorded["series"])
+    result.text["probe"] = probe_sentence(result.series)
     return result

@@ -61,7 +61,9 @@ print(
 # %%
 pretrained, losses = tl.pretrain(split, config, SEED)
 source_acc = tl.accuracy(pretrained, split.x_source_test, split.y_source_test)
-print(f"loss {losses[0]:.2f} -> {losses[-1]:.2f}; held-out 0-4 accuracy {source_acc:.1%}")
+print(
+    f"loss {losses[0]:.2f} -> {losses[-1]:.2f}; held-out 0-4 accuracy {source_acc:.1%}"
+)
 
 # %% [markdown]
 # ## Four ways to learn the target
@@ -81,7 +83,8 @@ for n in LABELS:
         model = tl.start_from(pretrained, strategy, config)
         tl.train_target(model, split.x_pool[rows], split.y_pool[rows], strategy, config)
         curve[strategy].append(tl.accuracy(model, split.x_test, split.y_test))
-    print(f"{5 * n:>4} labels: " + ", ".join(f"{s} {curve[s][-1]:.1%}" for s in STRATEGIES))
+    scores = ", ".join(f"{s} {curve[s][-1]:.1%}" for s in STRATEGIES)
+    print(f"{5 * n:>4} labels: {scores}")
 
 # %% alt="Line chart of accuracy on the held-out digits 5-9 against the number of labelled target images, one line for each of the four strategies."
 import matplotlib.pyplot as plt
