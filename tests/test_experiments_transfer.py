@@ -163,3 +163,13 @@ def test_probe_sentence_reads_the_curves():
     assert "from 25 labels on" in text and "at every budget" in text
     series["accuracy"]["scratch"] = [0.4, 0.5, 0.6]
     assert tl.probe_sentence(series).startswith("The linear probe stays ahead")
+
+
+def test_the_deep_plain_net_degrades_and_its_residual_twin_trains():
+    """He et al.'s degradation problem at the build's budget: with the same steps,
+    the 34-layer plain net fits the training digits worse than the 10-layer one, and
+    its residual twin fits them far better than it does."""
+    m = run_experiment("residual-conv", "quick", seed=0).metrics
+    assert m["plain_deep_train_loss"] > m["plain_shallow_train_loss"]
+    assert m["residual_deep_train_loss"] < 0.5 * m["plain_deep_train_loss"]
+    assert m["residual_deep_test_acc"] > m["plain_deep_test_acc"]
