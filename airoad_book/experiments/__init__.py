@@ -80,6 +80,8 @@ EXPERIMENTS: dict[str, str] = {
     "scaling-out": "airoad_book.experiments.scaling_out",
     "published-tables": "airoad_book.experiments.published_tables",
     "timeline": "airoad_book.experiments.timeline",
+    "residual-conv": "airoad_book.experiments.residual_conv",
+    "transfer-learning": "airoad_book.experiments.transfer_learning",
 }
 
 
