@@ -78,6 +78,7 @@ EXPERIMENTS: dict[str, str] = {
     "scaling-out": "airoad_book.experiments.scaling_out",
     "published-tables": "airoad_book.experiments.published_tables",
     "timeline": "airoad_book.experiments.timeline",
+    "lightning-loop": "airoad_book.experiments.lightning_loop",
     "eigen-mlp": "airoad_book.experiments.eigen_mlp",
 }
 
