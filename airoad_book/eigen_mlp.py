@@ -117,8 +117,9 @@ def _problem_bytes(model: MLP, x: np.ndarray, labels: np.ndarray) -> bytes:
 def eigen_step(
     exe: Path, model: MLP, x: np.ndarray, labels: np.ndarray, repeats: int = 0
 ) -> EigenStep:
-    """Run the C++ MLP on ``model``'s weights: the loss and gradients for inputs x (B, D)
-    and labels (B,), and, with ``repeats`` > 0, the mean seconds of that many steps."""
+    """Run the C++ MLP on ``model``'s weights: the loss and gradients for inputs x
+    (B, D) and labels (B,), and, with ``repeats`` > 0, the mean seconds of that many
+    steps."""
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)  # (B, D)
     labels = np.asarray(labels)
     if x.shape[1] != model.sizes[0] or labels.shape != (len(x),):

@@ -1,8 +1,8 @@
-// Chapter 1's MLP in C++ with Eigen: forward, softmax cross-entropy and backward by hand.
+// Chapter 1's MLP in C++ with Eigen: forward, softmax cross-entropy, backward by hand.
 //
-// The same network as airoad_book/scratch/mlp.py, layer for layer: Dense (y = x W + b,
-// W shaped (D_in, D_out)) and ReLU between them, logits out, the mean cross-entropy of a
-// stable softmax on top. Rumelhart, Hinton & Williams (1986), "Learning representations
+// The same network as airoad_book/scratch/mlp.py, layer for layer: Dense (y = x W +
+// b, W shaped (D_in, D_out)) and ReLU between them, logits out, the mean cross-entropy
+// of a stable softmax on top. Rumelhart, Hinton & Williams (1986), "Learning representations
 // by back-propagating errors", Nature 323: 533-536.
 //
 // Build: make -C cpp (g++ -O3 -march=native -std=c++17 -I/usr/include/eigen3 ...).

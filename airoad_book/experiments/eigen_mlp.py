@@ -1,9 +1,9 @@
 """Appendix F's experiment: chapter 1's MLP in C++ with Eigen against the NumPy one.
 
 Both get the same weights (a NumPy `MLP` with He initialisation) and the same batch of
-real MNIST digits. The C++ program (``cpp/mlp_eigen.cpp``, compiled with g++ -O3 -march=native) returns
-its loss and every gradient; they are compared with the NumPy backward pass, each
-gradient relative to its own largest entry. Then both time one forward+backward, each
+real MNIST digits. The C++ program (``cpp/mlp_eigen.cpp``, compiled with ``g++ -O3
+-march=native``) returns its loss and every gradient; they are compared with the NumPy
+backward pass, each gradient relative to its own largest entry. Then both time one forward+backward, each
 in its own process, the mean over many repeats, with NumPy's BLAS held to one thread so
 that both use one core (Eigen uses one unless built with OpenMP).
 
@@ -67,8 +67,8 @@ def run_config(config: Config, seed: int = 0) -> Result:
 
     names = [f"{k}{i + 1}" for i in range(len(model.sizes) - 1) for k in ("W", "b")]
     rows = [
-        [n, "×".join(map(str, g.shape)), float(np.abs(g).max()), max_rel_diff([e], [g])]
-        for n, g, e in zip(names, np_grads, cpp.grads)
+        [name, "×".join(map(str, g.shape)), np.abs(g).max(), max_rel_diff([e], [g])]
+        for name, g, e in zip(names, np_grads, cpp.grads)
     ]
     metrics = {
         "max_rel_grad_diff": max_rel_diff(cpp.grads, np_grads),
