@@ -85,9 +85,11 @@ class LitCharLM(pl.LightningModule):
         self.val_losses: list[float] = []  # ln(perplexity) at each validation
 
     def on_train_epoch_start(self) -> None:
-        self.state = None  # a new pass over the streams starts from zeros
+        """A new pass over the streams starts from a zero state."""
+        self.state = None
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        """The loss of one window (nats per character); the Trainer does the rest."""
         x, y = batch  # (B, T), (B, T)
         logits, state = self.model(x, self.state)  # (B, T, V)
         self.state = detach_state(state)  # keep the values, cut the gradient
@@ -97,20 +99,24 @@ class LitCharLM(pl.LightningModule):
         return loss  # Lightning does backward, clipping, step and schedule
 
     def on_validation_epoch_start(self) -> None:
+        """Each validation reads its streams from the start, from a zero state."""
         self.val_state = None
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        """Feed one window's logits (B, T, V) and targets (B, T) to the metric."""
         x, y = batch
         logits, self.val_state = self.model(x, self.val_state)  # (B, T, V)
         self.val_ppl.update(logits, y)  # accumulates the NLL and the token count
 
     def on_validation_epoch_end(self) -> None:
+        """Log the perplexity over every validation character, and its log (nats)."""
         ppl = self.val_ppl.compute()
         self.val_ppl.reset()
         self.val_losses.append(torch.log(ppl).item())
         self.log_dict({"val_ppl": ppl, "val_loss": torch.log(ppl)})
 
     def configure_optimizers(self) -> dict:
+        """The book's optimizer and schedule, the schedule stepped every step."""
         optimizer = make_optimizer(self.model, self.config)  # the book's, unchanged
         schedule = make_schedule(optimizer, self.config)
         return {
