@@ -444,7 +444,8 @@ NOTEBOOK_MATH = re.compile(
 
 
 FILENAME = re.compile(
-    r'<span class="filename">((?:airoad_book|hooks|tests)/[\w/.-]+\.py)</span>'
+    r'<span class="filename">((?:airoad_book|hooks|tests)/[\w/.-]+\.py'
+    r"|cpp/[\w/.-]+\.cpp)</span>"
 )
 
 

@@ -6,7 +6,8 @@ Python. So each fence here must be one of:
 
 - a usage block: info string exactly `python`, `bash` or `sh`, with no include line;
 - embedded source: ```` ```python title="airoad_book/....py" ```` holding only `--8<--` lines
-  that include sections of that same file (the package's own tests cover that code);
+  that include sections of that same file (the package's own tests cover that code), or
+  ```` ```cpp title="cpp/....cpp" ```` for the C++ of appendix F (its tests compile it);
 - explicitly marked: preceded by `<!--pytest.mark.skip(reason="...")-->` with a reason;
 - not code at all: `text`, `console`, `yaml`, `json`, `toml`, `markdown`, `tex`.
 """
@@ -34,10 +35,11 @@ NOT_CODE = {
     "output",
 }
 FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*(.*)$")
-TITLED = re.compile(r'^python\s+title="([^"]+)"$')
+TITLED = re.compile(r'^(?:python|cpp)\s+title="([^"]+)"$')
 INCLUDE = re.compile(r'^\s*--8<--\s+"([^"]+)"\s*$')
 SKIP_MARK = re.compile(r'<!--\s*pytest\.mark\.skip\(reason="[^"]+"\)\s*-->')
 SECTION_START = "# --8<-- [start:{}]"
+CPP_SECTION_START = "// --8<-- [start:{}]"  # the same marker in a C++ comment
 
 
 @dataclass
@@ -119,9 +121,9 @@ def check_embedded(fence: Fence, title: str, includes: list) -> tuple[str, str]:
         source = ROOT / target
         if not source.is_file():
             return "unaccounted", f"included file {target} does not exist"
-        if section and SECTION_START.format(section) not in source.read_text(
-            encoding="utf-8"
-        ):
+        text = source.read_text(encoding="utf-8")
+        starts = (SECTION_START.format(section), CPP_SECTION_START.format(section))
+        if section and not any(start in text for start in starts):
             return "unaccounted", f"{target} has no section {section!r}"
     return "embedded", ""
 
@@ -183,6 +185,13 @@ def test_every_chapter_with_embedded_source_embeds_one_model_file():
             ['--8<-- "airoad_book/models/ngram.py:counts"'],
             "unaccounted",
         ),
+        (
+            'cpp title="cpp/mlp_eigen.cpp"',
+            ['--8<-- "cpp/mlp_eigen.cpp:dense"'],
+            "embedded",
+        ),
+        ('cpp title="cpp/mlp_eigen.cpp"', ["int main() {}"], "unaccounted"),
+        ("cpp", ["int main() {}"], "unaccounted"),
         ("text", ["anything"], "not code"),
         ("shell", ["ls"], "unaccounted"),
     ],

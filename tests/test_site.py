@@ -221,6 +221,14 @@ def test_a_code_title_links_to_its_whole_file_at_the_build_commit(tmp_path):
     assert site.link_code_titles(html, None, "abc123", tmp_path) == html
 
 
+def test_a_cpp_code_title_links_to_its_file_too(tmp_path):
+    (tmp_path / "cpp").mkdir()
+    (tmp_path / "cpp" / "mlp_eigen.cpp").write_text("int main() {}\n")
+    html = '<span class="filename">cpp/mlp_eigen.cpp</span>'
+    linked = site.link_code_titles(html, "https://github.com/o/r", "abc123", tmp_path)
+    assert '<a href="https://github.com/o/r/blob/abc123/cpp/mlp_eigen.cpp"' in linked
+
+
 def test_the_build_commit_is_the_checkouts_head_or_main(tmp_path):
     from pathlib import Path
 

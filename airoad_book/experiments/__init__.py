@@ -82,6 +82,8 @@ EXPERIMENTS: dict[str, str] = {
     "timeline": "airoad_book.experiments.timeline",
     "residual-conv": "airoad_book.experiments.residual_conv",
     "transfer-learning": "airoad_book.experiments.transfer_learning",
+    "lightning-loop": "airoad_book.experiments.lightning_loop",
+    "eigen-mlp": "airoad_book.experiments.eigen_mlp",
 }
 
 
