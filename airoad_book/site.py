@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 
 log = logging.getLogger("mkdocs.plugins.airoad")
@@ -99,31 +100,149 @@ def build_info(root: Path) -> dict[str, Any]:
 
 
 def on_config(config):
-    """Add the API reference to the nav; key mkdocs-jupyter's cache by the package's
-    code too.
+    """Add the API reference to the nav; key mkdocs-jupyter's cache by the code each
+    lab imports.
 
     mkdocs-jupyter keys an executed notebook by its own text only, so a lab would keep
-    showing the outputs of old package code. Its cache folder is moved under a hash of
-    every `airoad_book` module, so a change to the package re-executes the labs once.
+    showing the outputs of old package code. Each lab's cache folder is placed under a
+    hash of the `airoad_book` modules it imports, directly or not (`lab_key`), so an
+    edit re-executes only the labs that import the edited module.
     """
-    from airoad_book.figures import cache
-
     config["extra"]["build"] = build_info(_root(config))  # the footer: version, commit
     if config["nav"] is not None:
         config["nav"] = [entry for entry in config["nav"] if API_TITLE not in entry] + [
             {API_TITLE: api_nav(api_modules(_root(config) / PACKAGE))}
         ]
+    if config.plugins.get("mkdocstrings") is not None:
+        memoize_signature_formatter(_root(config) / ".cache" / SIGNATURES)
     plugin = config.plugins.get("mkdocs-jupyter")
+    _state["labs_used"] = set()
     if plugin is not None and plugin.config.get("cache"):
-        sources = cache.read_sources()
-        key = cache.package_key(sources)
-        base = _root(config) / ".cache" / "mkdocs-jupyter"
-        plugin.config["cache_dir"] = str(base / key)
-        if base.is_dir():
-            for old in base.iterdir():
-                if old.name != key and old.is_dir():
-                    shutil.rmtree(old, ignore_errors=True)
+        _state["labs_base"] = _root(config) / ".cache" / "mkdocs-jupyter"
+    else:
+        _state.pop("labs_base", None)
     return config
+
+
+SIGNATURES = "api-signatures.json"  # under .cache: formatted signatures, by input
+
+
+def memoize_signature_formatter(path: Path) -> None:
+    """Remember mkdocstrings' formatted signatures across builds, on disk.
+
+    With `separate_signature`, mkdocstrings-python formats every signature of the API
+    pages with Black, or else with one `ruff format` subprocess per signature (hundreds
+    a build). Formatting is a pure function of the text, the line length and the
+    formatter's version, so its answers are kept in `.cache/` under those, and a warm
+    build starts no subprocess. Nothing changes if the handler's internals differ from
+    what this expects.
+    """
+    try:
+        from mkdocstrings_handlers.python._internal import rendering
+    except ImportError:
+        return
+    real = getattr(rendering, "_get_formatter", None)
+    if real is None or getattr(real, "airoad_memo", None) is not None:
+        return
+    from importlib import metadata
+
+    versions = []
+    for tool in ("black", "ruff", "mkdocstrings-python"):
+        try:
+            versions.append(f"{tool}={metadata.version(tool)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{tool}=absent")
+    version = ";".join(versions)
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        memo = saved["answers"] if saved.get("version") == version else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        memo = {}
+    if not isinstance(memo, dict):
+        memo = {}
+    state = {"formatter": None, "dirty": False}
+
+    def formatter(code: str, line_length: int) -> str:
+        key = f"{line_length}\0{code}"
+        if key not in memo:
+            if state["formatter"] is None:
+                state["formatter"] = real()
+            memo[key] = state["formatter"](code, line_length)
+            state["dirty"] = True
+        return memo[key]
+
+    def get_formatter():
+        return formatter
+
+    def save() -> None:
+        if state["dirty"]:
+            from airoad_book.figures.build import write_atomically
+
+            data = {"version": version, "answers": memo}
+            write_atomically(path, json.dumps(data, sort_keys=True).encode())
+            state["dirty"] = False
+
+    get_formatter.airoad_memo = save
+    rendering._get_formatter = get_formatter
+
+
+def lab_key(lab: Path, sources: dict[str, str] | None = None) -> str:
+    """The cache key of one executed lab: its text, the source of every package module
+    it imports (directly or through other modules) and the library versions. A lab that
+    cannot be parsed is keyed by the whole package."""
+    import ast
+
+    from airoad_book.figures import cache
+
+    sources = cache.read_sources() if sources is None else sources
+    text = lab.read_text(encoding="utf-8")
+    name = "__lab__"
+    try:
+        ast.parse(text)
+        modules = cache.closure([name], {**sources, name: text}) - {name}
+    except SyntaxError:
+        modules = set(sources)
+    return cache._digest(modules, sources, text, cache.environment())
+
+
+@event_priority(50)  # before mkdocs-jupyter reads its cache folder for this page
+def on_pre_page(page, config, files):
+    """Point mkdocs-jupyter's cache at this lab's own folder (see `lab_key`)."""
+    base = _state.get("labs_base")
+    src = getattr(page.file, "abs_src_path", None) or ""
+    plugin = config.plugins.get("mkdocs-jupyter")
+    if base is None or plugin is None or not src.endswith(".py"):
+        return page
+    if not plugin.should_include(page.file):
+        return page
+    if "sources" not in _state:
+        from airoad_book.figures import cache
+
+        _state["sources"] = cache.read_sources()
+    key = lab_key(Path(src), _state["sources"])
+    _state["labs_used"].add(key)
+    plugin.config["cache_dir"] = str(base / key)
+    return page
+
+
+def on_post_build(config) -> None:
+    """Save the formatted signatures; delete the cached lab executions no lab uses any
+    more (after a whole build)."""
+    try:
+        from mkdocstrings_handlers.python._internal import rendering
+
+        save = getattr(rendering._get_formatter, "airoad_memo", None)
+    except (ImportError, AttributeError):
+        save = None
+    if save is not None:
+        save()
+    base, used = _state.get("labs_base"), _state.get("labs_used")
+    _state.pop("sources", None)  # the next serve rebuild reads the code again
+    if base is None or not used or not base.is_dir():
+        return
+    for old in base.iterdir():
+        if old.is_dir() and old.name not in used:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 PENDING_CLASS = (
@@ -237,19 +356,110 @@ def on_shutdown() -> None:
             proc.kill()
 
 
+WARM_MANIFEST = "manifest.json"  # under .cache: the last complete figure build's
+
+
+def tree_key(root: Path, wanted: list[str]) -> str:
+    """What a complete figure build depends on: the package's code and library versions
+    (`cache.package_key`), the experiments the pages quote, `$AIROAD_ONLY_FIGURES`, and
+    the committed results files experiments read (`READS`). Reading it imports nothing
+    heavy: no torch, no matplotlib."""
+    import hashlib
+
+    from airoad_book.figures import cache
+
+    sources = cache.read_sources()
+    digest = hashlib.sha256()
+    for part in (
+        cache.package_key(sources),
+        ",".join(wanted),
+        os.environ.get("AIROAD_ONLY_FIGURES", ""),
+    ):
+        digest.update(part.encode() + b"\0")
+    reads = sorted(
+        {
+            path
+            for module, text in sources.items()
+            if "READS" in text
+            for path in cache.reads_of(module, sources)
+        }
+    )
+    for path in reads:
+        digest.update(cache._file_digest(path, root).encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _stamp(path: str) -> list[int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _manifest_files(manifest: dict) -> list[str]:
+    figures = manifest["figures"].values()
+    return [f[v] for f in figures for v in ("light", "dark")] + list(
+        manifest["results"].values()
+    )
+
+
+def read_warm_manifest(cache: Path, key: str) -> dict | None:
+    """The manifest of the last complete build if nothing it depends on changed since:
+    the same `tree_key`, and every figure and result file it lists still there with the
+    size and modification time it had (a file touched, truncated or deleted since sends
+    the build back to the figure build, which checks and redraws it)."""
+    try:
+        saved = json.loads((cache / WARM_MANIFEST).read_text(encoding="utf-8"))
+        if saved["key"] != key:
+            return None
+        manifest, stamps = saved["manifest"], saved["stamps"]
+        files = _manifest_files(manifest)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if len(stamps) != len(files) or any(
+        _stamp(path) != stamp for path, stamp in zip(files, stamps)
+    ):
+        return None
+    for fig in manifest["figures"].values():
+        fig["regenerated"] = False
+    return manifest
+
+
+def write_warm_manifest(cache: Path, key: str, manifest: dict) -> None:
+    """Remember a complete build's manifest (see `read_warm_manifest`), atomically."""
+    from airoad_book.figures.build import write_atomically
+
+    stamps = [_stamp(path) for path in _manifest_files(manifest)]
+    if None in stamps:
+        return  # not complete: nothing to remember
+    saved = {"key": key, "manifest": manifest, "stamps": stamps}
+    write_atomically(cache / WARM_MANIFEST, json.dumps(saved).encode())
+
+
 def on_files(files: Files, config) -> Files:
     """Bring the figure cache up to date and add the figures, MathJax and the lab
     notebooks to the site.
 
     `mkdocs build` waits for every figure and result. `mkdocs serve` serves what is
-    there at once and draws the rest in the background (see `_serve_manifest`).
+    there at once and draws the rest in the background (see `_serve_manifest`). When
+    nothing changed since the last complete build (`read_warm_manifest`), no figure
+    build starts at all: no subprocess, no torch, no matplotlib.
     """
     root = _root(config)
     cache = root / ".cache"
     wanted = sorted(referenced_experiments(Path(config["docs_dir"])))
     env = {**os.environ, "AIROAD_PROGRESS": "off"}
-    if _serving():
+    key = tree_key(root, wanted)
+    warm = read_warm_manifest(cache, key)
+    if warm is not None:
+        _state["pending"] = None
+        manifest = warm
+        log.info(f"airoad: {len(manifest['figures'])} figures, all up to date")
+    elif _serving():
         manifest = _serve_manifest(root, cache, wanted, env)
+        if _state.get("pending") is None:
+            write_warm_manifest(cache, key, manifest)
     else:
         _state["pending"] = None
         proc = subprocess.run(
@@ -272,6 +482,7 @@ def on_files(files: Files, config) -> Files:
             f"airoad: {len(manifest['figures'])} figures, {len(regenerated)} "
             f"regenerated"
         )
+        write_warm_manifest(cache, key, manifest)
     for name, fig in manifest["figures"].items():
         for variant, suffix in (("light", ""), ("dark", "-dark")):
             if Path(fig[variant]).exists() or not _serving():
