@@ -73,14 +73,27 @@ def run_lab(path: Path) -> None:
     ).execute()
 
 
+CPU: dict[str, float] = {}  # the last `timed` command's user+sys CPU seconds
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(cmd: list[str], before=None, out: list[str] | None = None) -> float:
     """Seconds `cmd` took; its stdout is appended to `out` when given. Exits if it
-    fails."""
+    fails. Its CPU seconds (user+sys, all its processes) go to `CPU["last"]`: on a
+    loaded machine wall-clock grows, CPU time much less."""
     if before:
         before()
+    cpu = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    CPU["last"] = _children_cpu() - cpu
     if proc.returncode != 0:
         sys.exit(
             f"benchmark: {' '.join(cmd)} failed (exit "
@@ -266,19 +279,25 @@ def main() -> int:
     uv_path = shutil.which("uv") or sys.exit("benchmark: uv is not on PATH")
     if args.json:
         build = [uv_path, "run", "mkdocs", "build", "--strict"]
-        numbers = {
-            "clean_build_s": timed(build, before=clear_cache),
-            "warm_build_s": timed(build),
-        }
+        numbers = {"clean_build_s": timed(build, before=clear_cache)}
+        numbers["clean_build_cpu_s"] = CPU["last"]
+        numbers["warm_build_s"] = timed(build)
+        numbers["warm_build_cpu_s"] = CPU["last"]
+        print(
+            json.dumps(numbers), file=sys.stderr, flush=True
+        )  # a long run's first half
         numbers.update(serve_timings(uv_path))
         timed(build)  # serve started from an empty cache; leave a full one behind
         numbers["pytest_s"] = timed(
             [uv_path, "run", "pytest", "-q", "-p", "no:cacheprovider"]
         )
+        numbers["pytest_cpu_s"] = CPU["last"]
         numbers["settings"] = {
-            k: os.environ.get(k) for k in ("PYTHONDONTWRITEBYTECODE", "OMP_NUM_THREADS")
+            k: os.environ.get(k)
+            for k in ("PYTHONDONTWRITEBYTECODE", "OMP_NUM_THREADS", "AIROAD_WORKERS")
         }
         numbers["cpus"] = os.cpu_count()
+        numbers["load_average_at_end"] = round(os.getloadavg()[0], 1)
         print(
             json.dumps(
                 {
