@@ -222,7 +222,78 @@ def on_pre_page(page, config, files):
     key = lab_key(Path(src), _state["sources"])
     _state["labs_used"].add(key)
     plugin.config["cache_dir"] = str(base / key)
+    pool = _state.get("lab_pool")
+    if pool is not None and _serving() and pool.running(Path(src)):
+        # mkdocs serve: show a notice now; the page reloads when the lab lands
+        from airoad_book import lab_runner
+
+        folder = base.parent / LABS_PENDING
+        lab_runner.write_page(
+            lab_runner.cache_path(Path(src), plugin.config, folder),
+            _lab_notice(pool),
+            title=None,
+        )
+        plugin.config["cache_dir"] = str(folder)
+        return page
+    if pool is not None:
+        err = pool.wait(Path(src))
+        if err is not None:
+            log.warning(
+                f"airoad: executing {page.file.src_uri} ahead of time failed "
+                f"({type(err).__name__}); mkdocs-jupyter executes it again and reports "
+                f"the failing cell"
+            )
     return page
+
+
+def start_labs(files: Files, config) -> None:
+    """Execute in the background, beside the figure build, every lab whose executed
+    copy is not cached yet (`airoad_book.lab_runner`), one per core."""
+    from airoad_book import lab_runner
+    from airoad_book.figures.build import default_workers
+
+    plugin = config.plugins.get("mkdocs-jupyter")
+    base = _state.get("labs_base")
+    if plugin is None or base is None or not lab_runner.can_run_ahead(plugin.config):
+        return
+    if "sources" not in _state:
+        from airoad_book.figures import cache
+
+        _state["sources"] = cache.read_sources()
+    todo = []
+    for file in files:
+        src = getattr(file, "abs_src_path", None) or ""
+        if src.endswith(".py") and plugin.should_include(file):
+            folder = base / lab_key(Path(src), _state["sources"])
+            target = lab_runner.cache_path(Path(src), plugin.config, folder)
+            if not target.exists():
+                todo.append((Path(src), target))
+    pool = _state.get("lab_pool")
+    todo = [(lab, t) for lab, t in todo if pool is None or not pool.running(lab)]
+    if not todo:
+        return
+    if pool is None:
+        pool = lab_runner.LabPool(min(default_workers(), len(todo)))
+    for lab, target in todo:
+        pool.submit(lab, plugin.config, target)
+    _state["lab_pool"] = pool
+    log.info(f"airoad: {len(todo)} labs executing in the background")
+
+
+LABS_PENDING = "mkdocs-jupyter-pending"  # under .cache: `serve`'s notices for labs
+
+
+def _close_labs(finished_build: bool = False) -> None:
+    """Stop the lab pool; after a `serve` rebuild, only when no lab is executing."""
+    pool = _state.get("lab_pool")
+    if pool is None or (finished_build and _serving() and pool.busy()):
+        return
+    _state.pop("lab_pool").close()
+
+
+def on_build_error(error) -> None:
+    """A failed build stops the labs still executing in the background."""
+    _close_labs()
 
 
 def on_post_build(config) -> None:
@@ -236,6 +307,7 @@ def on_post_build(config) -> None:
         save = None
     if save is not None:
         save()
+    _close_labs(finished_build=True)
     base, used = _state.get("labs_base"), _state.get("labs_used")
     _state.pop("sources", None)  # the next serve rebuild reads the code again
     if base is None or not used or not base.is_dir():
@@ -338,7 +410,7 @@ def _serve_manifest(root: Path, cache: Path, wanted: list[str], env: dict) -> di
 def on_serve(server, config, builder):
     """Rebuild the pages whenever the background build lands a figure or a result."""
     cache = _root(config) / ".cache"
-    for sub in ("figures", "results"):
+    for sub in ("figures", "results", "mkdocs-jupyter"):  # the last: labs landing
         (cache / sub).mkdir(parents=True, exist_ok=True)
         server.watch(str(cache / sub))
     return server
@@ -346,7 +418,8 @@ def on_serve(server, config, builder):
 
 def on_shutdown() -> None:
     """Stop the background figure build when `mkdocs serve` stops (its files are
-    atomic)."""
+    atomic), and the labs executing in the background."""
+    _close_labs()
     proc = _background.pop("proc", None)
     if proc is not None and proc.poll() is None:
         proc.terminate()
@@ -451,6 +524,7 @@ def on_files(files: Files, config) -> Files:
     wanted = sorted(referenced_experiments(Path(config["docs_dir"])))
     env = {**os.environ, "AIROAD_PROGRESS": "off"}
     key = tree_key(root, wanted)
+    start_labs(files, config)
     warm = read_warm_manifest(cache, key)
     if warm is not None:
         _state["pending"] = None
@@ -518,6 +592,18 @@ def _pending_notice(what: str, block: bool) -> str:
             f'<p class="admonition-title">Being drawn</p>\n<p>{text}</p>\n</div>\n'
         )
     return f'<span class="{PENDING_CLASS}">({what} being computed)</span>'
+
+
+def _lab_notice(pool) -> str:
+    """`mkdocs serve`: the page of a lab still executing in the background."""
+    left = sum(not future.done() for future in pool.futures.values())
+    return (
+        f'<div class="admonition note {PENDING_CLASS}">\n'
+        '<p class="admonition-title">Being executed</p>\n'
+        f"<p>This lab is executing in the background ({left} of "
+        f"{len(pool.futures)} labs still running); the page reloads when it lands.</p>"
+        "\n</div>\n"
+    )
 
 
 def on_post_page(output: str, page, config) -> str:

@@ -2,6 +2,7 @@
 runs."""
 
 from airoad_book.site import (  # noqa: F401
+    on_build_error,
     on_config,
     on_files,
     on_page_content,
