@@ -14,7 +14,6 @@ then executes it again and reports the failing cell as it always did.
 from __future__ import annotations
 
 import json
-import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
@@ -57,7 +56,6 @@ def execute(lab: str, options: dict, target: str) -> str:
     from mkdocs_jupyter import convert
     from mkdocs_jupyter.plugin import _get_nb_toc_tokens
 
-    os.environ.setdefault("AIROAD_PROGRESS", "off")
     body = convert.nb2html(
         lab, execute=True, **{key: options[key] for key in CONVERT_OPTIONS}
     )
