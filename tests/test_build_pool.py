@@ -75,3 +75,12 @@ def test_the_default_is_one_worker_per_usable_core(monkeypatch):
     assert fb.default_workers() == len(os.sched_getaffinity(0))
     monkeypatch.setenv(fb.WORKERS_ENV, "3")
     assert fb.default_workers() == 3
+
+
+def test_the_pool_starts_the_experiments_that_took_longest_last_time(tmp_path):
+    store = fb.ResultStore(tmp_path, SOURCES)
+    store.dir.mkdir(parents=True)
+    old = store.dir / f"xor-{fb.BUDGET}-s{fb.SEED}-0123456789abcdef.json"
+    old.write_text(json.dumps({"seconds": 12.5}))  # an older key, after an edit
+    assert store.last_seconds("xor") == 12.5
+    assert store.last_seconds("init-stats") == float("inf"), "unknown ones go first"

@@ -139,6 +139,18 @@ class ResultStore:
             self._memo[name] = result
         return result
 
+    def last_seconds(self, name: str) -> float:
+        """How long `name` took when it last ran here, from a cached result under any
+        key (an older one after an edit); infinity if unknown, so new ones start first.
+        Only the order of the pool's queue depends on it."""
+        best = float("inf")
+        for path in self.dir.glob(f"{name}-{BUDGET}-s{SEED}-*.json"):
+            try:
+                best = float(json.loads(path.read_text(encoding="utf-8"))["seconds"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return best
+
     def put(self, name: str, result) -> None:
         """Store a freshly computed Result of `name` (atomically) and drop older keys."""
         write_atomically(
@@ -251,6 +263,8 @@ def compute(store: ResultStore, names: list[str], workers: int):
             todo.append(name)
     if workers > 1 and len(todo) > 1:
         import multiprocessing
+
+        todo.sort(key=store.last_seconds, reverse=True)  # the longest first
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
         from concurrent.futures.process import BrokenProcessPool
 
