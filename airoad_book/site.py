@@ -205,9 +205,37 @@ def lab_key(lab: Path, sources: dict[str, str] | None = None) -> str:
     return cache._digest(modules, sources, text, cache.environment())
 
 
+API_CACHE = "api"  # under .cache: the API pages, rendered (airoad_book.api_cache)
+
+
+def _api_folder(config) -> Path | None:
+    """Where this build keeps the rendered API pages, or None when they are not kept
+    (no mkdocstrings or autorefs plugin)."""
+    if "api_folder" not in _state:
+        folder = None
+        if config.plugins.get("mkdocstrings") and config.plugins.get("autorefs"):
+            from airoad_book import api_cache
+            from airoad_book.figures import cache
+
+            text = Path(config["config_file_path"]).read_text(encoding="utf-8")
+            key = api_cache.key(cache.package_key(cache.read_sources()), text)
+            folder = _root(config) / ".cache" / API_CACHE / key
+        _state["api_folder"] = folder
+    return _state["api_folder"]
+
+
 @event_priority(50)  # before mkdocs-jupyter reads its cache folder for this page
 def on_pre_page(page, config, files):
-    """Point mkdocs-jupyter's cache at this lab's own folder (see `lab_key`)."""
+    """Render an API page from its kept copy (`airoad_book.api_cache`); point
+    mkdocs-jupyter's cache at this lab's own folder (see `lab_key`)."""
+    if page.file.src_uri.startswith(f"{API}/"):
+        folder = _api_folder(config)
+        if folder is not None:
+            from airoad_book import api_cache
+
+            plugin = config.plugins["mkdocstrings"]
+            api_cache.install(page, folder, config.plugins["autorefs"], plugin.handlers)
+        return page
     base = _state.get("labs_base")
     src = getattr(page.file, "abs_src_path", None) or ""
     plugin = config.plugins.get("mkdocs-jupyter")
@@ -293,6 +321,7 @@ def _close_labs(finished_build: bool = False) -> None:
 
 def on_build_error(error) -> None:
     """A failed build stops the labs still executing in the background."""
+    _state.pop("api_folder", None)
     _close_labs()
 
 
@@ -308,6 +337,11 @@ def on_post_build(config) -> None:
     if save is not None:
         save()
     _close_labs(finished_build=True)
+    api = _state.pop("api_folder", None)
+    if api is not None and api.parent.is_dir():
+        for old in api.parent.iterdir():
+            if old.is_dir() and old != api:
+                shutil.rmtree(old, ignore_errors=True)
     base, used = _state.get("labs_base"), _state.get("labs_used")
     _state.pop("sources", None)  # the next serve rebuild reads the code again
     if base is None or not used or not base.is_dir():
