@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 
 log = logging.getLogger("mkdocs.plugins.airoad")
@@ -99,31 +100,255 @@ def build_info(root: Path) -> dict[str, Any]:
 
 
 def on_config(config):
-    """Add the API reference to the nav; key mkdocs-jupyter's cache by the package's
-    code too.
+    """Add the API reference to the nav; key mkdocs-jupyter's cache by the code each
+    lab imports.
 
     mkdocs-jupyter keys an executed notebook by its own text only, so a lab would keep
-    showing the outputs of old package code. Its cache folder is moved under a hash of
-    every `airoad_book` module, so a change to the package re-executes the labs once.
+    showing the outputs of old package code. Each lab's cache folder is placed under a
+    hash of the `airoad_book` modules it imports, directly or not (`lab_key`), so an
+    edit re-executes only the labs that import the edited module.
     """
-    from airoad_book.figures import cache
-
     config["extra"]["build"] = build_info(_root(config))  # the footer: version, commit
     if config["nav"] is not None:
         config["nav"] = [entry for entry in config["nav"] if API_TITLE not in entry] + [
             {API_TITLE: api_nav(api_modules(_root(config) / PACKAGE))}
         ]
+    if config.plugins.get("mkdocstrings") is not None:
+        memoize_signature_formatter(_root(config) / ".cache" / SIGNATURES)
     plugin = config.plugins.get("mkdocs-jupyter")
+    _state["labs_used"] = set()
     if plugin is not None and plugin.config.get("cache"):
-        sources = cache.read_sources()
-        key = cache.package_key(sources)
-        base = _root(config) / ".cache" / "mkdocs-jupyter"
-        plugin.config["cache_dir"] = str(base / key)
-        if base.is_dir():
-            for old in base.iterdir():
-                if old.name != key and old.is_dir():
-                    shutil.rmtree(old, ignore_errors=True)
+        _state["labs_base"] = _root(config) / ".cache" / "mkdocs-jupyter"
+    else:
+        _state.pop("labs_base", None)
     return config
+
+
+SIGNATURES = "api-signatures.json"  # under .cache: formatted signatures, by input
+
+
+def memoize_signature_formatter(path: Path) -> None:
+    """Remember mkdocstrings' formatted signatures across builds, on disk.
+
+    With `separate_signature`, mkdocstrings-python formats every signature of the API
+    pages with Black, or else with one `ruff format` subprocess per signature (hundreds
+    a build). Formatting is a pure function of the text, the line length and the
+    formatter's version, so its answers are kept in `.cache/` under those, and a warm
+    build starts no subprocess. Nothing changes if the handler's internals differ from
+    what this expects.
+    """
+    try:
+        from mkdocstrings_handlers.python._internal import rendering
+    except ImportError:
+        return
+    real = getattr(rendering, "_get_formatter", None)
+    if real is None or getattr(real, "airoad_memo", None) is not None:
+        return
+    from importlib import metadata
+
+    versions = []
+    for tool in ("black", "ruff", "mkdocstrings-python"):
+        try:
+            versions.append(f"{tool}={metadata.version(tool)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{tool}=absent")
+    version = ";".join(versions)
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        memo = saved["answers"] if saved.get("version") == version else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        memo = {}
+    if not isinstance(memo, dict):
+        memo = {}
+    state = {"formatter": None, "dirty": False}
+
+    def formatter(code: str, line_length: int) -> str:
+        key = f"{line_length}\0{code}"
+        if key not in memo:
+            if state["formatter"] is None:
+                state["formatter"] = real()
+            memo[key] = state["formatter"](code, line_length)
+            state["dirty"] = True
+        return memo[key]
+
+    def get_formatter():
+        return formatter
+
+    def save() -> None:
+        if state["dirty"]:
+            from airoad_book.figures.build import write_atomically
+
+            data = {"version": version, "answers": memo}
+            write_atomically(path, json.dumps(data, sort_keys=True).encode())
+            state["dirty"] = False
+
+    get_formatter.airoad_memo = save
+    rendering._get_formatter = get_formatter
+
+
+def lab_key(lab: Path, sources: dict[str, str] | None = None) -> str:
+    """The cache key of one executed lab: its text, the source of every package module
+    it imports (directly or through other modules) and the library versions. A lab that
+    cannot be parsed is keyed by the whole package."""
+    import ast
+
+    from airoad_book.figures import cache
+
+    sources = cache.read_sources() if sources is None else sources
+    text = lab.read_text(encoding="utf-8")
+    name = "__lab__"
+    try:
+        ast.parse(text)
+        modules = cache.closure([name], {**sources, name: text}) - {name}
+    except SyntaxError:
+        modules = set(sources)
+    return cache._digest(modules, sources, text, cache.environment())
+
+
+API_CACHE = "api"  # under .cache: the API pages, rendered (airoad_book.api_cache)
+
+
+def _api_folder(config) -> Path | None:
+    """Where this build keeps the rendered API pages, or None when they are not kept
+    (no mkdocstrings or autorefs plugin)."""
+    if "api_folder" not in _state:
+        folder = None
+        if config.plugins.get("mkdocstrings") and config.plugins.get("autorefs"):
+            from airoad_book import api_cache
+            from airoad_book.figures import cache
+
+            text = Path(config["config_file_path"]).read_text(encoding="utf-8")
+            key = api_cache.key(cache.package_key(cache.read_sources()), text)
+            folder = _root(config) / ".cache" / API_CACHE / key
+        _state["api_folder"] = folder
+    return _state["api_folder"]
+
+
+@event_priority(50)  # before mkdocs-jupyter reads its cache folder for this page
+def on_pre_page(page, config, files):
+    """Render an API page from its kept copy (`airoad_book.api_cache`); point
+    mkdocs-jupyter's cache at this lab's own folder (see `lab_key`)."""
+    if page.file.src_uri.startswith(f"{API}/"):
+        folder = _api_folder(config)
+        if folder is not None:
+            from airoad_book import api_cache
+
+            plugin = config.plugins["mkdocstrings"]
+            api_cache.install(page, folder, config.plugins["autorefs"], plugin.handlers)
+        return page
+    base = _state.get("labs_base")
+    src = getattr(page.file, "abs_src_path", None) or ""
+    plugin = config.plugins.get("mkdocs-jupyter")
+    if base is None or plugin is None or not src.endswith(".py"):
+        return page
+    if not plugin.should_include(page.file):
+        return page
+    if "sources" not in _state:
+        from airoad_book.figures import cache
+
+        _state["sources"] = cache.read_sources()
+    key = lab_key(Path(src), _state["sources"])
+    _state["labs_used"].add(key)
+    plugin.config["cache_dir"] = str(base / key)
+    pool = _state.get("lab_pool")
+    if pool is not None and _serving() and pool.running(Path(src)):
+        # mkdocs serve: show a notice now; the page reloads when the lab lands
+        from airoad_book import lab_runner
+
+        folder = base.parent / LABS_PENDING
+        lab_runner.write_page(
+            lab_runner.cache_path(Path(src), plugin.config, folder),
+            _lab_notice(pool),
+            title=None,
+        )
+        plugin.config["cache_dir"] = str(folder)
+        return page
+    if pool is not None:
+        err = pool.wait(Path(src))
+        if err is not None:
+            log.warning(
+                f"airoad: executing {page.file.src_uri} ahead of time failed "
+                f"({type(err).__name__}); mkdocs-jupyter executes it again and reports "
+                f"the failing cell"
+            )
+    return page
+
+
+def start_labs(files: Files, config) -> None:
+    """Execute in the background, beside the figure build, every lab whose executed
+    copy is not cached yet (`airoad_book.lab_runner`), one per core."""
+    from airoad_book import lab_runner
+    from airoad_book.figures.build import default_workers
+
+    plugin = config.plugins.get("mkdocs-jupyter")
+    base = _state.get("labs_base")
+    if plugin is None or base is None or not lab_runner.can_run_ahead(plugin.config):
+        return
+    if "sources" not in _state:
+        from airoad_book.figures import cache
+
+        _state["sources"] = cache.read_sources()
+    todo = []
+    for file in files:
+        src = getattr(file, "abs_src_path", None) or ""
+        if src.endswith(".py") and plugin.should_include(file):
+            folder = base / lab_key(Path(src), _state["sources"])
+            target = lab_runner.cache_path(Path(src), plugin.config, folder)
+            if not target.exists():
+                todo.append((Path(src), target))
+    pool = _state.get("lab_pool")
+    todo = [(lab, t) for lab, t in todo if pool is None or not pool.running(lab)]
+    if not todo:
+        return
+    if pool is None:
+        pool = lab_runner.LabPool(min(default_workers(), len(todo)))
+    for lab, target in todo:
+        pool.submit(lab, plugin.config, target)
+    _state["lab_pool"] = pool
+    log.info(f"airoad: {len(todo)} labs executing in the background")
+
+
+LABS_PENDING = "mkdocs-jupyter-pending"  # under .cache: `serve`'s notices for labs
+
+
+def _close_labs(finished_build: bool = False) -> None:
+    """Stop the lab pool; after a `serve` rebuild, only when no lab is executing."""
+    pool = _state.get("lab_pool")
+    if pool is None or (finished_build and _serving() and pool.busy()):
+        return
+    _state.pop("lab_pool").close()
+
+
+def on_build_error(error) -> None:
+    """A failed build stops the labs still executing in the background."""
+    _state.pop("api_folder", None)
+    _close_labs()
+
+
+def on_post_build(config) -> None:
+    """Save the formatted signatures; delete the cached lab executions no lab uses any
+    more (after a whole build)."""
+    try:
+        from mkdocstrings_handlers.python._internal import rendering
+
+        save = getattr(rendering._get_formatter, "airoad_memo", None)
+    except (ImportError, AttributeError):
+        save = None
+    if save is not None:
+        save()
+    _close_labs(finished_build=True)
+    api = _state.pop("api_folder", None)
+    if api is not None and api.parent.is_dir():
+        for old in api.parent.iterdir():
+            if old.is_dir() and old != api:
+                shutil.rmtree(old, ignore_errors=True)
+    base, used = _state.get("labs_base"), _state.get("labs_used")
+    _state.pop("sources", None)  # the next serve rebuild reads the code again
+    if base is None or not used or not base.is_dir():
+        return
+    for old in base.iterdir():
+        if old.is_dir() and old.name not in used:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 PENDING_CLASS = (
@@ -219,7 +444,7 @@ def _serve_manifest(root: Path, cache: Path, wanted: list[str], env: dict) -> di
 def on_serve(server, config, builder):
     """Rebuild the pages whenever the background build lands a figure or a result."""
     cache = _root(config) / ".cache"
-    for sub in ("figures", "results"):
+    for sub in ("figures", "results", "mkdocs-jupyter"):  # the last: labs landing
         (cache / sub).mkdir(parents=True, exist_ok=True)
         server.watch(str(cache / sub))
     return server
@@ -227,7 +452,8 @@ def on_serve(server, config, builder):
 
 def on_shutdown() -> None:
     """Stop the background figure build when `mkdocs serve` stops (its files are
-    atomic)."""
+    atomic), and the labs executing in the background."""
+    _close_labs()
     proc = _background.pop("proc", None)
     if proc is not None and proc.poll() is None:
         proc.terminate()
@@ -237,19 +463,111 @@ def on_shutdown() -> None:
             proc.kill()
 
 
+WARM_MANIFEST = "manifest.json"  # under .cache: the last complete figure build's
+
+
+def tree_key(root: Path, wanted: list[str]) -> str:
+    """What a complete figure build depends on: the package's code and library versions
+    (`cache.package_key`), the experiments the pages quote, `$AIROAD_ONLY_FIGURES`, and
+    the committed results files experiments read (`READS`). Reading it imports nothing
+    heavy: no torch, no matplotlib."""
+    import hashlib
+
+    from airoad_book.figures import cache
+
+    sources = cache.read_sources()
+    digest = hashlib.sha256()
+    for part in (
+        cache.package_key(sources),
+        ",".join(wanted),
+        os.environ.get("AIROAD_ONLY_FIGURES", ""),
+    ):
+        digest.update(part.encode() + b"\0")
+    reads = sorted(
+        {
+            path
+            for module, text in sources.items()
+            if "READS" in text
+            for path in cache.reads_of(module, sources)
+        }
+    )
+    for path in reads:
+        digest.update(cache._file_digest(path, root).encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _stamp(path: str) -> list[int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _manifest_files(manifest: dict) -> list[str]:
+    figures = manifest["figures"].values()
+    return [f[v] for f in figures for v in ("light", "dark")] + list(
+        manifest["results"].values()
+    )
+
+
+def read_warm_manifest(cache: Path, key: str) -> dict | None:
+    """The manifest of the last complete build if nothing it depends on changed since:
+    the same `tree_key`, and every figure and result file it lists still there with the
+    size and modification time it had (a file touched, truncated or deleted since sends
+    the build back to the figure build, which checks and redraws it)."""
+    try:
+        saved = json.loads((cache / WARM_MANIFEST).read_text(encoding="utf-8"))
+        if saved["key"] != key:
+            return None
+        manifest, stamps = saved["manifest"], saved["stamps"]
+        files = _manifest_files(manifest)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if len(stamps) != len(files) or any(
+        _stamp(path) != stamp for path, stamp in zip(files, stamps)
+    ):
+        return None
+    for fig in manifest["figures"].values():
+        fig["regenerated"] = False
+    return manifest
+
+
+def write_warm_manifest(cache: Path, key: str, manifest: dict) -> None:
+    """Remember a complete build's manifest (see `read_warm_manifest`), atomically."""
+    from airoad_book.figures.build import write_atomically
+
+    stamps = [_stamp(path) for path in _manifest_files(manifest)]
+    if None in stamps:
+        return  # not complete: nothing to remember
+    saved = {"key": key, "manifest": manifest, "stamps": stamps}
+    write_atomically(cache / WARM_MANIFEST, json.dumps(saved).encode())
+
+
 def on_files(files: Files, config) -> Files:
     """Bring the figure cache up to date and add the figures, MathJax and the lab
     notebooks to the site.
 
     `mkdocs build` waits for every figure and result. `mkdocs serve` serves what is
-    there at once and draws the rest in the background (see `_serve_manifest`).
+    there at once and draws the rest in the background (see `_serve_manifest`). When
+    nothing changed since the last complete build (`read_warm_manifest`), no figure
+    build starts at all: no subprocess, no torch, no matplotlib.
     """
     root = _root(config)
     cache = root / ".cache"
     wanted = sorted(referenced_experiments(Path(config["docs_dir"])))
     env = {**os.environ, "AIROAD_PROGRESS": "off"}
-    if _serving():
+    key = tree_key(root, wanted)
+    start_labs(files, config)
+    warm = read_warm_manifest(cache, key)
+    if warm is not None:
+        _state["pending"] = None
+        manifest = warm
+        log.info(f"airoad: {len(manifest['figures'])} figures, all up to date")
+    elif _serving():
         manifest = _serve_manifest(root, cache, wanted, env)
+        if _state.get("pending") is None:
+            write_warm_manifest(cache, key, manifest)
     else:
         _state["pending"] = None
         proc = subprocess.run(
@@ -272,6 +590,7 @@ def on_files(files: Files, config) -> Files:
             f"airoad: {len(manifest['figures'])} figures, {len(regenerated)} "
             f"regenerated"
         )
+        write_warm_manifest(cache, key, manifest)
     for name, fig in manifest["figures"].items():
         for variant, suffix in (("light", ""), ("dark", "-dark")):
             if Path(fig[variant]).exists() or not _serving():
@@ -307,6 +626,18 @@ def _pending_notice(what: str, block: bool) -> str:
             f'<p class="admonition-title">Being drawn</p>\n<p>{text}</p>\n</div>\n'
         )
     return f'<span class="{PENDING_CLASS}">({what} being computed)</span>'
+
+
+def _lab_notice(pool) -> str:
+    """`mkdocs serve`: the page of a lab still executing in the background."""
+    left = sum(not future.done() for future in pool.futures.values())
+    return (
+        f'<div class="admonition note {PENDING_CLASS}">\n'
+        '<p class="admonition-title">Being executed</p>\n'
+        f"<p>This lab is executing in the background ({left} of "
+        f"{len(pool.futures)} labs still running); the page reloads when it lands.</p>"
+        "\n</div>\n"
+    )
 
 
 def on_post_page(output: str, page, config) -> str:

@@ -7,6 +7,11 @@
 - warm build: the same with the cache in place and nothing changed;
 - pytest: `pytest` as the README runs it (tests and every docs code block);
 - experiments: each experiment at the quick budget through the CLI (`airoad-book run NAME`);
+- shares: no run at all: each chapter's quick experiments, summed from the seconds the
+  last build recorded in `.cache/results/` (one torch thread each), against the
+  chapter's fixed share (40 s); a chapter over its share is named and the exit status
+  is 1. The seconds are wall-clock of the build that made them: measure on an idle
+  machine;
 - labs: each lab notebook (`docs/labs/*.py`, jupytext) run top to bottom in a fresh Jupyter
   kernel with nbclient, as a reader runs the downloaded `.ipynb`: budget 60 s each;
 - serve: `mkdocs serve` started on an empty cache, seconds until the first chapter page
@@ -47,7 +52,16 @@ BUDGETS = {
 }
 CHAPTER_BUDGET = 40.0  # seconds of quick-budget experiments per chapter
 LAB_BUDGET = 60.0  # seconds for one lab notebook, top to bottom in a fresh kernel
-ITEMS = ("experiments", "clean", "warm", "pytest", "serve", "labs", "gpt")
+ITEMS = (
+    "experiments",
+    "shares",
+    "clean",
+    "warm",
+    "pytest",
+    "serve",
+    "labs",
+    "gpt",
+)
 SERVE_PAGE = "part2/05-ngrams/"  # the chapter page the serve timings fetch
 EDIT_PAGE = ROOT / "docs" / "part2" / "05-ngrams.md"
 GPT_GOAL = {
@@ -73,14 +87,27 @@ def run_lab(path: Path) -> None:
     ).execute()
 
 
+CPU: dict[str, float] = {}  # the last `timed` command's user+sys CPU seconds
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(cmd: list[str], before=None, out: list[str] | None = None) -> float:
     """Seconds `cmd` took; its stdout is appended to `out` when given. Exits if it
-    fails."""
+    fails. Its CPU seconds (user+sys, all its processes) go to `CPU["last"]`: on a
+    loaded machine wall-clock grows, CPU time much less."""
     if before:
         before()
+    cpu = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    CPU["last"] = _children_cpu() - cpu
     if proc.returncode != 0:
         sys.exit(
             f"benchmark: {' '.join(cmd)} failed (exit "
@@ -219,6 +246,56 @@ def profile(uv: str) -> None:
         print(f"profile {step:<40} {seconds:7.1f} s{extra}", flush=True)
 
 
+def chapter_shares() -> bool:
+    """Each chapter's quick experiments, as the last build timed them, against its
+    share; True if every chapter is within it. Reads the cache only: nothing runs."""
+    import ast
+
+    sys.path.insert(0, str(ROOT))
+    from airoad_book.experiments import EXPERIMENTS
+    from airoad_book.figures import build as fb
+    from airoad_book.figures import cache
+
+    sources = cache.read_sources()
+    store = fb.ResultStore(ROOT / ".cache", sources)
+    per_chapter: dict[str, float] = {}
+    missing = []
+    for name, module in EXPERIMENTS.items():
+        chapter = "?"
+        for node in ast.parse(sources[module]).body:
+            if isinstance(node, ast.Assign) and any(
+                getattr(t, "id", None) == "CHAPTER" for t in node.targets
+            ):
+                chapter = str(ast.literal_eval(node.value))
+        path = store.path(name)
+        if not path.exists():
+            missing.append(name)
+            continue
+        seconds = json.loads(path.read_text(encoding="utf-8")).get("seconds") or 0.0
+        print(f"experiment {name:<28} chapter {chapter:>3} {seconds:7.1f} s")
+        per_chapter[chapter] = per_chapter.get(chapter, 0.0) + seconds
+    ok = True
+    for chapter, total in per_chapter.items():
+        held = total <= CHAPTER_BUDGET
+        ok &= held
+        verdict = "ok" if held else "OVER ITS SHARE: shrink its quick budget"
+        print(
+            f"chapter {chapter:>3} quick experiments {total:7.1f} s of "
+            f"{CHAPTER_BUDGET:.0f} s: {verdict}"
+        )
+    total = sum(per_chapter.values())
+    workers = fb.default_workers()
+    print(
+        f"all chapters {total:.1f} s of experiments: at least {total / workers:.1f} s "
+        f"of a clean build with {workers} worker(s)"
+    )
+    if missing:  # the build runs only what pages and figures use
+        print(f"not in the cache (not built, or not used by the book): {missing}")
+    if not per_chapter:
+        print("benchmark: the cache holds no results; run `mkdocs build` first")
+    return ok and bool(per_chapter)
+
+
 def clear_cache() -> None:
     shutil.rmtree(ROOT / ".cache", ignore_errors=True)
     shutil.rmtree(ROOT / "site", ignore_errors=True)
@@ -266,19 +343,25 @@ def main() -> int:
     uv_path = shutil.which("uv") or sys.exit("benchmark: uv is not on PATH")
     if args.json:
         build = [uv_path, "run", "mkdocs", "build", "--strict"]
-        numbers = {
-            "clean_build_s": timed(build, before=clear_cache),
-            "warm_build_s": timed(build),
-        }
+        numbers = {"clean_build_s": timed(build, before=clear_cache)}
+        numbers["clean_build_cpu_s"] = CPU["last"]
+        numbers["warm_build_s"] = timed(build)
+        numbers["warm_build_cpu_s"] = CPU["last"]
+        print(
+            json.dumps(numbers), file=sys.stderr, flush=True
+        )  # a long run's first half
         numbers.update(serve_timings(uv_path))
         timed(build)  # serve started from an empty cache; leave a full one behind
         numbers["pytest_s"] = timed(
             [uv_path, "run", "pytest", "-q", "-p", "no:cacheprovider"]
         )
+        numbers["pytest_cpu_s"] = CPU["last"]
         numbers["settings"] = {
-            k: os.environ.get(k) for k in ("PYTHONDONTWRITEBYTECODE", "OMP_NUM_THREADS")
+            k: os.environ.get(k)
+            for k in ("PYTHONDONTWRITEBYTECODE", "OMP_NUM_THREADS", "AIROAD_WORKERS")
         }
         numbers["cpus"] = os.cpu_count()
+        numbers["load_average_at_end"] = round(os.getloadavg()[0], 1)
         print(
             json.dumps(
                 {
@@ -303,6 +386,8 @@ def main() -> int:
     uv = shutil.which("uv") or sys.exit("benchmark: uv is not on PATH")
     ok = True
     print(f"benchmark: {args.runs} run(s) each, on {ROOT}", flush=True)
+    if "shares" in wanted:
+        ok &= chapter_shares()
     if "experiments" in wanted:
         sys.path.insert(0, str(ROOT))
         from airoad_book import experiments

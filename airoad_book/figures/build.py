@@ -27,6 +27,8 @@ from airoad_book.figures import cache
 from airoad_book.figures.registry import FigureSpec
 
 BUDGET, SEED = "quick", 0  # what the book shows
+THREADS = 1  # torch threads per experiment, in the pool and in-process alike
+WORKERS_ENV = "AIROAD_WORKERS"  # how many experiments run at once (default: the cores)
 
 
 def log(message: str) -> None:
@@ -119,28 +121,52 @@ class ResultStore:
                 f"unknown experiment {name!r}; expected one of: "
                 f"{', '.join(EXPERIMENTS)}"
             )
-        return cache.experiment_key(EXPERIMENTS[name], BUDGET, SEED, self.sources)
+        return cache.experiment_key(
+            EXPERIMENTS[name], BUDGET, SEED, self.sources, extra=(f"threads={THREADS}",)
+        )
 
     def path(self, name: str) -> Path:
         """Where the result of experiment `name` is cached, under its current key."""
         return self.dir / f"{name}-{BUDGET}-s{SEED}-{self.key(name)}.json"
 
-    def get(self, name: str):
-        """The Result of experiment `name`, from the cache or by running it now."""
-
+    def cached(self, name: str):
+        """The Result of experiment `name` if the cache holds a whole one, else None."""
         if name in self._memo:
             return self._memo[name]
         path = self.path(name)
         result = _read_result(path) if path.exists() else None
-        if result is None:
-            run = self._run or _run_experiment
-            result = run(name)
-            write_atomically(
-                path, json.dumps(result.to_dict(), indent=1, sort_keys=True).encode()
-            )
-            log(f"experiment {name} ({BUDGET}) ran in {result.seconds:.1f} s")
-            _prune(self.dir, f"{name}-{BUDGET}-s{SEED}", self.key(name))
+        if result is not None:
+            self._memo[name] = result
+        return result
+
+    def last_seconds(self, name: str) -> float:
+        """How long `name` took when it last ran here, from a cached result under any
+        key (an older one after an edit); infinity if unknown, so new ones start first.
+        Only the order of the pool's queue depends on it."""
+        best = float("inf")
+        for path in self.dir.glob(f"{name}-{BUDGET}-s{SEED}-*.json"):
+            try:
+                best = float(json.loads(path.read_text(encoding="utf-8"))["seconds"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return best
+
+    def put(self, name: str, result) -> None:
+        """Store a freshly computed Result of `name` (atomically) and drop older keys."""
+        write_atomically(
+            self.path(name),
+            json.dumps(result.to_dict(), indent=1, sort_keys=True).encode(),
+        )
+        log(f"experiment {name} ({BUDGET}) ran in {result.seconds:.1f} s")
+        _prune(self.dir, f"{name}-{BUDGET}-s{SEED}", self.key(name))
         self._memo[name] = result
+
+    def get(self, name: str):
+        """The Result of experiment `name`, from the cache or by running it now."""
+        result = self.cached(name)
+        if result is None:
+            result = (self._run or _run_experiment)(name)
+            self.put(name, result)
         return result
 
 
@@ -163,10 +189,115 @@ def _read_result(path: Path):
         return None
 
 
+def one_thread() -> None:
+    """Give torch (and the BLAS under it) `THREADS` threads, before an experiment runs.
+
+    The book's small models rarely use a second thread well, and a fixed count makes a
+    result the same whichever process computes it: the pool's workers and the
+    one-process path both call this.
+    """
+    os.environ["OMP_NUM_THREADS"] = str(THREADS)
+    import torch
+
+    if torch.get_num_threads() != THREADS:
+        torch.set_num_threads(THREADS)
+
+
 def _run_experiment(name: str):
     from airoad_book.experiments import run_experiment
 
+    one_thread()
     return run_experiment(name, budget=BUDGET, seed=SEED)
+
+
+def default_workers() -> int:
+    """How many experiments run at once: `$AIROAD_WORKERS`, else one per core (at most
+    the cores the process may use)."""
+    raw = os.environ.get(WORKERS_ENV, "").strip()
+    if raw:
+        try:
+            workers = int(raw)
+        except ValueError:
+            workers = 0
+        if workers < 1:
+            raise ValueError(
+                f"${WORKERS_ENV} must be a whole number of processes >= 1, got {raw!r}"
+            )
+        return workers
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def _worker_start() -> None:
+    """A pool worker's start: one thread, torch imported once for all its runs."""
+    os.environ["AIROAD_PROGRESS"] = "off"
+    one_thread()
+
+
+def _worker_run(run: Callable | None, name: str) -> dict:
+    """Run experiment `name` in a pool worker; its Result travels back as a dict."""
+    result = (run or _run_experiment)(name)
+    return result.to_dict()
+
+
+def compute(store: ResultStore, names: list[str], workers: int):
+    """Yield `(name, Result)` for each of `names`: cached ones first, then the others
+    as they finish, `workers` at a time in long-lived worker processes.
+
+    Each worker imports torch once and runs experiments one after another, with one
+    thread each (`one_thread`), so a result is the same as the one-process path's. If a
+    worker dies (killed, out of memory), the build says so and runs what is left in
+    this process, one at a time; an experiment that raises fails the build as it would
+    in-process.
+    """
+    from airoad_book.results import Result
+
+    todo = []
+    for name in dict.fromkeys(names):
+        result = store.cached(name)
+        if result is not None:
+            yield name, result
+        else:
+            todo.append(name)
+    if workers > 1 and len(todo) > 1:
+        import multiprocessing
+
+        todo.sort(key=store.last_seconds, reverse=True)  # the longest first
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        log(f"{len(todo)} experiments to run, {min(workers, len(todo))} at a time")
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(todo)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_start,
+        )
+        try:
+            pending = {pool.submit(_worker_run, store._run, n): n for n in todo}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    name = pending.pop(future)
+                    try:
+                        data = future.result()
+                    except BrokenProcessPool:
+                        log(
+                            f"a worker process died while running {name}; running "
+                            f"the {len(pending) + 1} unfinished experiment(s) here, "
+                            f"one at a time"
+                        )
+                        pending = {}
+                        break
+                    result = Result.from_dict(data)
+                    store.put(name, result)
+                    todo.remove(name)
+                    yield name, result
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    for name in list(todo):
+        yield name, store.get(name)
 
 
 def _prune(folder: Path, stem: str, key: str) -> None:
@@ -272,9 +403,15 @@ def build(
     run: Callable | None = None,
     draw: Callable[[Planned, ResultStore], None] = draw_figure,
     plan_only: bool = False,
+    workers: int | None = None,
 ) -> dict:
     """Bring every figure and the named experiments' results up to date; return the
-    manifest."""
+    manifest.
+
+    Missing results are computed `workers` at a time (`compute`; default: one per core,
+    or one when a stand-in `run` is given), and each figure is drawn as soon as its
+    experiment's result lands.
+    """
     from airoad_book.figures import registry
 
     specs = only(registry()) if specs is None else specs
@@ -290,14 +427,18 @@ def build(
             item for item in planned if item.stale
         ]  # a corrupt file is deleted, not served
         return _manifest(planned, stale, store, needed)
+    if workers is None:
+        workers = default_workers() if run is None else 1
     with cache_lock(cache_dir):
         planned = plan(cache_dir, specs, store)
         stale = [item for item in planned if item.stale]
+        by_experiment: dict[str, list[Planned]] = {}
         for item in stale:
-            draw(item, store)
-            _prune(item.light.parent, item.spec.name, item.key)
-        for name in needed:
-            store.get(name)
+            by_experiment.setdefault(item.spec.experiment, []).append(item)
+        for name, _ in compute(store, [*by_experiment, *needed], workers):
+            for item in by_experiment.get(name, ()):
+                draw(item, store)
+                _prune(item.light.parent, item.spec.name, item.key)
     return _manifest(planned, stale, store, needed)
 
 

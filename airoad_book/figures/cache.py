@@ -133,13 +133,20 @@ def experiment_key(
     seed: int,
     sources: dict[str, str],
     root: Path = PROJECT_ROOT,
+    extra: tuple[str, ...] = (),
 ) -> str:
     """Key of one experiment's result: its code closure, budget, seed and library
-    versions, and the bytes of the files it `READS` (under `root`), if it declares
-    any."""
+    versions, the bytes of the files it `READS` (under `root`), if it declares any, and
+    `extra` settings of the run (the build's thread count)."""
     files = [_file_digest(path, root) for path in reads_of(module, sources)]
     return _digest(
-        closure([module], sources), sources, budget, str(seed), environment(), *files
+        closure([module], sources),
+        sources,
+        budget,
+        str(seed),
+        environment(),
+        *files,
+        *extra,
     )
 
 

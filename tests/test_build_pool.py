@@ -1,0 +1,86 @@
+"""The figure build's worker pool (issue 20): experiments run in parallel in long-lived
+processes, one torch thread each, with the same results as the one-process path; a
+worker that dies is reported and the build finishes in-process."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+
+from airoad_book.figures import build as fb
+from airoad_book.figures import cache
+from airoad_book.results import Result, Table
+
+SOURCES = cache.read_sources()
+SMALL = ["xor", "init-stats"]  # two real experiments of a second or less each
+
+
+def without_time(path: Path) -> dict:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data.pop("seconds")
+    return data
+
+
+def test_the_pool_and_one_process_write_the_same_results(tmp_path):
+    pooled = fb.build(tmp_path / "pool", SMALL, specs={}, sources=SOURCES, workers=2)
+    alone = fb.build(tmp_path / "one", SMALL, specs={}, sources=SOURCES, workers=1)
+    for name in SMALL:
+        a, b = Path(pooled["results"][name]), Path(alone["results"][name])
+        assert a.name == b.name, "the cache key must not depend on the path taken"
+        assert without_time(a) == without_time(b), (
+            f"{name}: pool and one process differ"
+        )
+        assert without_time(a)["metrics"], f"{name} recorded no metrics"
+
+
+def dies_in_a_worker(name: str) -> Result:
+    """A `run` stand-in that kills the worker process it runs in (as the OOM killer
+    would), and works in the build's own process."""
+    if multiprocessing.parent_process() is not None:
+        os._exit(9)
+    return Result(metrics={"x": 2.0}, tables={"t": Table(["a"], [[1]])}, seconds=0.0)
+
+
+def test_a_worker_that_dies_is_reported_and_the_build_finishes_in_process(
+    tmp_path, capsys
+):
+    manifest = fb.build(
+        tmp_path, SMALL, specs={}, sources=SOURCES, run=dies_in_a_worker, workers=2
+    )
+    assert "a worker process died" in capsys.readouterr().err
+    for name in SMALL:
+        path = Path(manifest["results"][name])
+        assert json.loads(path.read_text())["metrics"] == {"x": 2.0}
+
+
+def test_the_cache_key_names_the_thread_count():
+    key = cache.experiment_key("airoad_book.experiments.xor", "quick", 0, SOURCES)
+    store = fb.ResultStore(Path("unused"), SOURCES)
+    assert store.key("xor") != key, "a result's key must say how many threads made it"
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "two"])
+def test_a_bad_worker_count_is_a_clear_error(monkeypatch, raw):
+    monkeypatch.setenv(fb.WORKERS_ENV, raw)
+    with pytest.raises(ValueError, match="AIROAD_WORKERS must be a whole number"):
+        fb.default_workers()
+
+
+def test_the_default_is_one_worker_per_usable_core(monkeypatch):
+    monkeypatch.delenv(fb.WORKERS_ENV, raising=False)
+    assert fb.default_workers() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv(fb.WORKERS_ENV, "3")
+    assert fb.default_workers() == 3
+
+
+def test_the_pool_starts_the_experiments_that_took_longest_last_time(tmp_path):
+    store = fb.ResultStore(tmp_path, SOURCES)
+    store.dir.mkdir(parents=True)
+    old = store.dir / f"xor-{fb.BUDGET}-s{fb.SEED}-0123456789abcdef.json"
+    old.write_text(json.dumps({"seconds": 12.5}))  # an older key, after an edit
+    assert store.last_seconds("xor") == 12.5
+    assert store.last_seconds("init-stats") == float("inf"), "unknown ones go first"
