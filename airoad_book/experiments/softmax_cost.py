@@ -76,7 +76,7 @@ class Config:
     hidden: int = 100  # H: word vectors and recurrent state
     bptt: int = 20  # T: words per window
     batch_size: int = 20  # B: parallel streams; a step predicts B·T words
-    epochs: int = 2  # passes over the training words
+    epochs: int = 1  # passes over the training words
     lr: float = 1.0  # SGD's rate on the mean loss per word, halved each later epoch
     clip_norm: float = 1.0  # on the gradient's global norm
     k: int = 64  # noise / proposal words per step (NCE, sampled softmax)
