@@ -14,8 +14,8 @@ Two parts:
    (forward, backward and update of the whole model, timed over the training loop), and
    the test perplexity, every model scored with exact normalised probabilities (NCE and
    the sampled softmax with the full softmax of their own weights).
-2. **The cost against |V|** (`time_sweep`). On synthetic data (a Zipf unigram law, 1/rank),
-   one training step of the output layer alone — loss, backward and the SGD update — for
+2. **The cost against |V|** (`time_sweep`). On synthetic data (Zipf's law, 1/rank), one
+   training step of the output layer alone — loss, backward and the SGD update — for
    |V| from 1,000 up; a log-log slope per method says how its cost grows.
 
 Timings depend on the machine and on its load; the ratios between methods, measured in
@@ -219,7 +219,7 @@ def train_one(
 
 @torch.no_grad()
 def mean_log_z(body: ElmanBody, head: OutputLayer, streams: Tensor, bptt: int) -> float:
-    """Mean log Σ_w exp(s_w) over the positions of the streams (0 is self-normalised)."""
+    """Mean log Σ_w exp(s_w) over the positions of the streams (0: self-normalised)."""
     total, count, state = 0.0, 0, None
     for x, _ in windows(streams, bptt):
         out, state = body(x, state)
@@ -275,7 +275,7 @@ def time_sweep(c: Config, seed: int) -> dict:
 
 
 def run_config(config: Config, seed: int = 0) -> Result:
-    """Train with each output layer, time the |V| sweep; metrics, tables and verdicts."""
+    """Train with each output layer, time the |V| sweep: metrics, tables, verdicts."""
     c = config
     train_words = penn_treebank("train")
     vocab = Vocab.build(train_words)  # Mikolov's 10,000 words
@@ -310,6 +310,7 @@ def run_config(config: Config, seed: int = 0) -> Result:
         "sweep_top_vocab": float(c.sweep_vocab[-1]),
         "n_classes": float(make_layer("class", 1, counts, c.k).n_classes),
         "hs_max_depth": float(make_layer("hs", 1, counts, c.k).node.shape[1]),
+        "output_share": output_share(len(vocab), c.hidden),
     }
     ptb = Table(
         columns=["output layer", "ms / step", "speed-up", "valid ppl", "test ppl"],
@@ -337,7 +338,7 @@ def run_config(config: Config, seed: int = 0) -> Result:
         metrics={k: float(v) for k, v in metrics.items()},
         tables={"ptb": ptb, "sweep": sweep_table},
         series={"runs": runs, "sweep": sweep, "config": asdict(c)},
-        text={"verdict": verdict(metrics)},
+        text=texts(metrics),
     )
 
 
@@ -360,6 +361,39 @@ def verdict(m: dict) -> str:
     return "; ".join(parts) + "."
 
 
+def output_share(vocab_size: int, hidden: int) -> float:
+    """The output layer's share of the multiply-adds that predict one word: |V|(H+1)
+    against 2H² for the body's input and recurrent matrices (the lookup is free)."""
+    out = vocab_size * (hidden + 1)
+    return out / (out + 2 * hidden * hidden)
+
+
+def texts(m: dict) -> dict[str, str]:
+    """The page's sentences, written from a run's metrics."""
+    slopes = ", ".join(f"{NAMES[k]} {m[f'{k}_sweep_slope']:.2f}" for k in METHODS[1:])
+    z_nce, z_sampled = m["nce_mean_log_z"], m["sampled_mean_log_z"]
+    return {
+        "verdict": verdict(m),
+        "sweep": (
+            f"From |V| = 1,000 to {m['sweep_top_vocab']:,.0f}, the full softmax's step "
+            f"grows with a log-log slope of {m['full_sweep_slope']:.2f} (1 means in "
+            f"proportion to |V|); the others' slopes are {slopes}. At |V| = "
+            f"{m['sweep_top_vocab']:,.0f} one full-softmax step costs as much as "
+            f"{m['hs_sweep_speedup_top']:,.0f} steps of the hierarchical softmax, "
+            f"{m['class_sweep_speedup_top']:,.0f} of the class-based one and "
+            f"{m['sampled_sweep_speedup_top']:,.0f} of the sampled softmax."
+        ),
+        "normalisation": (
+            f"Scored without normalising, NCE's model is close to normalised: the mean "
+            f"log Z(h) over the test words is {z_nce:.2f} nats (0 would be exact), so "
+            f"its raw scores are off by a factor of about {math.exp(z_nce):.2f}. The "
+            f"sampled softmax's raw scores are not: mean log Z(h) = {z_sampled:.2f} "
+            f"nats. Its probabilities exist only after the full softmax that the "
+            f"method set out to avoid."
+        ),
+    }
+
+
 def recorded(path: Path | None = None) -> dict | None:
     """The metrics and series of the committed full run, or None before there is one."""
     path = PROJECT_ROOT / RECORDED if path is None else path
@@ -375,5 +409,11 @@ def run(budget: str, seed: int, seconds: float | None) -> Result:
     (None before one is committed) for the figures."""
     result = run_config(config_for(CONFIGS, budget), seed=seed)
     if budget == "quick":
-        result.series["recorded"] = recorded()
+        full = recorded()
+        result.series["recorded"] = full
+        if full is not None:  # the page's sentences about the committed run
+            result.text |= {f"full_{k}": v for k, v in texts(full["metrics"]).items()}
+            hidden = full["series"]["config"]["hidden"]
+            share = output_share(int(full["metrics"]["vocab_size"]), hidden)
+            result.metrics["full_output_share"] = share
     return result

@@ -248,7 +248,7 @@ class ClassSoftmax(OutputLayer):
         return log_pc.gather(1, cy[:, None]).squeeze(1) + log_pw  # (N,)
 
     def log_probs(self, h: Tensor) -> Tensor:
-        """Every word's log P(w | h) = log P(c(w) | h) + log P(w | c(w), h): (N, |V|)."""
+        """Every word's log P(c(w) | h) + log P(w | c(w), h): (N, |V|)."""
         self.check(h)
         h1 = _with_one(h)  # (N, H + 1)
         log_pc = F.log_softmax(h1 @ self.class_out.T, dim=1)  # (N, C)
@@ -336,7 +336,7 @@ class HierarchicalSoftmax(OutputLayer):
         return (F.logsigmoid(sign * s) * sign.abs()).sum(1)  # (N,)
 
     def log_probs(self, h: Tensor) -> Tensor:
-        """Every word's log-probability, (N, |V|): all paths at once (small |V| only)."""
+        """Every word's log-probability, (N, |V|): all paths at once (small |V|)."""
         self.check(h)
         s = _with_one(h) @ self.nodes.T  # (N, V − 1) every node's score
         path_s = s[:, self.node]  # (N, V, L)
