@@ -1,6 +1,7 @@
 """The softmax-cost experiment and its figures, run at a tiny size: its contract (the
 metrics the book and the issue read) and its claims about cost."""
 
+import json
 import math
 
 import matplotlib.pyplot as plt
@@ -94,3 +95,17 @@ def test_figures_draw_from_the_tiny_run(tiny, name):
         fig = spec.draw(tiny)
     assert isinstance(fig, Figure)
     plt.close(fig)
+
+
+def test_recorded_run_is_read_back_with_its_sentences(tiny, tmp_path):
+    path = tmp_path / "softmax-cost-full.json"
+    path.write_text(json.dumps(tiny.to_dict()), encoding="utf-8")
+    full = sc.recorded(path)
+    assert full["metrics"] == tiny.metrics
+    text = sc.texts(full["metrics"])
+    assert set(text) == {"verdict", "ranking", "sweep", "normalisation"}
+    assert "Ranked by test perplexity" in text["ranking"]
+    table = sc.table_of_sweep(full["series"]["sweep"])
+    assert not any("|" in c for c in table.columns)  # a Markdown cell cannot hold "|"
+    assert [row[0] for row in table.rows] == list(TINY.sweep_vocab)
+    assert sc.recorded(tmp_path / "missing.json") is None

@@ -274,6 +274,18 @@ def time_sweep(c: Config, seed: int) -> dict:
     return {"vocab": list(c.sweep_vocab), "ms": ms, "slope": slope}
 
 
+def table_of_sweep(sweep: dict) -> Table:
+    """ms per output-layer step, one row per vocabulary size, one column per layer."""
+    return Table(
+        columns=["words"] + [NAMES[m] for m in METHODS],  # no "|" inside a cell
+        rows=[
+            [V] + [sweep["ms"][m][i] for m in METHODS]
+            for i, V in enumerate(sweep["vocab"])
+        ],
+        formats=[",d"] + [".2f"] * len(METHODS),
+    )
+
+
 def run_config(config: Config, seed: int = 0) -> Result:
     """Train with each output layer, time the |V| sweep: metrics, tables, verdicts."""
     c = config
@@ -326,14 +338,7 @@ def run_config(config: Config, seed: int = 0) -> Result:
         ],
         formats=["", ".1f", ".1f", ".1f", ".1f"],
     )
-    sweep_table = Table(
-        columns=["|V|"] + [NAMES[m] for m in METHODS],
-        rows=[
-            [V] + [sweep["ms"][m][i] for m in METHODS]
-            for i, V in enumerate(sweep["vocab"])
-        ],
-        formats=[",d"] + [".2f"] * len(METHODS),
-    )
+    sweep_table = table_of_sweep(sweep)
     return Result(
         metrics={k: float(v) for k, v in metrics.items()},
         tables={"ptb": ptb, "sweep": sweep_table},
@@ -377,8 +382,15 @@ def texts(m: dict) -> dict[str, str]:
     """The page's sentences, written from a run's metrics."""
     slopes = ", ".join(f"{NAMES[k]} {m[f'{k}_sweep_slope']:.2f}" for k in METHODS[1:])
     z_nce, z_sampled = m["nce_mean_log_z"], m["sampled_mean_log_z"]
+    by_ppl = sorted(METHODS, key=lambda k: m[f"{k}_test_ppl"])
+    by_speed = sorted(METHODS, key=lambda k: -m[f"{k}_speedup"])
     return {
         "verdict": verdict(m),
+        "ranking": (
+            f"Ranked by test perplexity, best first: "
+            f"{', '.join(NAMES[k] for k in by_ppl)}. Ranked by speed, fastest first: "
+            f"{', '.join(NAMES[k] for k in by_speed)}."
+        ),
         "sweep": (
             f"From |V| = 1,000 to {m['sweep_top_vocab']:,.0f}, the full softmax's step "
             f"grows with a log-log slope of {m['full_sweep_slope']:.2f} (1 means in "
@@ -421,4 +433,5 @@ def run(budget: str, seed: int, seconds: float | None) -> Result:
             hidden = full["series"]["config"]["hidden"]
             share = output_share(int(full["metrics"]["vocab_size"]), hidden)
             result.metrics["full_output_share"] = share
+            result.tables["full_sweep"] = table_of_sweep(full["series"]["sweep"])
     return result
