@@ -378,6 +378,9 @@ def output_share(vocab_size: int, hidden: int) -> float:
     return out / (out + 2 * hidden * hidden)
 
 
+NORMALISED = 0.5  # nats: |mean log Z(h)| below this counts as close to normalised
+
+
 def texts(m: dict) -> dict[str, str]:
     """The page's sentences, written from a run's metrics."""
     slopes = ", ".join(f"{NAMES[k]} {m[f'{k}_sweep_slope']:.2f}" for k in METHODS[1:])
@@ -401,12 +404,15 @@ def texts(m: dict) -> dict[str, str]:
             f"{m['sampled_sweep_speedup_top']:,.0f} of the sampled softmax."
         ),
         "normalisation": (
-            f"Scored without normalising, NCE's model is close to normalised: the mean "
-            f"log Z(h) over the test words is {z_nce:.2f} nats (0 would be exact), so "
-            f"its raw scores are off by a factor of about {math.exp(z_nce):.2f}. The "
-            f"sampled softmax's raw scores are not: mean log Z(h) = {z_sampled:.2f} "
-            f"nats. Its probabilities exist only after the full softmax that the "
-            f"method set out to avoid."
+            f"Scored without normalising, NCE's model is "
+            f"{'close to' if abs(z_nce) < NORMALISED else 'far from'} normalised: the "
+            f"mean log Z(h) over the test words is {z_nce:.2f} nats (0 would be "
+            f"exact), so its raw scores are off by a factor of about "
+            f"{math.exp(z_nce):.2f}. The sampled softmax's are "
+            f"{'close to' if abs(z_sampled) < NORMALISED else 'far from'} it: mean "
+            f"log Z(h) = {z_sampled:.2f} nats. Without Z, the sampled softmax's scores "
+            f"are not probabilities: they need the full softmax that the method set "
+            f"out to avoid."
         ),
     }
 
