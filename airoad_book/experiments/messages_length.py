@@ -22,6 +22,7 @@ from airoad_book.experiments.real_translation import (
     bleu_by_length,
     bleu_intervals,
     encoder_decoder_for,
+    headroom,
     rnn_tc,
     tied,
     train_and_translate,
@@ -160,7 +161,10 @@ def run_config(c: Config, seed: int = 0, seconds: float | None = None) -> Result
         metrics=metrics,
         tables={"models": models, "buckets": buckets},
         series=series,
-        text={"verdict": verdict(metrics, lengths)},
+        text={
+            "verdict": verdict(metrics, lengths),
+            "headroom": headroom({LABELS[k]: metrics[f"bleu_{k}"] for k in MODELS}),
+        },
     )
 
 

@@ -24,6 +24,7 @@ from airoad_book.experiments.budget import config_for
 from airoad_book.experiments.real_translation import (
     bleu_intervals,
     encoder_decoder_for,
+    headroom,
     rare_words,
     rnn_tc,
     tied,
@@ -172,7 +173,15 @@ def run_config(c: Config, seed: int = 0, seconds: float | None = None) -> Result
         metrics=metrics,
         tables={"orders": orders, "rare": rare},
         series=series,
-        text={"verdict": verdict(metrics)},
+        text={
+            "verdict": verdict(metrics),
+            "headroom": headroom(
+                {
+                    "source as written": metrics["bleu_forward"],
+                    "source reversed": metrics["bleu_reversed"],
+                }
+            ),
+        },
     )
 
 

@@ -142,6 +142,35 @@ def bleu_intervals(
     return out
 
 
+HEADROOM = (15.0, 75.0)  # the band of BLEU in which this task can tell models apart
+
+
+def headroom(scores: dict[str, float]) -> str:
+    """Whether the best of `scores` (label -> BLEU) lies in the `HEADROOM` band, and
+    what that means for reading the differences between them."""
+    label, best = max(scores.items(), key=lambda kv: kv[1])
+    lo, hi = HEADROOM
+    if best < lo:
+        return (
+            f"The best score here, {best:.1f} BLEU ({label}), is below {lo:.0f}, the "
+            f"score from which this task was meant to separate models: the models are "
+            f"still learning which pieces exist and in what order, so the direction of "
+            f"a difference and whether the intervals overlap can be read, but not its "
+            f"size."
+        )
+    if best > hi:
+        return (
+            f"The best score here, {best:.1f} BLEU ({label}), is above {hi:.0f}: near "
+            f"the ceiling, where the task no longer separates models."
+        )
+    return (
+        f"The best score here, {best:.1f} BLEU ({label}), lies between {lo:.0f} and "
+        f"{hi:.0f}: the task leaves room above and below it, so a gap of a few points "
+        f"between models, beyond the intervals, is a measured difference, not the "
+        f"noise of a saturated task or of models that have not learned yet."
+    )
+
+
 def tied(a: tuple[float, float, float], b: tuple[float, float, float]) -> bool:
     """Two (BLEU, low, high) are tied when their intervals overlap."""
     return a[1] <= b[2] and b[1] <= a[2]
@@ -522,7 +551,11 @@ def run_config(c: Config, seed: int = 0, seconds: float | None = None) -> Result
         metrics=metrics,
         tables={"models": models_table, "buckets": buckets_table, "examples": examples},
         series=series,
-        text={"verdict": verdict(metrics), "words": words_sentence(metrics)},
+        text={
+            "verdict": verdict(metrics),
+            "words": words_sentence(metrics),
+            "headroom": headroom({LABELS[k]: metrics[f"bleu_{k}"] for k in MODELS}),
+        },
     )
 
 
