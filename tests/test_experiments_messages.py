@@ -137,3 +137,17 @@ def test_the_figures_draw_from_their_results(name, race, reversal, length):
     fig = spec.draw(result)
     assert fig.axes
     plt.close(fig)
+
+
+def test_models_trained_at_once_match_those_trained_in_turn():
+    c = real_translation.Config(steps=1, eval_every=1, bootstrap=20, max_output=3)
+    alone = real_translation.run_config(c)
+    together = real_translation.run_config(
+        real_translation.Config(**{**c.__dict__, "workers": 3})
+    )
+    for key in real_translation.MODELS:
+        for metric in ("bleu", "valid_loss", "params"):
+            assert together.metrics[f"{metric}_{key}"] == pytest.approx(
+                alone.metrics[f"{metric}_{key}"]
+            )
+    assert together.tables["examples"].rows == alone.tables["examples"].rows
