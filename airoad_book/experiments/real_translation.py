@@ -615,10 +615,15 @@ def seconds_sentence(m: dict) -> str:
         if lr < lt
         else "they are equal"
     )
+    ratio = max(ts, rs) / min(ts, rs)
+    speed = (
+        "the two take about as long per step"
+        if ratio < 1.1
+        else f"the {faster} is {ratio:.1f} times faster per step"
+    )
     return (
         f"A step took {ts:.2f} s for the Transformer and {rs:.2f} s for the attention "
-        f"RNN on this machine, so the {faster} is {max(ts, rs) / min(ts, rs):.1f} times "
-        f"faster per step. Stopped at equal wall-clock, {m['equal_seconds']:.0f} s of "
+        f"RNN on this machine, so {speed}. Stopped at equal wall-clock, {m['equal_seconds']:.0f} s of "
         f"training, the Transformer had done "
         f"{int(m['equal_seconds_steps_transformer']):,} steps and the attention RNN "
         f"{int(m['equal_seconds_steps_attn_rnn']):,}; their best validation losses by "
