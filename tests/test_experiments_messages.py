@@ -12,7 +12,7 @@ from airoad_book.experiments import messages_length, messages_reversal, real_tra
 
 @pytest.fixture(scope="module")
 def race():
-    c = real_translation.Config(seconds=0.6, eval_every=2, bootstrap=50)
+    c = real_translation.Config(steps=4, eval_every=2, bootstrap=50)
     return real_translation.run_config(c, seed=0)
 
 
@@ -23,6 +23,41 @@ def test_real_translation_reports_the_issue_s_metrics(race):
     assert m["test_pairs"] == 500 and m["n_train"] >= 3000
     assert set(race.tables) == {"models", "buckets", "examples"}
     assert "BLEU" in race.text["verdict"] and "<unk>" in race.text["words"]
+    assert "equal wall-clock" in race.text["verdict"]
+    assert "BLEU" in race.text["headroom"]
+
+
+def test_the_race_is_at_equal_steps_and_keeps_the_best_weights(race):
+    m = race.metrics
+    for key in real_translation.MODELS:
+        assert m[f"steps_{key}"] == 4
+        assert 1 <= m[f"best_step_{key}"] <= 4
+        assert m[f"seconds_per_step_{key}"] > 0
+    curves = race.series["curves"]
+    for key in real_translation.MODELS:
+        assert m[f"valid_loss_{key}"] == pytest.approx(min(curves[key]["loss"]))
+
+
+def test_equal_seconds_reads_each_curve_at_the_faster_model_s_end():
+    fast = {"step": [2, 4], "loss": [5.0, 4.0], "seconds": [1.0, 2.0]}
+    slow = {"step": [2, 4], "loss": [4.5, 3.0], "seconds": [1.5, 3.0]}
+    out = real_translation.equal_seconds(fast, slow)
+    assert out["equal_seconds"] == 2.0
+    assert out["equal_seconds_loss_transformer"] == 4.0
+    assert out["equal_seconds_steps_transformer"] == 4
+    assert out["equal_seconds_loss_attn_rnn"] == 4.5  # only its first evaluation
+    assert out["equal_seconds_steps_attn_rnn"] == 2
+    late = {"step": [4], "loss": [1.0], "seconds": [9.0]}
+    assert math.isnan(
+        real_translation.equal_seconds(fast, late)["equal_seconds_loss_attn_rnn"]
+    )
+
+
+def test_headroom_says_which_band_the_best_score_is_in():
+    assert "below 15" in real_translation.headroom({"a": 3.0, "b": 9.9})
+    assert "between 15 and 75" in real_translation.headroom({"a": 3.0, "b": 40.0})
+    assert "(b)" in real_translation.headroom({"a": 3.0, "b": 40.0})
+    assert "above 75" in real_translation.headroom({"a": 98.6, "b": 99.8})
 
 
 def test_the_two_models_have_about_the_same_parameters(race):
@@ -77,6 +112,7 @@ def test_reversal_and_length_experiments_report_their_metrics(reversal, length):
     } <= set(r.metrics)
     assert 0 < r.metrics["oov_source"] < 0.2
     assert "Sutskever" in r.text["verdict"]
+    assert "BLEU" in r.text["headroom"] and "BLEU" in length.text["headroom"]
     assert {"bleu_seq2seq", "bleu_attention", "bleu_long_attention"} <= set(
         length.metrics
     )
@@ -101,3 +137,17 @@ def test_the_figures_draw_from_their_results(name, race, reversal, length):
     fig = spec.draw(result)
     assert fig.axes
     plt.close(fig)
+
+
+def test_models_trained_at_once_match_those_trained_in_turn():
+    c = real_translation.Config(steps=1, eval_every=1, bootstrap=20, max_output=3)
+    alone = real_translation.run_config(c)
+    together = real_translation.run_config(
+        real_translation.Config(**{**c.__dict__, "workers": 3})
+    )
+    for key in real_translation.MODELS:
+        for metric in ("bleu", "valid_loss", "params"):
+            assert together.metrics[f"{metric}_{key}"] == pytest.approx(
+                alone.metrics[f"{metric}_{key}"]
+            )
+    assert together.tables["examples"].rows == alone.tables["examples"].rows

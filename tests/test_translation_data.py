@@ -129,6 +129,30 @@ def test_translation_batches_cover_an_epoch(dates):
     assert sum(b.src.shape[0] for b in batches) == len(dates.valid)
 
 
+def test_length_pooled_batches_cover_an_epoch_with_less_padding(dates):
+    pairs = dates.train[:640]
+
+    def padding(batches):
+        return sum(int((b.src == 0).sum() + (b.tgt_out == 0).sum()) for b in batches)
+
+    plain = list(translation_batches(pairs, dates, 32, epochs=1))
+    pooled = list(translation_batches(pairs, dates, 32, epochs=1, length_pool=10))
+
+    def rows(batches):  # every target, padding stripped
+        return sorted(
+            tuple(t for t in r.tolist() if t) for b in batches for r in b.tgt_out
+        )
+
+    assert rows(pooled) == rows(plain)  # the same pairs, each once
+    assert sum(b.src.shape[0] for b in pooled) == len(pairs)
+    assert padding(pooled) < padding(plain)
+    again = list(translation_batches(pairs, dates, 32, epochs=1, length_pool=10))
+    assert all(torch.equal(a.src, b.src) for a, b in zip(pooled, again))  # seeded
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="length_pool"):
+            next(translation_batches(pairs, dates, 32, length_pool=bad))
+
+
 def test_length_buckets_group_by_source_length(numbers):
     buckets = length_buckets(numbers.test, [1, 10, 20, 40])
     assert [label for label, _ in buckets] == ["1–9", "10–19", "20–39"]

@@ -356,23 +356,49 @@ def translation_batches(
     epochs: int | None = None,
     reverse_source: bool = False,
     seed: int = 0,
+    length_pool: int = 0,
 ) -> Iterator[TranslationBatch]:
     """Batches of `pairs`, reshuffled every epoch; endless when epochs is None (for
-    `fit`)."""
+    `fit`).
+
+    length_pool > 0 groups pairs of similar length, as Vaswani et al. (2017) batched
+    "by approximate sequence length": each epoch's shuffled order is cut into pools of
+    `length_pool` batches, each pool is sorted by (target, source) length and cut into
+    batches, and the batches are shuffled. A batch then pads to a length near its own
+    pairs' rather than to the longest of 64 random ones. 0 keeps plain shuffled batches.
+    """
     if (
         isinstance(batch_size, bool)
         or not isinstance(batch_size, int)
         or batch_size < 1
     ):
         raise ValueError(f"batch_size must be an int >= 1; got {batch_size!r}")
+    if isinstance(length_pool, bool) or not isinstance(length_pool, int):
+        raise ValueError(f"length_pool must be an int >= 0; got {length_pool!r}")
+    if length_pool < 0:
+        raise ValueError(f"length_pool must be an int >= 0; got {length_pool!r}")
     order = list(range(len(pairs)))
     rng = random.Random(seed)
     epoch = 0
     while epochs is None or epoch < epochs:
         if shuffle:
             rng.shuffle(order)
-        for start in range(0, len(order), batch_size):
-            chosen = [pairs[i] for i in order[start : start + batch_size]]
+        cuts = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        if length_pool:
+            cuts = []
+            size = length_pool * batch_size
+            for lo in range(0, len(order), size):
+                pool = sorted(
+                    order[lo : lo + size],
+                    key=lambda i: (len(pairs[i].target), len(pairs[i].source)),
+                )
+                cuts += [
+                    pool[i : i + batch_size] for i in range(0, len(pool), batch_size)
+                ]
+            if shuffle:
+                rng.shuffle(cuts)
+        for cut in cuts:
+            chosen = [pairs[i] for i in cut]
             yield make_batch(chosen, task, reverse_source=reverse_source)
         epoch += 1
 

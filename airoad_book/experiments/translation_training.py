@@ -131,6 +131,7 @@ def train_translator(
     seed: int = 0,
     desc: str = "translate",
     label_smoothing: float = 0.0,
+    length_pool: int = 0,
 ) -> History:
     """Train `model` on task.train with teacher forcing; evaluate the loss on
     task.valid.
@@ -139,12 +140,18 @@ def train_translator(
     `train_config`; `History.eval_loss` holds the validation losses in nats per target
     token. The training loss smooths its targets by `label_smoothing`; the validation
     loss never does, so it stays comparable between models trained with and without
-    smoothing.
+    smoothing. length_pool > 0 batches pairs of similar length together (see
+    `airoad_book.data.translation.translation_batches`).
     """
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1); got {label_smoothing!r}")
     batches = translation_batches(
-        task.train, task, batch_size, reverse_source=reverse_source, seed=seed
+        task.train,
+        task,
+        batch_size,
+        reverse_source=reverse_source,
+        seed=seed,
+        length_pool=length_pool,
     )
     evaluate = valid_evaluator(task, reverse_source=reverse_source)
 

@@ -1,8 +1,8 @@
 """Figures of chapters 9–11 on real translations (the Plone and Django messages).
 
 Every function draws from an experiment's `Result` (see `airoad_book.experiments`); none
-trains. The build draws them from the quick runs, whose seconds show how the losses
-start; the pages read BLEU from the committed full runs.
+trains. The build draws them from the quick runs, a few steps each, a smoke test of the
+pipeline; the pages read BLEU from the committed full runs.
 """
 
 from __future__ import annotations
@@ -124,13 +124,11 @@ def length_curves(result: Result) -> Figure:
     "real-translation-race",
     experiment="real-translation",
     caption="The Transformer and the attention RNN on real messages, each trained for the same "
-    "seconds with about the same parameters, and the same Transformer on whole words. "
-    "Left: "
-    "validation loss of the two BPE models (the word model's loss is per word, so not "
-    "on this "
-    "scale). Right: test BLEU with its paired-bootstrap 95% interval. The build's "
-    "quick run "
-    "trains for seconds; the full run's numbers are in the table below.",
+    "steps with about the same parameters, and the same Transformer on whole words. "
+    "Left: validation loss of the two BPE models (the word model's loss is per word, so "
+    "not on this scale). Right: test BLEU with its paired-bootstrap 95% interval. The "
+    "build's quick run trains for a few steps, a smoke test; the full run's numbers are "
+    "in the table below.",
     alt="Two panels. Left: validation loss in nats per piece against training step for the "
     "Transformer and the attention RNN. Right: three points with error bars, the test "
     "BLEU of "
