@@ -54,6 +54,7 @@ EXPERIMENTS: dict[str, str] = {
     "bengio-paper-recipe": "airoad_book.experiments.bengio_paper",
     "names-nplm": "airoad_book.experiments.names_nplm",
     "rnn-lm": "airoad_book.experiments.rnn_lm",
+    "word2vec": "airoad_book.experiments.word2vec",
     "architectures": "airoad_book.experiments.architectures",
     "rnn-gradients": "airoad_book.experiments.rnn_gradients",
     "long-lag": "airoad_book.experiments.long_lag",
