@@ -22,9 +22,11 @@ input vectors of a chapter-6 NPLM trained on the same text.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -45,6 +47,10 @@ SUMMARY = (
     "skip-gram and CBOW with negative sampling and a hierarchical softmax on the Penn "
     "Treebank, against gensim's Word2Vec and the NPLM's vectors (Mikolov et al. 2013)"
 )
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# the committed full run that the quick build's page and figures draw beside its own
+READS = ("results/word2vec-full.json",)
 
 # words whose nearest neighbours the tables list
 PROBES = ("monday", "million", "would", "company", "he", "stock", "buy", "japan")
@@ -82,7 +88,7 @@ class Config:
 
 CONFIGS = {
     # about 1M skip-gram pairs: ~10 s of the book's trainer on one idle core
-    "quick": Config(),
+    "quick": Config(tokens=150_000),
     "full": Config(
         tokens=None,
         dim=100,
@@ -399,10 +405,74 @@ def analogy_breakdown(vectors: np.ndarray, vocab: Vocab) -> tuple[Table, Table, 
 # --------------------------------------------------------------------------- run
 
 
+def recorded_run() -> dict | None:
+    """The committed full run (``READS``) as its JSON dict, or None before there is
+    one."""
+    path = PROJECT_ROOT / READS[0]
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def rises(values: list[float]) -> str:
+    """'rises at every step', 'rises overall, not at every step', or 'does not rise'."""
+    if all(b > a for a, b in zip(values, values[1:])):
+        return "rises at every step"
+    if values[-1] > values[0]:
+        return "rises overall, though not at every step"
+    return "does not rise"
+
+
+def ladder_text(ladder: dict) -> str:
+    """A sentence on the two ladders, written from their numbers."""
+    if not ladder.get("dim") or not ladder.get("share"):
+        return "This run has no ladder."
+    dims = [r["dim"] for r in ladder["dim"]]
+    by_dim = [r["analogy_acc"] for r in ladder["dim"]]
+    toks = [r["tokens"] for r in ladder["share"]]
+    by_data = [r["analogy_acc"] for r in ladder["share"]]
+    return (
+        f"Along the dimension ladder (d = {', '.join(map(str, dims))}) analogy "
+        f"accuracy {rises(by_dim)} ({' → '.join(f'{a:.1%}' for a in by_dim)}); "
+        f"along the data ladder ({' → '.join(f'{t:,}' for t in toks)} tokens) it "
+        f"{rises(by_data)} ({' → '.join(f'{a:.1%}' for a in by_data)})."
+    )
+
+
+def nplm_text(m: dict) -> str:
+    """A sentence comparing the NPLM's vectors with skip-gram's, from the metrics."""
+    if "nplm_analogy_acc" not in m:
+        return "This run trains no NPLM."
+    better = [
+        name
+        for name, key in (
+            ("WordSim-353", "spearman_wordsim"),
+            ("SimLex-999", "spearman_simlex"),
+            ("the analogies", "analogy_acc"),
+        )
+        if m[key] > m[f"nplm_{key}"]
+    ]
+    worse = {"WordSim-353", "SimLex-999", "the analogies"} - set(better)
+    ratio = m["nplm_seconds"] / m["seconds_ours"]
+    head = (
+        f"Skip-gram's vectors score higher than the NPLM's on {', '.join(better)}"
+        if better
+        else "Skip-gram's vectors score higher than the NPLM's on none of the sets"
+    )
+    tail = f", and lower on {', '.join(sorted(worse))}" if worse and better else ""
+    return (
+        f"{head}{tail}; the NPLM took {ratio:.1f} times as long to train as the "
+        f"book's skip-gram (which is itself "
+        f"{m['speed_ratio_vs_gensim']:.0f} times slower than gensim's)."
+    )
+
+
 def run(budget: str = "quick", seed: int = 0, seconds: float | None = None) -> Result:
     """Train, score and compare; see the module docstring. `seconds` is not used: the
-    budgets are counted in tokens and epochs."""
+    budgets are counted in tokens and epochs. The quick run carries the committed full
+    run's series too (``series["recorded"]``), for the figures."""
     config = config_for(CONFIGS, budget)
+    recorded = recorded_run() if budget == "quick" else None
     seed_everything(seed)
     corpus = load_corpus(config.tokens)
     stoi = corpus.vocab.stoi
@@ -579,8 +649,11 @@ def run(budget: str = "quick", seed: int = 0, seconds: float | None = None) -> R
             if "NPLM" in vectors
             else {},
             "ladder": ladder,
+            "recorded": recorded["series"] if recorded else None,
         },
         text={
+            "ladder": ladder_text(recorded["series"]["ladder"] if recorded else ladder),
+            "nplm": nplm_text(recorded["metrics"] if recorded else metrics),
             "gensim": (
                 f"The book's skip-gram and gensim's agree within the stated tolerance "
                 f"(ρ within {config.tol_spearman}, analogy accuracy within "
