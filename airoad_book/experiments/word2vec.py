@@ -4,8 +4,8 @@ the Penn Treebank, against gensim's Word2Vec and against the NPLM's vectors.
 The corpus is all of the Penn Treebank the book ships (Mikolov's train, valid and test
 splits run together: 1,036,580 tokens with an ``<eos>`` after each sentence, a 10,000
 word vocabulary); the quick budget reads its first ``Config.tokens`` tokens. Every model
-is scored by the same evaluator (`similarity`, `analogies`) on the sets inside the gensim
-wheel (`airoad_book.data.word_benchmarks`):
+is scored by the same evaluator (`similarity`, `analogies`) on the sets inside the
+gensim wheel (`airoad_book.data.word_benchmarks`):
 
 - Spearman's ρ between cosine similarity and the human scores of WordSim-353 and
   SimLex-999, over the pairs whose two words are in the vocabulary;
@@ -66,7 +66,8 @@ WORD_GROUPS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class Config:
-    """One budget. Sizes in tokens, dimensions, epochs or steps, as each comment says."""
+    """One budget. Sizes in tokens, dimensions, epochs or steps, as each comment
+    says."""
 
     tokens: int | None = 200_000  # first tokens of the PTB stream; None: all
     dim: int = 50  # d, the vector length
@@ -128,7 +129,8 @@ def ptb_stream(tokens: int | None = None) -> list[str]:
 
 
 def load_corpus(tokens: int | None) -> Corpus:
-    """The PTB stream as ids; the vocabulary holds every word it has (10,000 at most)."""
+    """The PTB stream as ids; the vocabulary holds every word it has (10,000 at
+    most)."""
     words = ptb_stream(tokens)
     vocab = Vocab.build(words)
     ids = vocab.encode(words)
@@ -160,8 +162,8 @@ def analogies(
 ) -> tuple[np.ndarray, list[int]]:
     """Answer every covered question; (correct flags (Q,), indices of the questions).
 
-    The answer is argmax_w cos(w, b̂ − â + ĉ) over the vocabulary, a, b, c excluded (3CosAdd,
-    gensim's `most_similar(positive=[b, c], negative=[a])`).
+    The answer is argmax_w cos(w, b̂ − â + ĉ) over the vocabulary, a, b, c excluded
+    (3CosAdd, gensim's `most_similar(positive=[b, c], negative=[a])`).
     """
     questions = analogy_questions()
     covered = [
@@ -655,12 +657,9 @@ def run(budget: str = "quick", seed: int = 0, seconds: float | None = None) -> R
             "ladder": ladder_text(recorded["series"]["ladder"] if recorded else ladder),
             "nplm": nplm_text(recorded["metrics"] if recorded else metrics),
             "gensim": (
-                f"The book's skip-gram and gensim's agree within the stated tolerance "
+                f"The book's skip-gram and gensim's "
+                f"{'agree' if agree else 'do NOT agree'} within the stated tolerance "
                 f"(ρ within {config.tol_spearman}, analogy accuracy within "
-                f"{config.tol_analogy:.0%})."
-                if agree
-                else f"The book's skip-gram and gensim's do NOT agree within the stated "
-                f"tolerance (ρ within {config.tol_spearman}, analogy accuracy within "
                 f"{config.tol_analogy:.0%})."
             ),
         },

@@ -85,8 +85,8 @@ class HuffmanTree:
 def huffman_tree(counts: Sequence[int] | Tensor) -> HuffmanTree:
     """Build the Huffman tree of the word `counts` (one positive count per word id).
 
-    Repeatedly merge the two least frequent nodes (ties broken by node id, so the tree is
-    deterministic); the merged node's first child gets code 0 and its second code 1.
+    Repeatedly merge the two least frequent nodes (ties broken by node id, so the tree
+    is deterministic); the merged node's first child gets code 0 and its second code 1.
     Frequent words end near the root: a short code, few sigmoid units per example.
     """
     counts = _check_counts(counts, least=2)
@@ -188,7 +188,8 @@ def skipgram_pairs(
 def cbow_windows(
     ids: Tensor, window: int, generator: torch.Generator | None
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """CBOW examples of a token stream (N,): contexts (N, 2c), mask (N, 2c), targets (N,).
+    """CBOW examples of a token stream (N,): contexts (N, 2c), mask (N, 2c), targets
+    (N,).
 
     Each position draws a window b from 1 … `window`; its context holds the b words on
     each side (fewer at the edges), padded with id 0 where `mask` is False.
@@ -406,7 +407,8 @@ def train(
     settings: TrainSettings = TrainSettings(),
     seed: int = 0,
 ) -> list[float]:
-    """Train `model` on the token stream `ids` (N,) by plain SGD; the mean loss per step.
+    """Train `model` on the token stream `ids` (N,) by plain SGD; the mean loss per
+    step.
 
     Every step sums the loss of `batch` examples, so each example moves the vectors as
     much as one update of the C code does; the rate decays linearly to zero over all
