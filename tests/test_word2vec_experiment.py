@@ -92,6 +92,16 @@ def test_quick_experiment_on_a_small_slice(monkeypatch):
     assert result.metrics["speed_ratio_vs_gensim"] > 0
     assert set(result.tables) >= {"models", "neighbours", "sections", "examples"}
     json.dumps(result.to_dict())  # everything is JSON-able
+    # the figures draw from it (the committed full run, if there is one, or this run)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from airoad_book.figures import word2vec as figs
+
+    for draw in (figs.projection, figs.ladder):
+        fig = draw(result)
+        assert fig.axes
+        matplotlib.pyplot.close(fig)
 
 
 def test_ptb_stream_rejects_a_tiny_cut():
