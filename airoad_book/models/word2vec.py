@@ -271,9 +271,11 @@ class HierarchicalSoftmax(nn.Module):
 
     def log_prob(self, h: Tensor, target: Tensor) -> Tensor:
         """ln p(target | h), (B,), for h (B, d) and target (B,)."""
-        nodes = self.out(self.points[target])  # (B, Lmax, d)
-        score = torch.einsum("bld,bd->bl", nodes, h) * self.signs[target]  # (B, Lmax)
-        return (F.logsigmoid(score) * self.mask[target]).sum(-1)  # (B,)
+        mask = self.mask[target]  # (B, Lmax)
+        L = int(mask.sum(1).max()) if target.numel() else 0  # the batch's longest path
+        nodes = self.out(self.points[target, :L])  # (B, L, d)
+        score = torch.einsum("bld,bd->bl", nodes, h) * self.signs[target, :L]  # (B, L)
+        return (F.logsigmoid(score) * mask[:, :L]).sum(-1)  # (B,)
 
     def loss(self, h: Tensor, target: Tensor, noise: Tensor | None = None) -> Tensor:
         """Per-example loss −ln p(target | h), (B,). `noise` is ignored."""
