@@ -2,7 +2,7 @@
 the Penn Treebank, against gensim's Word2Vec and against the NPLM's vectors.
 
 The corpus is all of the Penn Treebank the book ships (Mikolov's train, valid and test
-splits run together: 1,036,580 tokens with an ``<eos>`` after each sentence, a 10,000
+splits run together: 1,085,779 tokens with an ``<eos>`` after each sentence, a 10,000
 word vocabulary); the quick budget reads its first ``Config.tokens`` tokens. Every model
 is scored by the same evaluator (`similarity`, `analogies`) on the sets inside the
 gensim wheel (`airoad_book.data.word_benchmarks`):
