@@ -136,5 +136,5 @@ def test_ladder_sentence_is_written_from_the_numbers():
         ],
     }
     text = w2v.ladder_text(ladder)
-    assert "rises at every step (10.0% → 20.0%)" in text
-    assert "does not rise (30.0% → 20.0%)" in text
+    assert "rises at every step (10.00% → 20.00%)" in text
+    assert "does not rise (30.00% → 20.00%)" in text

@@ -436,9 +436,9 @@ def ladder_text(ladder: dict) -> str:
     by_data = [r["analogy_acc"] for r in ladder["share"]]
     return (
         f"Along the dimension ladder (d = {', '.join(map(str, dims))}) analogy "
-        f"accuracy {rises(by_dim)} ({' → '.join(f'{a:.1%}' for a in by_dim)}); "
+        f"accuracy {rises(by_dim)} ({' → '.join(f'{a:.2%}' for a in by_dim)}); "
         f"along the data ladder ({' → '.join(f'{t:,}' for t in toks)} tokens) it "
-        f"{rises(by_data)} ({' → '.join(f'{a:.1%}' for a in by_data)})."
+        f"{rises(by_data)} ({' → '.join(f'{a:.2%}' for a in by_data)})."
     )
 
 
@@ -661,7 +661,7 @@ def run(budget: str = "quick", seed: int = 0, seconds: float | None = None) -> R
                 f"The book's skip-gram and gensim's "
                 f"{'agree' if agree else 'do NOT agree'} within the stated tolerance "
                 f"(ρ within {config.tol_spearman}, analogy accuracy within "
-                f"{config.tol_analogy:.0%})."
+                f"{config.tol_analogy * 100:.0f} percentage points)."
             ),
         },
     )
