@@ -104,6 +104,9 @@ def ladder(result: Result) -> Figure:
             label="WordSim-353 ρ",
         )
         ax.set_xscale("log")
+        if key == "dim" and x:
+            ax.set_xticks(x, [str(d) for d in x])  # the rungs, not powers of ten
+            ax.minorticks_off()
         ax.set_xlabel(xlabel)
         if not pts:
             ax.text(
