@@ -141,7 +141,7 @@ plt.show()
 # %% [markdown]
 # ## Your turn
 #
-# - Raise `TOKENS` to all of the training text (929,589) and `EPOCHS` to 2: how do the
+# - Raise `TOKENS` to all of the training text (929,589) and `EPOCHS` to 4: how do the
 #   scores move? How much longer does training take?
 # - Switch both models to the hierarchical softmax (`cls(counts, DIM, "hs")`). Which is
 #   faster per step here, and why (count the units a step evaluates)?
