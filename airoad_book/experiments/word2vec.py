@@ -91,7 +91,8 @@ CONFIGS = {
     # ~0.7M skip-gram pairs; the whole run took 9.3 s of CPU time (72.8 s of wall-clock
     # on the shared 2-core machine under load)
     "quick": Config(tokens=150_000),
-    # all of the PTB, one pass each: about 6 minutes of one idle core
+    # all of the PTB, one pass each: 1,660 s of wall-clock on the shared machine under
+    # heavy load (its CPU time was not recorded)
     "full": Config(
         tokens=None,
         dim=100,
