@@ -55,6 +55,7 @@ EXPERIMENTS: dict[str, str] = {
     "names-nplm": "airoad_book.experiments.names_nplm",
     "rnn-lm": "airoad_book.experiments.rnn_lm",
     "softmax-cost": "airoad_book.experiments.softmax_cost",
+    "word2vec": "airoad_book.experiments.word2vec",
     "architectures": "airoad_book.experiments.architectures",
     "rnn-gradients": "airoad_book.experiments.rnn_gradients",
     "long-lag": "airoad_book.experiments.long_lag",

@@ -22,6 +22,7 @@ FIGURE_MODULES = (
     "airoad_book.figures.ch06",
     "airoad_book.figures.ch07",
     "airoad_book.figures.softmax_cost",
+    "airoad_book.figures.word2vec",
     "airoad_book.figures.ch08",
     "airoad_book.figures.ch09",
     "airoad_book.figures.ch10",

@@ -1,0 +1,140 @@
+"""Claims about the word-vector experiment: the test sets are there, the evaluator
+agrees with gensim's, and the committed full run agrees with gensim within the stated
+tolerance."""
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from airoad_book.data.word_benchmarks import _test_data, analogy_questions, word_pairs
+from airoad_book.experiments import word2vec as w2v
+
+ROOT = Path(__file__).resolve().parents[1]
+FULL = ROOT / "results" / "word2vec-full.json"
+
+
+def test_the_gensim_wheel_ships_the_three_sets():
+    questions = analogy_questions()
+    assert len(questions) == 19_544  # Mikolov et al. 2013a: 8,869 + 10,675
+    assert sum(q.semantic for q in questions) == 8_869
+    assert len({q.section for q in questions}) == 14
+    assert questions[0].a == "athens" and questions[0].d == "iraq"
+    assert len(word_pairs("wordsim353")) == 353
+    assert len(word_pairs("simlex999")) == 999
+    assert word_pairs("simlex999")[0] == ("old", "new", 1.58)
+
+
+def test_loader_rejects_an_unknown_set():
+    with pytest.raises(ValueError, match="wordsim353"):
+        word_pairs("men3000")
+
+
+def _structured_vectors(seed=0):
+    """Vectors for the capital/country words where country ≈ capital + one offset."""
+    rng = np.random.default_rng(seed)
+    qs = [q for q in analogy_questions() if q.section == "capital-common-countries"]
+    words = sorted({w for q in qs for w in (q.a, q.b, q.c, q.d)})
+    words += [a for a, b, _ in word_pairs("wordsim353")[:60]]
+    words += [b for a, b, _ in word_pairs("wordsim353")[:60]]
+    words = list(dict.fromkeys(words))
+    vecs = rng.normal(size=(len(words), 8)).astype(np.float32)
+    stoi = {w: i for i, w in enumerate(words)}
+    offset = rng.normal(size=8).astype(np.float32) * 2
+    for q in qs:  # a : b is capital : country
+        vecs[stoi[q.b]] = vecs[stoi[q.a]] + offset + rng.normal(size=8) * 0.3
+    return words, vecs, stoi
+
+
+def test_evaluator_matches_gensims():
+    from gensim.models import KeyedVectors
+
+    words, vecs, stoi = _structured_vectors()
+    kv = KeyedVectors(8)
+    kv.add_vectors(words, vecs)
+    ours = w2v.score(vecs, stoi)
+    # gensim's analogy evaluator, on the same questions file
+    path = _test_data("questions-words.txt")
+    acc, sections = kv.evaluate_word_analogies(str(path), case_insensitive=True)
+    covered = sum(len(s["correct"]) + len(s["incorrect"]) for s in sections[-1:])
+    assert covered / len(analogy_questions()) == pytest.approx(ours["analogy_coverage"])
+    assert 0.2 < acc < 1.0  # the structure makes some, not all, answers right
+    assert ours["analogy_acc"] == pytest.approx(acc, abs=1e-9)
+    pairs = _test_data("wordsim353.tsv")
+    _, (rho, _), _ = kv.evaluate_word_pairs(str(pairs), case_insensitive=True)
+    assert ours["spearman_wordsim"] == pytest.approx(rho, abs=1e-6)
+
+
+def test_similarity_returns_nan_when_nothing_is_covered():
+    rho, coverage = w2v.similarity(np.ones((2, 3)), {"zzz": 0, "qqq": 1}, "simlex999")
+    assert math.isnan(rho) and coverage == 0.0
+
+
+def test_quick_experiment_on_a_small_slice(monkeypatch):
+    small = replace(w2v.CONFIGS["quick"], tokens=8_000, dim=16)
+    monkeypatch.setitem(w2v.CONFIGS, "quick", small)
+    result = w2v.run("quick", seed=0)
+    for key in (
+        "spearman_wordsim",
+        "spearman_simlex",
+        "analogy_acc",
+        "analogy_coverage",
+        "gensim_spearman_wordsim",
+        "gensim_analogy_acc",
+        "speed_ratio_vs_gensim",
+    ):
+        assert key in result.metrics
+    assert result.metrics["tokens"] == 8_000
+    assert 0 < result.metrics["analogy_coverage"] < 1
+    assert result.metrics["speed_ratio_vs_gensim"] > 0
+    assert set(result.tables) >= {"models", "neighbours", "sections", "examples"}
+    json.dumps(result.to_dict())  # everything is JSON-able
+    # the figures draw from it (the committed full run, if there is one, or this run)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from airoad_book.figures import word2vec as figs
+
+    for draw in (figs.projection, figs.ladder):
+        fig = draw(result)
+        assert fig.axes
+        matplotlib.pyplot.close(fig)
+
+
+def test_ptb_stream_rejects_a_tiny_cut():
+    with pytest.raises(ValueError, match="tokens"):
+        w2v.ptb_stream(1)
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="no committed full run yet")
+def test_committed_full_run_agrees_with_gensim_within_the_stated_tolerance():
+    data = json.loads(FULL.read_text(encoding="utf-8"))
+    m = data["metrics"]
+    assert (
+        abs(m["spearman_wordsim"] - m["gensim_spearman_wordsim"]) <= m["tol_spearman"]
+    )
+    assert abs(m["analogy_acc"] - m["gensim_analogy_acc"]) <= m["tol_analogy"]
+    assert data["provenance"]["command"].startswith("airoad-book run word2vec")
+    # the gaps are much smaller than the stated tolerance (the page quotes them)
+    assert abs(m["spearman_wordsim"] - m["gensim_spearman_wordsim"]) < 0.05
+    assert abs(m["analogy_acc"] - m["gensim_analogy_acc"]) < 0.005
+    # the full run learned something, if little: above random vectors' scores
+    assert m["analogy_acc"] > 0 and m["spearman_wordsim"] > 0.05
+    rows = {r[0]: r for r in data["tables"]["neighbours"]["rows"]}
+    assert "could" in rows["would"][1]  # skip-gram's neighbours of a modal verb
+
+
+def test_ladder_sentence_is_written_from_the_numbers():
+    ladder = {
+        "dim": [{"dim": 25, "analogy_acc": 0.1}, {"dim": 50, "analogy_acc": 0.2}],
+        "share": [
+            {"tokens": 10, "analogy_acc": 0.3},
+            {"tokens": 20, "analogy_acc": 0.2},
+        ],
+    }
+    text = w2v.ladder_text(ladder)
+    assert "rises at every step (10.00% → 20.00%)" in text
+    assert "does not rise (30.00% → 20.00%)" in text
