@@ -74,6 +74,7 @@ EXPERIMENTS: dict[str, str] = {
     "gpt-engine": "airoad_book.experiments.gpt_engine",
     "evolution": "airoad_book.experiments.evolution",
     "scaling": "airoad_book.experiments.scaling",
+    "rnn-dropout": "airoad_book.experiments.rnn_dropout",
     "training-toolkit": "airoad_book.experiments.toolkit",
     "scaling-out": "airoad_book.experiments.scaling_out",
     "published-tables": "airoad_book.experiments.published_tables",
