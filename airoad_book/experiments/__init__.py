@@ -66,6 +66,7 @@ EXPERIMENTS: dict[str, str] = {
     "seq2seq-length": "airoad_book.experiments.seq2seq_length",
     "messages-length": "airoad_book.experiments.messages_length",
     "attention-alignments": "airoad_book.experiments.attention_alignments",
+    "encoder-direction": "airoad_book.experiments.encoder_direction",
     "transformer-vs-rnn": "airoad_book.experiments.transformer_vs_rnn",
     "real-translation": "airoad_book.experiments.real_translation",
     "attention-scaling": "airoad_book.experiments.attention_scaling",
