@@ -172,3 +172,12 @@ def test_sgd_path_runs_one_fit_per_epoch():
     r = rnn_dropout.run_config(c, seed=0)
     assert r.series["curves"]["dropout"]["lr"] == [1.0, 0.5]
     assert r.series["curves"]["dropout"]["epoch"] == [1, 2]
+
+
+def test_training_flops_counts_six_per_matrix_weight_per_token():
+    model = RecurrentLM("lstm", 37, 12, 12, layers=2)
+    weights = sum(
+        p.numel() for n, p in model.rnn.named_parameters() if n.startswith("weight")
+    )
+    weights += model.out.weight.numel()
+    assert rnn_dropout.training_flops(12, 2, 37, 100, 3) == 6 * weights * 100 * 3

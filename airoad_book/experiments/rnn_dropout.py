@@ -134,12 +134,28 @@ CONFIGS = {
 }
 
 
+PTB_TRAIN_TOKENS = 929_589  # Mikolov's training split, <eos> included
+MEDIUM = {"hidden": 650, "layers": 2, "epochs": 39}  # Zaremba's medium model
+
+
+def training_flops(
+    hidden: int, layers: int, vocab: int, tokens: int, epochs: int
+) -> float:
+    """FLOPs to train an LSTM language model: 6 per weight of its matrix products
+    (multiply and add, forward and twice backward) per token per epoch. The weights
+    are the gates' 4H(D + H) per layer and the output's H·V; the embedding is a
+    lookup."""
+    gates = sum(4 * hidden * (hidden + hidden) for _ in range(layers))
+    return 6.0 * (gates + hidden * vocab) * tokens * epochs
+
+
 def learning_rate(epoch: int, config: Config) -> float:
     """SGD's learning rate in epoch `epoch` (from 1): lr, then halved after each epoch
     past `decay_after`."""
     return config.lr * config.decay ** max(0, epoch - config.decay_after)
 
 
+# --8<-- [start:variants]
 def build_model(variant: str, vocab_size: int, config: Config) -> RecurrentLM:
     """The LSTM language model of `variant`, weights uniform in ±init_range."""
     if variant not in VARIANTS:
@@ -159,6 +175,9 @@ def build_model(variant: str, vocab_size: int, config: Config) -> RecurrentLM:
         for p in model.parameters():
             p.uniform_(-c.init_range, c.init_range)
     return model
+
+
+# --8<-- [end:variants]
 
 
 def train_variant(
@@ -271,7 +290,18 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
         metrics[f"best_epoch_{v}"] = float(r["best_epoch"])
         metrics[f"epochs_done_{v}"] = float(len(r["curve"]["epoch"]))
         metrics[f"seconds_{v}"] = float(r["seconds"])
+    flops = training_flops(
+        c.hidden, c.layers, vocab_size, data["train"].numel(), c.epochs
+    )
+    rate = flops / max(runs["dropout"]["seconds"], 1e-9)  # FLOP/s of this machine
+    medium = training_flops(
+        MEDIUM["hidden"], MEDIUM["layers"], 10_000, PTB_TRAIN_TOKENS, MEDIUM["epochs"]
+    )
     metrics |= {
+        "train_flops_dropout": flops,
+        "flops_per_second": rate,
+        "medium_train_flops": medium,
+        "medium_hours_at_this_rate": medium / rate / 3600,
         "train_tokens": float(data["train"].numel()),
         "eval_tokens": float(data["valid"].numel()),
         "vocab_size": float(vocab_size),
