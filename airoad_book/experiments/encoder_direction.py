@@ -98,7 +98,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
                 max_seconds=cap,
                 lr=c.lr,
                 clip_norm=c.clip_norm,
-                eval_every=max(1, c.max_steps // 5),
+                eval_every=max(1, c.max_steps // 2),
             ),
             batch_size=c.batch_size,
             seed=seed,
