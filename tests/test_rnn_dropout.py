@@ -28,7 +28,7 @@ def _single_layers(model: RecurrentLM) -> list[nn.LSTM]:
 
 @pytest.mark.parametrize("layers", [1, 2, 3])
 def test_dropout_sits_on_the_non_recurrent_connections_only(layers):
-    """Zaremba et al. (2014), eq. (4): a fresh mask per time step on the word vectors,
+    """Zaremba et al. (2014), section 3: a fresh mask per time step on the word vectors,
     on each layer's outputs going up, and before the softmax; none on h -> h. A
     reference that runs the layers one by one, with dropout only there, drawn from the
     same random stream, gives the same logits to the last bit."""
