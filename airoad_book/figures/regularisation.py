@@ -66,8 +66,8 @@ def rnn_dropout_curves(result: Result) -> Figure:
     caption="Validation perplexity per epoch of every variant: no dropout, dropout, "
     "dropout with the embedding tied to the output layer, and dropout with one layer "
     "instead of two.",
-    alt="Line chart of validation perplexity against epoch, one line per variant; the "
-    "no-dropout line turns up in the last epochs while the dropout lines keep falling.",
+    alt="Line chart of validation perplexity against epoch, one line per variant, "
+    "each labelled with its parameter count.",
 )
 def rnn_dropout_variants(result: Result) -> Figure:
     """Valid perplexity per epoch, one line per variant, with its parameter count."""
