@@ -181,3 +181,25 @@ def test_training_flops_counts_six_per_matrix_weight_per_token():
     )
     weights += model.out.weight.numel()
     assert rnn_dropout.training_flops(12, 2, 37, 100, 3) == 6 * weights * 100 * 3
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_regularisation_figures_draw_from_a_tiny_result(tiny_result, theme):
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from airoad_book.figures import registry
+    from airoad_book.figures.style import themed
+
+    specs = {
+        n: s
+        for n, s in registry().items()
+        if s.module == "airoad_book.figures.regularisation"
+    }
+    assert set(specs) == {"rnn-dropout-curves", "rnn-dropout-variants"}
+    with themed(theme):
+        for spec in specs.values():
+            assert spec.experiment == "rnn-dropout"
+            fig = spec.draw(tiny_result)
+            assert isinstance(fig, Figure)
+            plt.close(fig)
