@@ -48,12 +48,15 @@ __all__ = [
     "DotScore",
     "GeneralScore",
     "BidirectionalEncoder",
+    "ENCODERS",
+    "ForwardEncoder",
     "AttentionSeq2Seq",
 ]
 
 
 # --8<-- [start:config]
 SCORES = ("additive", "dot", "general")
+ENCODERS = ("bi", "uni")
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class AttentionConfig:
         64  # l, units of the maxout layer (each the max of 2 linear pieces)
     )
     score: str = "additive"  # "additive" (Bahdanau), "dot" or "general" (Luong)
+    encoder: str = "bi"  # "bi" (Bahdanau's), or "uni": one forward GRU of hidden_dim
 
     def __post_init__(self) -> None:
         for name, least in (
@@ -94,6 +98,11 @@ class AttentionConfig:
                 "AttentionConfig.hidden_dim must be even (each encoder direction gives "
                 "half of an "
                 f"annotation); got {self.hidden_dim}"
+            )
+        if self.encoder not in ENCODERS:
+            raise ValueError(
+                f"AttentionConfig.encoder must be one of {ENCODERS}; got "
+                f"{self.encoder!r}"
             )
         if self.score not in SCORES:
             raise ValueError(
@@ -141,6 +150,34 @@ class BidirectionalEncoder(nn.Module):
 
 
 # --8<-- [end:encoder]
+
+
+# --8<-- [start:uni]
+class ForwardEncoder(nn.Module):
+    """The one-directional counterpart: a single GRU of H units reads the source left
+    to right, so annotation h_j = →h_j summarises x_1 … x_j only.
+
+    Same interface as `BidirectionalEncoder`; the state it hands the decoder is its
+    final →h_S (B, H), the summary an encoder–decoder would use (Cho et al. 2014).
+    """
+
+    def __init__(self, config: AttentionConfig) -> None:
+        super().__init__()
+        self.E = nn.Embedding(config.source_vocab, config.embed_dim, padding_idx=0)
+        self.rnn = nn.GRU(config.embed_dim, config.hidden_dim, batch_first=True)
+
+    def forward(self, src: Tensor, src_lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """src (B, S) ids, src_lengths (B,) -> annotations h (B, S, H) and →h_S (B,
+        H), each row's state at its last real word."""
+        packed = pack_padded_sequence(
+            self.E(src), src_lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        out, last = self.rnn(packed)  # last: (1, B, H)
+        h, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
+        return h, last[0]
+
+
+# --8<-- [end:uni]
 
 
 # --8<-- [start:scores]
@@ -214,7 +251,8 @@ class AttentionSeq2Seq(nn.Module):
     - `forward(src, src_lengths, tgt_in)` -> logits (B, T, K_y), with teacher forcing;
     - `encode(src, src_lengths)` -> memory, a dict of tensors with the batch on dim 0:
       ``h`` the annotations (B, S, H), ``keys`` their per-sentence score part (B, S, A or H),
-      ``mask`` (B, S), True at real source words, and ``back`` (B, H/2), the state ←h_1;
+      ``mask`` (B, S), True at real source words, and ``back`` (B, H/2), the state ←h_1
+      (with ``encoder="uni"``: →h_S, (B, H));
     - `init_state(memory)` -> s_0 (B, H);
     - `step(prev, state, memory)` -> (logits (B, K_y), next state): one target word.
 
@@ -237,9 +275,10 @@ class AttentionSeq2Seq(nn.Module):
             config.maxout_dim,
             config.target_vocab,
         )
-        self.encoder = BidirectionalEncoder(config)
+        uni = config.encoder == "uni"  # the one-directional variant: s_0 from →h_S
+        self.encoder = (ForwardEncoder if uni else BidirectionalEncoder)(config)
         self.score = SCORE_CLASSES[config.score](config)
-        self.W_s = nn.Linear(H // 2, H)  # s_0 = tanh(W_s ←h_1)
+        self.W_s = nn.Linear(H if uni else H // 2, H)  # s_0 = tanh(W_s ←h_1)
         self.E = nn.Embedding(K_y, m, padding_idx=0)  # (K_y, m) target word vectors
         self.cell = nn.GRUCell(m + H, H)  # s_i = GRU([E y_{i-1}; c_i], s_{i-1})
         self.U_o = nn.Linear(

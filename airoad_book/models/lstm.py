@@ -402,6 +402,12 @@ class RecurrentLM(nn.Module):
     whatever the torch layer returns ((h, c) for the LSTM, h otherwise, each (layers, B,
     H)); pass it back in to go on reading the same streams (truncated BPTT), detached by
     the caller.
+
+    `dropout` is Zaremba et al.'s (2014): on the non-recurrent connections only, a fresh
+    mask at every time step on the word vectors, between stacked layers (torch's own
+    inter-layer dropout) and before the output layer; the h -> h path is never dropped.
+    `tie=True` shares one matrix between the input embedding and the output layer (Press
+    & Wolf 2017; Inan et al. 2017), which needs `embed_dim == hidden`.
     """
 
     def __init__(
@@ -412,6 +418,7 @@ class RecurrentLM(nn.Module):
         hidden: int,
         layers: int = 1,
         dropout: float = 0.0,
+        tie: bool = False,
     ) -> None:
         super().__init__()
         _check_kind(kind)
@@ -424,6 +431,11 @@ class RecurrentLM(nn.Module):
             _check_size(name, value)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1); got {dropout!r}")
+        if tie and embed_dim != hidden:
+            raise ValueError(
+                "tie=True shares the embedding with the output layer, so embed_dim "
+                f"must equal hidden; got embed_dim={embed_dim}, hidden={hidden}"
+            )
         self.kind = kind
         self.embed = nn.Embedding(vocab_size, embed_dim)
         self.drop = nn.Dropout(dropout)
@@ -435,6 +447,8 @@ class RecurrentLM(nn.Module):
             dropout=dropout if layers > 1 else 0.0,
         )
         self.out = nn.Linear(hidden, vocab_size)
+        if tie:
+            self.out.weight = self.embed.weight  # one (V, H) matrix, read both ways
 
     def forward(self, x: Tensor, state=None):
         """x (B, T) token ids -> (logits (B, T, V), state)."""
