@@ -30,7 +30,7 @@ from airoad_book.results import Result, Table
 from airoad_book.train import TrainConfig
 
 NAME = "encoder-direction"
-CHAPTER = 10
+CHAPTER = "8a"
 SUMMARY = (
     "Bahdanau's bidirectional encoder against a one-directional one, same attention "
     "decoder, on the numbers task"

@@ -47,7 +47,7 @@ from airoad_book.results import Result, Table
 from airoad_book.train import TrainConfig, fit
 
 NAME = "rnn-dropout"
-CHAPTER = 8
+CHAPTER = "8a"
 SUMMARY = (
     "Zaremba et al.'s dropout, weight tying and depth on a word-level PTB LSTM: "
     "train vs valid perplexity per epoch"

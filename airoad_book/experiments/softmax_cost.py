@@ -49,7 +49,7 @@ from airoad_book.progress import progress
 from airoad_book.results import Result, Table
 
 NAME = "softmax-cost"
-CHAPTER = 7
+CHAPTER = "7a"
 SUMMARY = (
     "full, class-based, hierarchical, NCE and sampled softmax on one PTB RNN LM: "
     "ms/step, speed-up, exact test perplexity, and cost against |V|"

@@ -42,7 +42,7 @@ from airoad_book.models.word2vec import CBOW, SkipGram, TrainSettings, train
 from airoad_book.results import Result, Table
 
 NAME = "word2vec"
-CHAPTER = 7.5  # after chapter 7 (the integrator numbers it)
+CHAPTER = "7b"
 SUMMARY = (
     "skip-gram and CBOW with negative sampling and a hierarchical softmax on the Penn "
     "Treebank, against gensim's Word2Vec and the NPLM's vectors (Mikolov et al. 2013)"
