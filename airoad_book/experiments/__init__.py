@@ -76,6 +76,8 @@ EXPERIMENTS: dict[str, str] = {
     "scaling": "airoad_book.experiments.scaling",
     "training-toolkit": "airoad_book.experiments.toolkit",
     "scaling-out": "airoad_book.experiments.scaling_out",
+    "vae": "airoad_book.experiments.vae",
+    "ddpm": "airoad_book.experiments.ddpm",
     "published-tables": "airoad_book.experiments.published_tables",
     "timeline": "airoad_book.experiments.timeline",
 }
