@@ -51,7 +51,7 @@ class Config:
 
     hidden: int = 128  # units of the encoder's and decoder's hidden layer
     latent: int = 2  # code size: 2, so the code space is a plane we can draw
-    batch_size: int = 100  # images per step (the paper's minibatch M = 100)
+    batch_size: int = 100  # images per step
     lr: float = 2e-3  # Adam's peak learning rate (cosine decay)
     max_steps: int = 800  # optimizer steps of each of the trainings
     max_seconds: float | None = None  # cap on each training's wall-clock (s)

@@ -29,6 +29,7 @@ FIGURE_MODULES = (
     "airoad_book.figures.ch12",
     "airoad_book.figures.ch13",
     "airoad_book.figures.scaling",
+    "airoad_book.figures.generative",
     "airoad_book.figures.appendix_a",
     "airoad_book.figures.appendix_b",
     "airoad_book.figures.diagrams",
