@@ -152,8 +152,8 @@ def vae_interpolations(result: Result) -> Figure:
     "vae-beta",
     experiment="vae",
     caption="The β trade-off on the held-out digits: each point is a VAE trained with "
-    "that weight on the KL term; a larger β buys a smaller KL (codes closer to the "
-    "prior) with a worse reconstruction.",
+    "that weight on the KL term. A larger β buys a smaller KL (codes closer to the "
+    "prior); the vertical axis shows what it costs in held-out reconstruction.",
     alt="A curve of reconstruction nats against KL nats, one labelled point per β.",
 )
 def vae_beta(result: Result) -> Figure:
