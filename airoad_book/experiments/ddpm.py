@@ -175,6 +175,7 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
         "steps": config.steps,
         "toy_params": num_parameters(toy),
         "digit_params": num_parameters(net),
+        "digit_samples_drawn": config.digit_samples,
         "toy_train_steps": config.toy_train_steps,
         "digit_train_steps": config.digit_train_steps,
     }
