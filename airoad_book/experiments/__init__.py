@@ -82,6 +82,8 @@ EXPERIMENTS: dict[str, str] = {
     "rnn-dropout": "airoad_book.experiments.rnn_dropout",
     "training-toolkit": "airoad_book.experiments.toolkit",
     "scaling-out": "airoad_book.experiments.scaling_out",
+    "vae": "airoad_book.experiments.vae",
+    "ddpm": "airoad_book.experiments.ddpm",
     "published-tables": "airoad_book.experiments.published_tables",
     "timeline": "airoad_book.experiments.timeline",
     "residual-conv": "airoad_book.experiments.residual_conv",

@@ -29,7 +29,7 @@ from airoad_book.models.resnet import ResNet, ResNetConfig, num_parameters, plai
 from airoad_book.results import Result, Table
 
 NAME = "residual-conv"
-CHAPTER = "III"
+CHAPTER = 15
 SUMMARY = (
     "A deeper plain conv net against its residual twin on MNIST digits: the "
     "degradation problem (He et al. 2015)"

@@ -42,7 +42,7 @@ from airoad_book.models.resnet import ResNet, num_parameters, small_resnet
 from airoad_book.results import Result, Table
 
 NAME = "transfer-learning"
-CHAPTER = "III"
+CHAPTER = 15
 SUMMARY = (
     "ResNet pretrained on digits 0-4, transferred to 5-9 with few labels: scratch, "
     "probe, fine-tune, gradual unfreezing (He et al. 2015; Yosinski et al. 2014)"

@@ -33,6 +33,7 @@ FIGURE_MODULES = (
     "airoad_book.figures.scaling",
     "airoad_book.figures.transfer",
     "airoad_book.figures.regularisation",
+    "airoad_book.figures.generative",
     "airoad_book.figures.appendix_a",
     "airoad_book.figures.appendix_b",
     "airoad_book.figures.diagrams",
