@@ -38,8 +38,9 @@ torch.manual_seed(0)
 found = sorted(m.name for m in pkgutil.iter_modules(models.__path__))
 for name in found:
     importlib.import_module(f"airoad_book.models.{name}")
-from airoad_book.models import (attention, bengio, cnn, deep, gpt, lstm, mlp, ngram,
-                                rnnlm, seq2seq, transformer)
+from airoad_book.models import (attention, bengio, cnn, ddpm, deep, gpt, lstm, mlp,
+                                ngram, resnet, rnnlm, seq2seq, softmax, transformer,
+                                vae, word2vec)
 
 src = torch.randint(1, 20, (2, 5))
 lengths = torch.tensor([5, 3])
@@ -75,6 +76,15 @@ cases = {
     "transformer": (lambda: translate(transformer.Transformer(transformer_config)),
                     (2, 4, 30)),
     "gpt": (lambda: gpt.GPT(gpt.GPTConfig(50, 16, 16, 2, 1))(tokens), (2, 6, 50)),
+    "resnet": (lambda: resnet.ResNet(resnet.small_resnet(widths=(4, 8, 8, 8)))(
+        images[:, None]), (2, 10)),
+    "vae": (lambda: torch.stack(vae.VAE(vae.VAEConfig(hidden=16))(images)), (2, 2)),
+    "ddpm": (lambda: ddpm.Denoiser(ddpm.DDPMConfig(hidden=16, layers=1))(
+        torch.randn(4, 2), torch.tensor([0, 10, 500, 999])), (4, 2)),
+    "softmax": (lambda: softmax.HierarchicalSoftmax(8, [5, 3, 2, 1]).log_probs(
+        torch.randn(3, 8)), (3, 4)),
+    "word2vec": (lambda: word2vec.SkipGram([5, 3, 2, 1], dim=8, loss="hs")(
+        torch.tensor([0, 1]), torch.tensor([2, 3]))[None], (1,)),
 }
 shapes = {}
 for name, (forward, shape) in cases.items():
