@@ -14,6 +14,7 @@ then executes it again and reports the failing cell as it always did.
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
@@ -74,6 +75,13 @@ def write_page(
     write_atomically(Path(target), json.dumps(page).encode())
 
 
+def _worker_start() -> None:
+    """A lab worker's start: its kernels get one torch thread each, as the experiment
+    workers do, so that labs and experiments running side by side do not fight over the
+    cores (a reader's own kernel keeps torch's default)."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
 class LabPool:
     """Labs executing in the background, `workers` at a time (spawned processes)."""
 
@@ -84,6 +92,7 @@ class LabPool:
         self._pool = ProcessPoolExecutor(
             max_workers=max(1, workers),
             mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_start,
         )
 
     def submit(self, lab: Path, options: dict, target: Path) -> None:

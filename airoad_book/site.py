@@ -100,14 +100,17 @@ def build_info(root: Path) -> dict[str, Any]:
 
 
 def on_config(config):
-    """Add the API reference to the nav; key mkdocs-jupyter's cache by the code each
-    lab imports.
+    """Keep compiled bytecode under `.cache/` (`airoad_book.pycache`); add the API
+    reference to the nav; key mkdocs-jupyter's cache by the code each lab imports.
 
     mkdocs-jupyter keys an executed notebook by its own text only, so a lab would keep
     showing the outputs of old package code. Each lab's cache folder is placed under a
     hash of the `airoad_book` modules it imports, directly or not (`lab_key`), so an
     edit re-executes only the labs that import the edited module.
     """
+    from airoad_book.pycache import keep_bytecode
+
+    keep_bytecode(_root(config) / ".cache")  # before any subprocess starts
     config["extra"]["build"] = build_info(_root(config))  # the footer: version, commit
     if config["nav"] is not None:
         config["nav"] = [entry for entry in config["nav"] if API_TITLE not in entry] + [

@@ -213,3 +213,21 @@ def test_predicting_before_fit_raises(model_class):
     ):
         with pytest.raises(RuntimeError, match="not fitted yet: call fit"):
             call()
+
+
+def test_counts_shared_across_orders_give_the_same_models():
+    from airoad_book.models.ngram import count_ngrams
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 7, size=400)
+    grams = count_ngrams(x, 4, 7)
+    probe = rng.integers(0, 7, size=60)
+    for cls in (AddOneLM, KneserNeyLM):
+        for n in (1, 2, 3, 4):
+            alone = cls(n, 7).fit(x).token_log_probs(probe)
+            shared = cls(n, 7).fit(x, grams).token_log_probs(probe)
+            np.testing.assert_array_equal(alone, shared)
+    with pytest.raises(ValueError, match="grams must be count_ngrams"):
+        KneserNeyLM(5, 7).fit(x, grams)  # counted to order 4 only
+    with pytest.raises(ValueError, match="grams must be count_ngrams"):
+        KneserNeyLM(2, 7).fit(x[:100], grams)  # counted on another stream

@@ -27,7 +27,7 @@ import numpy as np
 from airoad_book.data import UNK, Vocab, char_tokens, penn_treebank, shakespeare
 from airoad_book.experiments.budget import config_for
 from airoad_book.metrics import bits
-from airoad_book.models.ngram import AddOneLM, KneserNeyLM, NGramLM
+from airoad_book.models.ngram import AddOneLM, KneserNeyLM, NGramLM, count_ngrams
 from airoad_book.progress import Progress, progress
 from airoad_book.results import Result, Table
 
@@ -137,9 +137,10 @@ def sweep(
     valid (nats per token)."""
     seen = train_stretches(corpus.train, train_sample)  # text the model was fitted on
     nats = {key: {"train": [], "valid": []} for key in MODELS}
+    grams = count_ngrams(corpus.train, max(orders), corpus.vocab_size)  # counted once
     for key, model_class in MODELS.items():
         for n in orders:
-            model = model_class(n, corpus.vocab_size).fit(corpus.train)
+            model = model_class(n, corpus.vocab_size).fit(corpus.train, grams)
             nats[key]["train"].append(nats_per_token(model, seen))
             nats[key]["valid"].append(nats_per_token(model, [corpus.valid]))
             bar.update()

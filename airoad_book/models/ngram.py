@@ -109,11 +109,13 @@ class NGramLM:
         self.vocab_size = int(vocab_size)  # V
         self._keys: list[np.ndarray] | None = None  # sorted k-gram keys, k = 1..n
 
-    def fit(self, ids) -> NGramLM:
+    def fit(self, ids, grams: list[Grams] | None = None) -> NGramLM:
         """Count every k-gram (k = 1..n) of the training stream ``ids``, then smooth.
 
         ``ids`` is one continuous stream of token ids in [0, V): contexts cross
-        sentence boundaries. Returns the model itself.
+        sentence boundaries. ``grams``, from ``count_ngrams(ids, N, V)`` with N >= n,
+        saves counting again when models of several orders fit one stream. Returns
+        the model itself.
         """
         x = self._check_ids(ids, "ids")
         if len(x) < self.order:
@@ -121,7 +123,15 @@ class NGramLM:
                 f"fit needs a stream of at least order={self.order} tokens, got "
                 f"{len(x)}"
             )
-        grams = count_ngrams(x, self.order, self.vocab_size)
+        if grams is None:
+            grams = count_ngrams(x, self.order, self.vocab_size)
+        elif len(grams) < self.order or len(grams[0].ids) != len(x):
+            raise ValueError(
+                f"grams must be count_ngrams(ids, N, V) of these {len(x)} ids with N >= "
+                f"order={self.order}; got {len(grams)} orders over "
+                f"{len(grams[0].ids) if grams else 0} positions"
+            )
+        grams = grams[: self.order]
         self._keys = [g.keys for g in grams]
         self._n_contexts = [1] + [
             len(g.keys) for g in grams[:-1]
