@@ -75,11 +75,37 @@ def write_page(
     write_atomically(Path(target), json.dumps(page).encode())
 
 
+# what every kernel prints when it starts: the kernel and the build talk over localhost
+QUIET = ("Kernel is running over TCP without encryption",)
+
+
 def _worker_start() -> None:
     """A lab worker's start: its kernels get one torch thread each, as the experiment
     workers do, so that labs and experiments running side by side do not fight over the
-    cores (a reader's own kernel keeps torch's default)."""
+    cores (a reader's own kernel keeps torch's default); their stderr reaches the
+    build's log without the lines in `QUIET`."""
     os.environ["OMP_NUM_THREADS"] = "1"
+    quiet_stderr(QUIET)
+
+
+def quiet_stderr(drop: tuple[str, ...]) -> None:
+    """From now on, copy this process's stderr (file descriptor 2, which the processes
+    it starts inherit) to where it went before, line by line, leaving out every line
+    that contains one of `drop`."""
+    import threading
+
+    read, write = os.pipe()
+    target = os.dup(2)
+    os.dup2(write, 2)
+    os.close(write)
+
+    def pump() -> None:
+        with os.fdopen(read, "rb") as lines, os.fdopen(target, "wb", 0) as out:
+            for line in lines:
+                if not any(text.encode() in line for text in drop):
+                    out.write(line)
+
+    threading.Thread(target=pump, daemon=True, name="quiet-stderr").start()
 
 
 class LabPool:

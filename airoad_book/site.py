@@ -345,6 +345,12 @@ def on_post_build(config) -> None:
         for old in api.parent.iterdir():
             if old.is_dir() and old != api:
                 shutil.rmtree(old, ignore_errors=True)
+    kept = _state.pop("kept", set())
+    folder = _root(config) / ".cache" / LAB_PAGES
+    if kept and folder.is_dir():  # the lab pages this build did not use
+        for old in folder.glob("*.json"):
+            if old not in kept:
+                old.unlink(missing_ok=True)
     base, used = _state.get("labs_base"), _state.get("labs_used")
     _state.pop("sources", None)  # the next serve rebuild reads the code again
     if base is None or not used or not base.is_dir():
@@ -840,6 +846,45 @@ def on_page_content(html: str, page, config, files) -> str:
         or "jp-Notebook" not in html
     ):
         return html
+    if not config or not config.get("config_file_path"):
+        return _lab_page(html, page)
+    return _kept(
+        _root(config) / ".cache" / LAB_PAGES,
+        [html, Path(page.file.abs_src_path or "").read_text(encoding="utf-8")],
+        lambda: _lab_page(html, page),
+    )
+
+
+LAB_PAGES = "lab-pages"  # under .cache: lab pages after on_page_content, by input
+
+
+def _kept(folder: Path, inputs: list[str], make) -> str:
+    """`make()`, kept in `folder` under a hash of `inputs` and of this module's code; a
+    kept copy that does not read back whole is made again."""
+    import hashlib
+
+    from airoad_book.figures.build import write_atomically
+
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for text in inputs:
+        digest.update(b"\0" + text.encode())
+    path = folder / f"{digest.hexdigest()[:24]}.json"
+    _state.setdefault("kept", set()).add(path)
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(kept, dict) and isinstance(kept.get("html"), str):
+            return kept["html"]
+    except (OSError, ValueError):
+        pass
+    html = make()
+    if folder.parent.is_dir():
+        write_atomically(path, json.dumps({"html": html}).encode())
+    return html
+
+
+def _lab_page(html: str, page) -> str:
+    """A lab page with the alt text its cells declare and its math marked for the
+    site's MathJax (`on_page_content`)."""
     from bs4 import BeautifulSoup, NavigableString
 
     soup = BeautifulSoup(html, "html.parser")

@@ -115,3 +115,23 @@ def test_serve_shows_a_notice_for_a_lab_still_executing_then_the_lab(tmp_path):
         proc.wait(timeout=30)
     assert any("Being executed" in page for page in seen), "no notice while executing"
     assert seen and seen[-1] == "jp-Notebook", "the lab never replaced its notice"
+
+
+def test_the_kernels_tcp_warning_is_left_out_of_the_log_and_nothing_else(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import subprocess, sys, time\n"
+        "from airoad_book.lab_runner import QUIET, quiet_stderr\n"
+        "quiet_stderr(QUIET)\n"
+        "child = 'import sys; print(\"[IPKernelApp] WARNING | ' + QUIET[0] + '. All\","
+        " file=sys.stderr); print(\"a real error\", file=sys.stderr)'\n"
+        "subprocess.run([sys.executable, '-c', child])\n"
+        "print('the build goes on', file=sys.stderr, flush=True)\n"
+        "time.sleep(0.3)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert out.stderr.splitlines() == ["a real error", "the build goes on"]

@@ -235,3 +235,22 @@ def test_the_build_commit_is_the_checkouts_head_or_main(tmp_path):
     commit = site.build_commit(Path(__file__).resolve().parents[1])
     assert commit == "main" or len(commit) == 40
     assert site.build_commit(tmp_path) == "main"  # not a git checkout
+
+
+def test_a_lab_page_is_kept_by_its_input_and_a_damaged_copy_is_made_again(tmp_path):
+    calls = []
+
+    def make():
+        calls.append(1)
+        return f"<p>page {len(calls)}</p>"
+
+    folder = tmp_path / ".cache" / site.LAB_PAGES
+    (tmp_path / ".cache").mkdir()
+    first = site._kept(folder, ["<html>", "lab text"], make)
+    assert site._kept(folder, ["<html>", "lab text"], make) == first
+    assert len(calls) == 1  # the second build read the kept page
+    assert site._kept(folder, ["<html>", "lab text, edited"], make) != first
+    for kept in folder.glob("*.json"):
+        kept.write_text('{"html": ')  # truncated
+    again = site._kept(folder, ["<html>", "lab text"], make)
+    assert again == "<p>page 3</p>" and len(calls) == 3

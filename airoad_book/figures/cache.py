@@ -42,9 +42,20 @@ def read_sources(root: Path = PACKAGE_ROOT, package: str = PACKAGE) -> dict[str,
     return sources
 
 
+_IMPORTS: dict[tuple, frozenset[str]] = {}  # imports_of, by module, source and names
+
+
 def imports_of(module: str, sources: dict[str, str]) -> set[str]:
     """The package modules that `module` imports anywhere in its body (lazy imports
-    too)."""
+    too). Each module is parsed once per source text: a build asks again for every
+    figure and every lab."""
+    memo = (module, sources[module], frozenset(sources))
+    if memo not in _IMPORTS:
+        _IMPORTS[memo] = frozenset(_parse_imports(module, sources))
+    return set(_IMPORTS[memo])
+
+
+def _parse_imports(module: str, sources: dict[str, str]) -> set[str]:
     tree = ast.parse(sources[module], filename=module)
     is_package = any(name.startswith(module + ".") for name in sources)
     base = module if is_package else module.rpartition(".")[0]
