@@ -126,7 +126,7 @@ def test_the_kernels_tcp_warning_is_left_out_of_the_log_and_nothing_else(tmp_pat
         "from airoad_book.lab_runner import QUIET, quiet_stderr\n"
         "quiet_stderr(QUIET)\n"
         "child = 'import sys; print(\"[IPKernelApp] WARNING | ' + QUIET[0] + '. All\","
-        " file=sys.stderr); print(\"a real error\", file=sys.stderr)'\n"
+        ' file=sys.stderr); print("a real error", file=sys.stderr)\'\n'
         "subprocess.run([sys.executable, '-c', child])\n"
         "print('the build goes on', file=sys.stderr, flush=True)\n"
         "time.sleep(0.3)\n"
