@@ -79,11 +79,14 @@ def write_page(
 QUIET = ("Kernel is running over TCP without encryption",)
 
 
-def _worker_start() -> None:
+def _worker_start(niceness: int = 0) -> None:
     """A lab worker's start: its kernels get one torch thread each, as the experiment
     workers do, so that labs and experiments running side by side do not fight over the
     cores (a reader's own kernel keeps torch's default); their stderr reaches the
-    build's log without the lines in `QUIET`."""
+    build's log without the lines in `QUIET`. `niceness` > 0 lowers the priority of the
+    worker and its kernels (`mkdocs serve`: the pages first)."""
+    if niceness:
+        os.nice(niceness)
     os.environ["OMP_NUM_THREADS"] = "1"
     quiet_stderr(QUIET)
 
@@ -111,7 +114,7 @@ def quiet_stderr(drop: tuple[str, ...]) -> None:
 class LabPool:
     """Labs executing in the background, `workers` at a time (spawned processes)."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, niceness: int = 0):
         import multiprocessing
 
         self.futures: dict[str, Future] = {}
@@ -119,6 +122,7 @@ class LabPool:
             max_workers=max(1, workers),
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_worker_start,
+            initargs=(niceness,),
         )
 
     def submit(self, lab: Path, options: dict, target: Path) -> None:

@@ -304,7 +304,9 @@ def start_labs(files: Files, config) -> None:
     if not todo:
         return
     if pool is None:
-        pool = lab_runner.LabPool(min(default_workers(), len(todo)))
+        pool = lab_runner.LabPool(
+            min(default_workers(), len(todo)), niceness=BACKGROUND if _serving() else 0
+        )
     for lab, target in todo:
         pool.submit(lab, plugin.config, target)
     _state["lab_pool"] = pool
@@ -387,6 +389,15 @@ def _figure_build(cache: Path, wanted: list[str], *extra: str) -> list[str]:
     ]
 
 
+BACKGROUND = 10  # `mkdocs serve`: the niceness of the figure build and the labs
+
+
+def _in_background() -> None:
+    """Run at a lower priority than the server, so pages are served while figures and
+    labs are computed behind them (`mkdocs serve`)."""
+    os.nice(BACKGROUND)
+
+
 def _serving() -> bool:
     return _state.get("command") == "serve"
 
@@ -435,6 +446,7 @@ def _serve_manifest(root: Path, cache: Path, wanted: list[str], env: dict) -> di
                 cwd=root,
                 env=env,
                 stdout=subprocess.DEVNULL,
+                preexec_fn=_in_background if os.name == "posix" else None,
             ),
             start=time.monotonic(),
             done_at_start=done,

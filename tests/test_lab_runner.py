@@ -135,3 +135,30 @@ def test_the_kernels_tcp_warning_is_left_out_of_the_log_and_nothing_else(tmp_pat
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert out.stderr.splitlines() == ["a real error", "the build goes on"]
+
+
+def test_a_served_build_runs_its_labs_and_figures_below_the_servers_priority():
+    import subprocess
+    import sys
+
+    from airoad_book import site
+
+    probe = (
+        "import os\n"
+        "from airoad_book.lab_runner import _worker_start\n"
+        "start = os.nice(0)\n"
+        "_worker_start(niceness=3)\n"
+        "print(os.nice(0) - start, os.environ['OMP_NUM_THREADS'])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["3", "1"]
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.nice(0))"],
+        preexec_fn=site._in_background,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(child.stdout) >= site.BACKGROUND
