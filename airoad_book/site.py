@@ -118,6 +118,10 @@ def on_config(config):
         ]
     if config.plugins.get("mkdocstrings") is not None:
         memoize_signature_formatter(_root(config) / ".cache" / SIGNATURES)
+    if config.plugins.get("material/search") or config.plugins.get("search"):
+        from airoad_book import search_cache
+
+        search_cache.install(_root(config) / ".cache" / search_cache.FILE)
     plugin = config.plugins.get("mkdocs-jupyter")
     _state["labs_used"] = set()
     if plugin is not None and plugin.config.get("cache"):
@@ -341,6 +345,9 @@ def on_post_build(config) -> None:
         save = None
     if save is not None:
         save()
+    from airoad_book import search_cache
+
+    search_cache.save()
     _close_labs(finished_build=True)
     api = _state.pop("api_folder", None)
     if api is not None and api.parent.is_dir():
