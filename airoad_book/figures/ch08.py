@@ -59,8 +59,8 @@ def long_lag_accuracy(result: Result) -> Figure:
     "char-lm-curves",
     experiment="char-lm-shakespeare",
     caption="Validation loss on Shakespeare during training, against training time, for three models "
-    "of the same size given the same wall-clock. The right axis reads the same loss in "
-    "bits per character.",
+    "of the same size given the same number of steps (the same wall-clock at the full "
+    "budget). The right axis reads the same loss in bits per character.",
     alt="Line chart of validation nats per character against training seconds for the tanh RNN, "
     "LSTM and GRU, each falling from the uniform level.",
 )
