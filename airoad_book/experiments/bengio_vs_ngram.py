@@ -15,8 +15,8 @@ further. This experiment puts both claims to the test on the word-level Penn Tre
 4. report test perplexity of all three, the learning curves, and what the word vectors
    learned (a 2-D projection, nearest neighbours by cosine similarity).
 
-The quick budget (what the book's build runs) trains for a fixed number of steps, a few
-hundredths of an epoch, and scores the first 10,000 validation and test tokens; the full
+The quick budget (what the book's build runs) trains for a fixed number of steps, about
+a hundredth of an epoch, and scores the first 10,000 validation and test tokens; the full
 budget trains for epochs with early stopping and scores every token.
 """
 
@@ -122,12 +122,12 @@ class Config:
 
 
 CONFIGS = {
-    # the paper's shapes, 300 steps of 64 windows (0.02 epochs): seconds on one core.
+    # the paper's shapes, 200 steps of 64 windows (0.014 epochs): seconds on one core.
     # Far too short for the network to catch up with KN5; the full run is the test.
     "quick": Config(
         batch_size=64,
-        max_steps=300,
-        eval_every=75,
+        max_steps=200,
+        eval_every=50,
         curve_tokens=2_000,
         eval_tokens=10_000,
     ),

@@ -122,15 +122,14 @@ class Config:
 
 
 CONFIGS = {
-    # seconds of one core: each word-level network predicts the same 19,200 training
-    # tokens (30 steps of 32 x 20 for the RNN, 300 of 64 windows for the NPLM, as in
-    # chapter 6's quick run), scored on the first 10,000 valid and test tokens; 60 steps
-    # of the character RNN
+    # seconds of one core: each word-level network predicts the same 9,600 training
+    # tokens (15 steps of 32 x 20 for the RNN, 150 of 64 windows for the NPLM), scored
+    # on the first 10,000 valid and test tokens; 60 steps of the character RNN
     "quick": Config(
-        max_steps=30,
-        nplm_steps=300,
+        max_steps=15,
+        nplm_steps=150,
         nplm_batch=64,
-        eval_every=10,
+        eval_every=5,
         curve_tokens=2_000,
         valid_tokens=10_000,
         test_tokens=10_000,
