@@ -160,9 +160,13 @@ def test_the_budgets_are_the_ones_the_chapter_describes():
     assert (
         quick.char_orders[-1] == 6 and full.char_orders[-1] == 10
     )  # "to 6 ... and to 10"
-    assert (
-        quick.train_sample == 250_000
-    )  # "a 250,000-token sample of the training text"
+    # the page quotes the sample sizes from the run, not from a typed number
+    assert quick.train_sample == quick.max_valid_tokens == 100_000
+    page = (Path(__file__).resolve().parents[1] / "docs/part2/05-ngrams.md").read_text(
+        encoding="utf-8"
+    )
+    for key in ("train_scored_tokens_ptb", "valid_tokens_shakespeare"):
+        assert f"{{{{ value ngram-baselines {key} " in page
 
 
 def test_every_placeholder_of_the_chapter_names_something_its_experiment_returns(

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 __all__ = ["Vocab", "char_tokens", "word_tokens", "UNK", "EOS"]
@@ -89,7 +90,8 @@ class Vocab:
     def encode(self, tokens: Iterable[str]) -> torch.Tensor:
         """The ids of `tokens` as a 1-D int64 tensor; unknown tokens become `unk_id`."""
         get, unk = self.stoi.get, self.unk_id
-        return torch.tensor([get(t, unk) for t in tokens], dtype=torch.long)  # (N,)
+        ids = np.fromiter((get(t, unk) for t in tokens), dtype=np.int64)  # (N,)
+        return torch.from_numpy(ids)
 
     def decode(self, ids: torch.Tensor | Iterable[int]) -> list[str]:
         """The tokens of a 1-D sequence of ids (a tensor or a list of ints)."""

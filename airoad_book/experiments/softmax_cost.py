@@ -93,11 +93,11 @@ CONFIGS = {
     "quick": Config(
         hidden=64,
         epochs=1,
-        train_tokens=48_000,  # 120 steps of 400 words
-        eval_tokens=8_000,
+        train_tokens=16_000,  # 40 steps of 400 words
+        eval_tokens=4_000,
         sweep_vocab=(1_000, 3_000, 10_000),
         sweep_hidden=64,
-        sweep_repeats=3,
+        sweep_repeats=2,
     ),
     # two thirds of PTB's training words, once, and every valid and test word: about
     # half an hour of one shared core

@@ -27,8 +27,9 @@ of one (for counts 1, 2 and 3+) and with interpolation at every order instead of
 back-off. Their *interpolated modified Kneser–Ney* is what `KneserNeyLM` implements, and
 the baseline every neural language model had to beat.
 
-The counting is done with numpy, one ``np.unique`` per order: a 5-gram model of the
-Penn Treebank (930k tokens) fits in well under a second on a laptop CPU.
+The counting is done with numpy, one ``np.unique`` (or ``np.bincount``) per order: a
+5-gram model of the Penn Treebank (930k tokens) fits in well under a second on a laptop
+CPU.
 """
 
 from __future__ import annotations
@@ -55,16 +56,34 @@ class Grams:
 
 
 def count_ngrams(x: np.ndarray, order: int, vocab_size: int) -> list[Grams]:
-    """Count all k-grams of the stream x for k = 1..order: one np.unique per order."""
+    """Count all k-grams of the stream x for k = 1..order: one pass per order."""
     grams = []
     prefix = np.zeros(len(x), dtype=np.int64)  # (N,) the empty 0-gram at every position
+    n_prefixes = 1  # distinct (k-1)-grams: the keys of order k lie in [0, n_prefixes V)
     for k in range(1, order + 1):
         starts = len(x) - k + 1  # k-grams start at positions 0..N-k
         keys = prefix[:starts] * vocab_size + x[k - 1 :]  # (N-k+1,)
-        unique, ids, counts = np.unique(keys, return_inverse=True, return_counts=True)
-        grams.append(Grams(unique, counts, ids.reshape(-1)))
-        prefix = ids.reshape(-1)  # the k-gram at s is the prefix of the (k+1)-gram at s
+        unique, ids, counts = unique_counts(keys, n_prefixes * vocab_size)
+        grams.append(Grams(unique, counts, ids))
+        prefix, n_prefixes = ids, len(unique)  # the k-gram at s begins the (k+1)-gram
     return grams
+
+
+def unique_counts(keys: np.ndarray, key_range: int) -> tuple[np.ndarray, ...]:
+    """np.unique(keys, return_inverse=True, return_counts=True) for keys in
+    [0, key_range).
+
+    Sorting is the slow part of np.unique; when the range is no larger than a few
+    times the number of keys (short n-grams over a small vocabulary: characters), a
+    bincount over the range gives the same three arrays without sorting.
+    """
+    if key_range > 4 * len(keys):
+        unique, ids, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        return unique, ids.reshape(-1), counts
+    every = np.bincount(keys, minlength=key_range)  # (key_range,) count of each key
+    unique = np.flatnonzero(every)  # (G,) the keys that occur, sorted
+    rank = np.cumsum(every > 0) - 1  # (key_range,) index of each key among unique
+    return unique, rank[keys], every[unique]
 
 
 # --8<-- [end:counts]
@@ -178,10 +197,12 @@ class NGramLM:
         ]  # m+1 x (V,)
         return self._probs(h, w)
 
-    def token_log_probs(self, ids) -> np.ndarray:
+    def token_log_probs(self, ids, max_history=None) -> np.ndarray:
         """ln P(x_t | x_{t-n+1} .. x_{t-1}) for every token of the stream: shape (T,).
 
         The first n-1 tokens have a shorter history, and use what they have.
+        ``max_history`` (T,), if given, caps the tokens of history each position may
+        use (to cut histories at sentence starts, say).
         """
         self._check_fitted()
         x = self._check_ids(ids, "ids")
@@ -192,13 +213,13 @@ class NGramLM:
             np.concatenate([np.full(min(j, T), -1), g[: max(T - j, 0)]])  # (T,) each
             for j, g in enumerate(ids)
         ]
+        m = np.minimum(np.arange(T), n - 1)  # (T,) tokens of history at each position
+        if max_history is not None:
+            m = np.minimum(m, np.maximum(np.asarray(max_history), 0))
         log_p = np.empty(T)  # (T,)
-        log_p[n - 1 :] = np.log(self._probs([h_j[n - 1 :] for h_j in h], x[n - 1 :]))
-        for t in range(min(n - 1, T)):  # only t tokens of history at position t
-            p_t = self._probs(
-                [h_j[t : t + 1] for h_j in h[: t + 1]], x[t : t + 1]
-            )  # (1,)
-            log_p[t] = np.log(p_t[0])
+        for k in np.unique(m):  # the positions with k tokens of history, together
+            at = np.flatnonzero(m == k)  # (T_k,)
+            log_p[at] = np.log(self._probs([h_j[at] for h_j in h[: k + 1]], x[at]))
         return log_p
 
     # --8<-- [end:predict]
