@@ -11,8 +11,8 @@
 # %% [markdown]
 # # Lab: where each claim holds, hands on
 #
-# This notebook goes with [chapter 14](../../part2/14-scaling/). In a few seconds of CPU
-# time it trains two families, the LSTM and the GPT, and counts Kneser–Ney models, on a
+# This notebook goes with [chapter 14](../../part2/14-scaling/). In about half a minute of
+# CPU time it trains two families, the LSTM and the GPT, and counts Kneser–Ney models, on a
 # small compute ladder of character Shakespeare; fits a power law to each; finds where the
 # fits cross; and draws the loss at each position of a context window. Then it is yours:
 # the ladder, the rule and the families are in one cell.
@@ -27,9 +27,7 @@
 #
 # Rungs are FLOPs, not seconds: a busy machine gives the same losses, only later. Each rung
 # has the parameter count that `TOKENS_PER_PARAM` characters per parameter gives at its
-# compute, N = sqrt(C / (6 · ratio)). The defaults are sized to run in seconds: three
-# short rungs of tiny models. Raise `MIN_FLOPS` (the chapter's full run starts at 8e8) or
-# `RUNGS` for a longer ladder; each rung costs as much as all the rungs below it.
+# compute, N = sqrt(C / (6 · ratio)).
 
 # %%
 from dataclasses import replace
@@ -38,8 +36,8 @@ from airoad_book.experiments import evolution as evo
 from airoad_book.experiments.scaling import Config, rung_flops, rung_params
 
 FAMILIES = ("lstm", "gpt")  # any of: nplm, rnn, lstm, gru, gpt
-MIN_FLOPS = 1e8  # the smallest rung's training FLOPs
-RUNGS = 3  # each rung doubles the compute
+MIN_FLOPS = 2e8  # the smallest rung's training FLOPs
+RUNGS = 4  # each rung doubles the compute
 TOKENS_PER_PARAM = 20.0  # the rule that sizes the models
 MIN_STEPS = 40  # smaller batches where a rung would have fewer steps
 SEED = 0
