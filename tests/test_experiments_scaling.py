@@ -146,6 +146,8 @@ def test_bad_configs_are_refused():
         exp.Config(rungs=3, search_rung=3)
     with pytest.raises(ValueError, match="data_shares"):
         exp.Config(data_shares=(0.0, 1.0))
+    with pytest.raises(ValueError, match="lr_scales"):
+        exp.Config(lr_scales=())
 
 
 def test_the_metrics_the_checks_read_are_there(result):
@@ -172,7 +174,9 @@ def test_every_family_spends_its_rungs_flops(result):
 
 def test_every_family_gets_the_same_number_of_trials(result):
     trials = {k: len(r["trials"]) for k, r in result.series["recipes"].items()}
-    assert set(trials) == set(exp.NETWORKS) and len(set(trials.values())) == 1
+    assert set(trials) == set(exp.NETWORKS)
+    assert set(trials.values()) == {len(TINY.lr_scales) + 1}
+    assert result.metrics["search_rates"] == len(TINY.lr_scales)
 
 
 def test_the_figures_draw_from_the_result(result):

@@ -53,16 +53,20 @@ class Config:
         1024,
     )  # d_k, the width of a query and a key
     n_keys: int = 32  # keys each query attends over (a sentence of 32 words)
-    queries: int = 2000  # random queries per d_k
-    grad_queries: int = 500  # of them, how many also get ∂α/∂q (it costs n² d_k each)
+    queries: int = 500  # random queries per d_k
+    grad_queries: int = 250  # of them, how many also get ∂α/∂q (it costs n² d_k each)
     pe_length: int = 100  # positions drawn in the positional-encoding figure
     pe_d_model: int = 64  # its d_model
 
 
 CONFIGS = {
+    # 500 queries per width: the statistics settle well before the random draws'
+    # cost (keys of 1,024 numbers each) does
     "quick": Config(),
     "full": Config(
-        d_ks=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048), queries=20000
+        d_ks=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048),
+        queries=20000,
+        grad_queries=500,
     ),
 }
 
@@ -185,6 +189,8 @@ def run_config(config: Config, seed: int = 0, seconds: float | None = None) -> R
         "jacobian_scaled_max": series["jacobian_scaled"][-1],
         "uniform_weight": 1 / config.n_keys,
         "n_keys": config.n_keys,
+        "queries": config.queries,
+        "grad_queries": config.grad_queries,
         "jacobian_median_raw_max": series["jacobian_median_raw"][-1],
         "jacobian_median_scaled_max": series["jacobian_median_scaled"][-1],
         "dq_mean_raw_max": series["dq_mean_raw"][-1],

@@ -6,7 +6,8 @@ so a full run checkpoints and resumes like any other):
 
 1. **Fair recipes** (`search_recipes`). At one rung of the ladder
    (``config.search_rung``) every network gets the same five trials: its chapter's peak
-   learning rate times 1/2, 1, 2 and 4 at its chapter's shape, then the best of those
+   learning rate times 1/2, 1, 2 and 4 at its chapter's shape (``config.lr_scales``; the
+   quick run tries 1 and 2 only), then the best of those
    rates at one other shape (the GPT shallower and wider, L=2; the LSTM and GRU two
    layers deep; the NPLM a context of 8 characters instead of 16; the RNN LM a
    truncation window of 20 instead of 50). The winner (lowest validation loss) is the
@@ -146,6 +147,7 @@ class Config:
     search_rung: int = 0  # the rung where every family's recipe is searched
     data_rung: int = 0  # the rung whose model size and steps the data ladder uses
     data_shares: tuple[float, ...] = (0.01, 1.0)
+    lr_scales: tuple[float, ...] = LR_SCALES  # the search's rates (× the chapter's)
     # a rung too small for this many steps at a chapter's batch gets smaller batches
     min_steps: int = 100
     kn_max_order: int = 8
@@ -173,6 +175,10 @@ class Config:
             raise ValueError(
                 f"Config.tokens_per_param must be positive; got {self.tokens_per_param}"
             )
+        if not self.lr_scales or not all(s > 0 for s in self.lr_scales):
+            raise ValueError(
+                f"Config.lr_scales must be positive rates; got {self.lr_scales}"
+            )
         if not all(0 < s <= 1 for s in self.data_shares):
             raise ValueError(
                 f"Config.data_shares must lie in (0, 1]; got {self.data_shares}"
@@ -180,10 +186,13 @@ class Config:
 
 
 CONFIGS = {
-    # four short rungs (8x), two shares of the first 500,000 training characters, 2,048
-    # validation characters; sized by FLOPs and steps to run in about 30 s on one core
+    # two short rungs (2x), a search of two rates, two shares of the first 500,000
+    # training characters, 2,048 validation characters; sized by FLOPs and steps: the
+    # page's findings come from the full run, the quick rungs are its hollow points
     "quick": Config(
-        min_flops=1e8,
+        min_flops=5e7,
+        rungs=2,
+        lr_scales=(1.0, 2.0),
         min_steps=20,
         valid_chars=2_048,
         base=replace(evo.Config(), train_chars=500_000),
@@ -476,15 +485,16 @@ def kn_point(order: int, train: Tensor, score_ids: Tensor, V: int) -> dict:
 
 
 def search_recipes(config: Config, data: tuple, seed: int) -> dict:
-    """Five trials per network at rung ``config.search_rung``: four learning rates at
-    its chapter's shape, then the best rate at its other shape. Returns per family the
+    """``len(config.lr_scales) + 1`` trials per network at rung ``config.search_rung``:
+    each learning rate of ``config.lr_scales`` at its chapter's shape (the full run: four),
+    then the best rate at its other shape. Returns per family the
     trials and the winner {"lr_scale", "shape", "overrides"}."""
     flops = rung_flops(config)[config.search_rung]
     params = rung_params(flops, config.tokens_per_param)
     out = {}
     for key in NETWORKS:
         trials = []
-        for s in LR_SCALES:
+        for s in config.lr_scales:
             p = train_one(
                 key,
                 params,
@@ -716,6 +726,7 @@ def run_config(config: Config, seed: int = 0) -> Result:
         "lstm_position_gain": position_gain(positions["lstm"]),
         "context": T,
         "search_flops": recipes["gpt"]["flops"],
+        "search_rates": len(config.lr_scales),
         "search_params": recipes["gpt"]["params"],
         "data_flops": flops[c.data_rung],
         "data_points": len(c.data_shares),
@@ -993,7 +1004,7 @@ def run_flops(metrics: dict) -> float:
     networks."""
     rungs, c0 = int(metrics["rungs"]), metrics["min_flops"]
     ladder = c0 * (2.0**rungs - 1)
-    search = (len(LR_SCALES) + 1) * metrics["search_flops"]
+    search = (metrics.get("search_rates", len(LR_SCALES)) + 1) * metrics["search_flops"]
     data = metrics.get("data_points", len(DATA_SHARES)) * metrics.get(
         "data_flops", metrics["search_flops"]
     )
