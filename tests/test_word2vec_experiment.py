@@ -138,3 +138,43 @@ def test_ladder_sentence_is_written_from_the_numbers():
     text = w2v.ladder_text(ladder)
     assert "rises at every step (10.00% → 20.00%)" in text
     assert "does not rise (30.00% → 20.00%)" in text
+    assert "passes ladder" not in text
+    ladder["passes"] = [
+        {"epochs": 1, "analogy_acc": 0.01, "spearman_wordsim": 0.1},
+        {"epochs": 3, "analogy_acc": 0.03, "spearman_wordsim": 0.2},
+        {"epochs": 10, "analogy_acc": 0.02, "spearman_wordsim": 0.3},
+    ]
+    text = w2v.ladder_text(ladder)
+    assert "(1 → 3 → 10 passes over all the text)" in text
+    assert "rises overall, though not at every step (1.00% → 3.00% → 2.00%)" in text
+    assert "ρ rises at every step (0.100 → 0.200 → 0.300)" in text
+
+
+def test_a_small_run_with_every_ladder(monkeypatch):
+    small = replace(
+        w2v.CONFIGS["quick"],
+        tokens=6_000,
+        dim=8,
+        epochs=2,
+        variants=("cbow-ns",),
+        side_epochs=1,
+        dims=(4,),
+        shares=(0.5,),
+        passes=(1,),
+    )
+    monkeypatch.setitem(w2v.CONFIGS, "quick", small)
+    monkeypatch.setattr(w2v, "recorded_run", lambda: None)
+    result = w2v.run("quick", seed=0)
+    ladder = result.series["ladder"]
+    assert [r["dim"] for r in ladder["dim"]] == [4, 8]
+    assert [r["epochs"] for r in ladder["dim"]] == [1, 1]  # at side_epochs
+    # the d = 8, one-pass model is trained once and sits on two ladders
+    assert ladder["dim"][1]["analogy_acc"] == ladder["passes"][0]["analogy_acc"]
+    assert [r["tokens"] for r in ladder["share"]] == [3_000, 6_000]
+    assert [r["epochs"] for r in ladder["passes"]] == [1, 2]
+    rows = result.tables["ladder"].rows
+    assert [r[0] for r in rows] == ["dimension"] * 2 + ["data"] * 2 + ["passes"] * 2
+    models = {r[0]: r for r in result.tables["models"].rows}
+    assert models["book: " + w2v.LABELS["sg-ns"]][2] == 2  # passes column
+    assert models["book: " + w2v.LABELS["cbow-ns"]][2] == 1
+    assert "passes ladder (1 → 2 passes" in result.text["ladder"]
