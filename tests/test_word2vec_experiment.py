@@ -178,3 +178,44 @@ def test_a_small_run_with_every_ladder(monkeypatch):
     assert models["book: " + w2v.LABELS["sg-ns"]][2] == 2  # passes column
     assert models["book: " + w2v.LABELS["cbow-ns"]][2] == 1
     assert "passes ladder (1 → 2 passes" in result.text["ladder"]
+    assert result.text["variants"].startswith("At 1 pass over the text, CBOW")
+    assert result.text["sections"]
+
+
+def test_sections_sentence_is_written_from_the_table():
+    rows = [
+        ["family", 506, 110, 0.25],
+        ["gram1-adjective-to-adverb", 992, 40, 0.0],
+        ["gram9-plural-verbs", 870, 300, 0.1],
+    ]
+    text = w2v.sections_text(rows)
+    assert text.startswith(
+        "The sections answered best are family (25.0% of 110), "
+        "gram9-plural-verbs (10.0% of 300)"
+    )
+    assert "1 get nothing right (gram1-adjective-to-adverb)" in text
+    assert "No section" in w2v.sections_text([["family", 506, 110, 0.0]])
+
+
+def test_variants_sentence_compares_at_the_same_number_of_passes():
+    models = [
+        ["book: skip-gram, negative sampling", 100, 5, 100.0, 0.3, 0.2, 0.05],
+        ["gensim: skip-gram, negative sampling", 100, 5, 20.0, 0.3, 0.2, 0.05],
+        ["book: skip-gram, hierarchical softmax", 100, 1, 60.0, 0.2, 0.1, 0.02],
+        ["NPLM (chapter 6), 3,000 Adam steps", 100, 0.7, 90.0, 0.2, 0.1, 0.0],
+    ]
+    ladder = {
+        "passes": [
+            {
+                "epochs": 1,
+                "spearman_wordsim": 0.1,
+                "spearman_simlex": 0.05,
+                "analogy_acc": 0.01,
+            }
+        ]
+    }
+    text = w2v.variants_text(models, ladder)
+    assert text.startswith("At 1 pass over the text, skip-gram, hierarchical softmax")
+    assert "(negative-sampling skip-gram: 0.100, 0.050, 1.00%)" in text
+    assert "in 3.0 times its time per pass" in text  # 60 s against 100 s / 5
+    assert "no passes ladder" in w2v.variants_text(models, {})
