@@ -498,6 +498,13 @@ def variants_text(models: list[list], ladder: dict) -> str:
         if not row[0].startswith("book: ") or row[2] not in rungs:
             continue
         ns = rungs[row[2]]
+        if any(math.isnan(x) for x in row[4:6]):
+            parts.append(
+                f"{row[0][6:]} diverged: its vectors are not finite, so it scores "
+                f"nothing (negative-sampling skip-gram: ρ {ns['spearman_wordsim']:.3f} "
+                f"on WordSim-353, {ns['analogy_acc']:.2%} of the analogies)"
+            )
+            continue
         parts.append(
             f"{row[0][6:]} reaches WordSim-353 ρ {row[4]:.3f}, SimLex-999 ρ "
             f"{row[5]:.3f} and {row[6]:.2%} of the analogies (negative-sampling "
