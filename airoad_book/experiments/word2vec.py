@@ -480,7 +480,11 @@ def sections_text(rows: list[list]) -> str:
         f"{r[0]} ({r[3]:.1%} of {r[2]:,})" for r in hit[:4]
     )
     if missed:
-        text += f"; {len(missed)} get nothing right ({', '.join(missed)})"
+        one = len(missed) == 1
+        text += (
+            f"; {len(missed)} section{'' if one else 's'} get{'s' if one else ''} "
+            f"nothing right ({', '.join(missed)})"
+        )
     return text + "."
 
 
