@@ -244,3 +244,20 @@ def test_variants_sentence_compares_at_the_same_number_of_passes():
     assert "no passes ladder" in w2v.variants_text(models, {})
     models[2][4:6] = [math.nan, math.nan]
     assert "hierarchical softmax diverged" in w2v.variants_text(models, ladder)
+
+
+def test_nplm_sentence_lists_the_sets_in_plain_english():
+    m = {
+        "spearman_wordsim": 0.2,
+        "spearman_simlex": 0.12,
+        "analogy_acc": 0.046,
+        "nplm_spearman_wordsim": 0.24,
+        "nplm_spearman_simlex": 0.05,
+        "nplm_analogy_acc": 0.006,
+        "nplm_seconds": 30.0,
+        "seconds_ours": 60.0,
+        "speed_ratio_vs_gensim": 7.0,
+    }
+    text = w2v.nplm_text(m)
+    assert "on SimLex-999 and the analogies, and lower on WordSim-353" in text
+    assert "0.5 times as long" in text

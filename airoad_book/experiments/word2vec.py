@@ -526,6 +526,11 @@ def variants_text(models: list[list], ladder: dict) -> str:
     )
 
 
+def _and(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
 def nplm_text(m: dict) -> str:
     """A sentence comparing the NPLM's vectors with skip-gram's, from the metrics."""
     if "nplm_analogy_acc" not in m:
@@ -542,11 +547,11 @@ def nplm_text(m: dict) -> str:
     worse = {"WordSim-353", "SimLex-999", "the analogies"} - set(better)
     ratio = m["nplm_seconds"] / m["seconds_ours"]
     head = (
-        f"Skip-gram's vectors score higher than the NPLM's on {', '.join(better)}"
+        f"Skip-gram's vectors score higher than the NPLM's on {_and(better)}"
         if better
         else "Skip-gram's vectors score higher than the NPLM's on none of the sets"
     )
-    tail = f", and lower on {', '.join(sorted(worse))}" if worse and better else ""
+    tail = f", and lower on {_and(sorted(worse))}" if worse and better else ""
     return (
         f"{head}{tail}; the NPLM took {ratio:.1f} times as long to train as the "
         f"book's skip-gram (which is itself "
