@@ -127,6 +127,29 @@ def test_committed_full_run_agrees_with_gensim_within_the_stated_tolerance():
     assert "could" in rows["would"][1]  # skip-gram's neighbours of a modal verb
 
 
+@pytest.mark.skipif(not FULL.exists(), reason="no committed full run yet")
+def test_committed_full_run_supports_what_the_page_says():
+    data = json.loads(FULL.read_text(encoding="utf-8"))
+    m, ladder = data["metrics"], data["series"]["ladder"]
+    # "five passes lift the vectors clear of chance" (chance is about 1 in 10,000)
+    assert m["analogy_acc"] > 0.01
+    # "more text and more passes over the same text both help here"
+    for key in ("share", "passes"):
+        rungs = ladder[key]
+        assert rungs[-1]["analogy_acc"] > rungs[0]["analogy_acc"]
+        assert rungs[-1]["spearman_wordsim"] > rungs[0]["spearman_wordsim"]
+    # "quadrupling d moves the analogies by a fraction of a point and leaves
+    # WordSim-353 where it was"
+    dims = ladder["dim"]
+    assert abs(dims[-1]["analogy_acc"] - dims[0]["analogy_acc"]) < 0.01
+    assert abs(dims[-1]["spearman_wordsim"] - dims[0]["spearman_wordsim"]) < 0.02
+    # the frequency bias: the rarest answers are answered worst
+    bands = data["tables"]["frequency"]["rows"]
+    assert bands[0][2] > bands[-1][2]
+    # the page says the hierarchical softmax diverged at 4,096 pairs per step
+    assert math.isnan(m["sg_hs_spearman_wordsim"])
+
+
 def test_ladder_sentence_is_written_from_the_numbers():
     ladder = {
         "dim": [{"dim": 25, "analogy_acc": 0.1}, {"dim": 50, "analogy_acc": 0.2}],
@@ -138,3 +161,103 @@ def test_ladder_sentence_is_written_from_the_numbers():
     text = w2v.ladder_text(ladder)
     assert "rises at every step (10.00% → 20.00%)" in text
     assert "does not rise (30.00% → 20.00%)" in text
+    assert "passes ladder" not in text
+    ladder["passes"] = [
+        {"epochs": 1, "analogy_acc": 0.01, "spearman_wordsim": 0.1},
+        {"epochs": 3, "analogy_acc": 0.03, "spearman_wordsim": 0.2},
+        {"epochs": 10, "analogy_acc": 0.02, "spearman_wordsim": 0.3},
+    ]
+    text = w2v.ladder_text(ladder)
+    assert "(1 → 3 → 10 passes over all the text)" in text
+    assert "rises overall, though not at every step (1.00% → 3.00% → 2.00%)" in text
+    assert "ρ rises at every step (0.100 → 0.200 → 0.300)" in text
+
+
+def test_a_small_run_with_every_ladder(monkeypatch):
+    small = replace(
+        w2v.CONFIGS["quick"],
+        tokens=6_000,
+        dim=8,
+        epochs=2,
+        variants=("cbow-ns",),
+        side_epochs=1,
+        dims=(4,),
+        shares=(0.5,),
+        passes=(1,),
+    )
+    monkeypatch.setitem(w2v.CONFIGS, "quick", small)
+    monkeypatch.setattr(w2v, "recorded_run", lambda: None)
+    result = w2v.run("quick", seed=0)
+    ladder = result.series["ladder"]
+    assert [r["dim"] for r in ladder["dim"]] == [4, 8]
+    assert [r["epochs"] for r in ladder["dim"]] == [1, 1]  # at side_epochs
+    # the d = 8, one-pass model is trained once and sits on two ladders
+    assert ladder["dim"][1]["analogy_acc"] == ladder["passes"][0]["analogy_acc"]
+    assert [r["tokens"] for r in ladder["share"]] == [3_000, 6_000]
+    assert [r["epochs"] for r in ladder["passes"]] == [1, 2]
+    rows = result.tables["ladder"].rows
+    assert [r[0] for r in rows] == ["dimension"] * 2 + ["data"] * 2 + ["passes"] * 2
+    models = {r[0]: r for r in result.tables["models"].rows}
+    assert models["book: " + w2v.LABELS["sg-ns"]][2] == 2  # passes column
+    assert models["book: " + w2v.LABELS["cbow-ns"]][2] == 1
+    assert "passes ladder (1 → 2 passes" in result.text["ladder"]
+    assert result.text["variants"].startswith("At 1 pass over the text, CBOW")
+    assert result.text["sections"]
+
+
+def test_sections_sentence_is_written_from_the_table():
+    rows = [
+        ["family", 506, 110, 0.25],
+        ["gram1-adjective-to-adverb", 992, 40, 0.0],
+        ["gram9-plural-verbs", 870, 300, 0.1],
+    ]
+    text = w2v.sections_text(rows)
+    assert text.startswith(
+        "The sections answered best are family (25.0% of 110), "
+        "gram9-plural-verbs (10.0% of 300)"
+    )
+    assert "1 section gets nothing right (gram1-adjective-to-adverb)" in text
+    assert "No section" in w2v.sections_text([["family", 506, 110, 0.0]])
+
+
+def test_variants_sentence_compares_at_the_same_number_of_passes():
+    models = [
+        ["book: skip-gram, negative sampling", 100, 5, 100.0, 0.3, 0.2, 0.05],
+        ["gensim: skip-gram, negative sampling", 100, 5, 20.0, 0.3, 0.2, 0.05],
+        ["book: skip-gram, hierarchical softmax", 100, 1, 60.0, 0.2, 0.1, 0.02],
+        ["NPLM (chapter 6), 3,000 Adam steps", 100, 0.7, 90.0, 0.2, 0.1, 0.0],
+    ]
+    ladder = {
+        "passes": [
+            {
+                "epochs": 1,
+                "spearman_wordsim": 0.1,
+                "spearman_simlex": 0.05,
+                "analogy_acc": 0.01,
+            }
+        ]
+    }
+    text = w2v.variants_text(models, ladder)
+    assert text.startswith("At 1 pass over the text, skip-gram, hierarchical softmax")
+    assert "(negative-sampling skip-gram: 0.100, 0.050, 1.00%)" in text
+    assert "in 3.0 times its time per pass" in text  # 60 s against 100 s / 5
+    assert "no passes ladder" in w2v.variants_text(models, {})
+    models[2][4:6] = [math.nan, math.nan]
+    assert "hierarchical softmax diverged" in w2v.variants_text(models, ladder)
+
+
+def test_nplm_sentence_lists_the_sets_in_plain_english():
+    m = {
+        "spearman_wordsim": 0.2,
+        "spearman_simlex": 0.12,
+        "analogy_acc": 0.046,
+        "nplm_spearman_wordsim": 0.24,
+        "nplm_spearman_simlex": 0.05,
+        "nplm_analogy_acc": 0.006,
+        "nplm_seconds": 30.0,
+        "seconds_ours": 60.0,
+        "speed_ratio_vs_gensim": 7.0,
+    }
+    text = w2v.nplm_text(m)
+    assert "on SimLex-999 and the analogies, and lower on WordSim-353" in text
+    assert "0.5 times as long" in text

@@ -16,8 +16,8 @@ gensim wheel (`airoad_book.data.word_benchmarks`):
 gensim's Word2Vec is trained on the same token stream with the same settings (window,
 dimension, noise words, subsampling threshold, learning rate and its linear decay,
 epochs), on one worker thread, so its scores and its time sit beside ours. The full
-budget adds hierarchical softmax and CBOW, a dimension ladder and a data ladder, and the
-input vectors of a chapter-6 NPLM trained on the same text.
+budget adds hierarchical softmax and CBOW, a dimension ladder, a data ladder and a
+passes ladder, and the input vectors of a chapter-6 NPLM trained on the same text.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -74,12 +74,15 @@ class Config:
     window: int = 5  # c
     negative: int = 5  # k, noise words per example
     sample: float = 1e-3  # t, the subsampling threshold
-    epochs: int = 1
+    epochs: int = 1  # passes over the text
     lr: float = 0.025  # skip-gram's starting rate (the C code's and gensim's)
-    batch: int = 1024  # examples per SGD step of the book's trainer
+    batch: int = 4096  # examples per SGD step of the book's trainer
     variants: tuple[str, ...] = ()  # more models: "sg-hs", "cbow-ns", "cbow-hs"
-    dims: tuple[int, ...] = ()  # the dimension ladder (all the data)
-    shares: tuple[float, ...] = ()  # the data ladder (at `dim`)
+    # passes of the variants and of the dimension ladder; None: `epochs`
+    side_epochs: int | None = None
+    dims: tuple[int, ...] = ()  # the dimension ladder (all the data, `side_epochs`)
+    shares: tuple[float, ...] = ()  # the data ladder (at `dim`, `epochs`)
+    passes: tuple[int, ...] = ()  # the passes ladder (all the data, at `dim`)
     nplm_steps: int = 0  # Adam steps of the NPLM whose vectors are compared; 0: none
     nplm_dim: int = 50  # m of that NPLM
     # the agreement with gensim the tests hold a run to (absolute differences)
@@ -88,18 +91,24 @@ class Config:
 
 
 CONFIGS = {
-    # ~0.7M skip-gram pairs; the whole run took 9.3 s of CPU time (72.8 s of wall-clock
-    # on the shared 2-core machine under load)
-    "quick": Config(tokens=150_000),
-    # all of the PTB, one pass each: 1,660 s of wall-clock on the shared machine under
-    # heavy load (its CPU time was not recorded)
+    # ~0.45M skip-gram pairs, one pass, for the build: about 7 s of CPU time in all,
+    # 3.5 s of which are imports and reading the corpus
+    "quick": Config(tokens=100_000),
+    # all of the PTB: five passes with the 2013b paper's small-corpus settings (k = 10
+    # noise words, window 5, t = 1e-3, d = 100), beside gensim at the same settings;
+    # the variants and the dimension ladder at one pass; the data ladder at five and a
+    # passes ladder 1, 2, 5; the NPLM at 3,000 Adam steps. About 12 minutes of one
+    # idle core (estimated from short runs); see the provenance for this run's time.
     "full": Config(
         tokens=None,
         dim=100,
-        epochs=1,
+        negative=10,
+        epochs=5,
         variants=("sg-hs", "cbow-ns"),
+        side_epochs=1,
         dims=(25, 50),
         shares=(0.1, 0.3),
+        passes=(1, 2),
         nplm_steps=3000,
         nplm_dim=100,
     ),
@@ -428,20 +437,98 @@ def rises(values: list[float]) -> str:
     return "does not rise"
 
 
+def _arrow(values: list[float], fmt: str) -> str:
+    return " → ".join(format(v, fmt) for v in values)
+
+
 def ladder_text(ladder: dict) -> str:
-    """A sentence on the two ladders, written from their numbers."""
+    """Sentences on the ladders, written from their numbers."""
     if not ladder.get("dim") or not ladder.get("share"):
         return "This run has no ladder."
     dims = [r["dim"] for r in ladder["dim"]]
     by_dim = [r["analogy_acc"] for r in ladder["dim"]]
     toks = [r["tokens"] for r in ladder["share"]]
     by_data = [r["analogy_acc"] for r in ladder["share"]]
-    return (
-        f"Along the dimension ladder (d = {', '.join(map(str, dims))}) analogy "
-        f"accuracy {rises(by_dim)} ({' → '.join(f'{a:.2%}' for a in by_dim)}); "
-        f"along the data ladder ({' → '.join(f'{t:,}' for t in toks)} tokens) it "
-        f"{rises(by_data)} ({' → '.join(f'{a:.2%}' for a in by_data)})."
+    passes = ladder["dim"][0].get("epochs")
+    at = f", {passes} pass{'es' if passes != 1 else ''} each" if passes else ""
+    text = (
+        f"Along the dimension ladder (d = {', '.join(map(str, dims))}{at}) analogy "
+        f"accuracy {rises(by_dim)} ({_arrow(by_dim, '.2%')}); "
+        f"along the data ladder ({_arrow(toks, ',')} tokens) it "
+        f"{rises(by_data)} ({_arrow(by_data, '.2%')})."
     )
+    if ladder.get("passes"):
+        eps = [r["epochs"] for r in ladder["passes"]]
+        by_ep = [r["analogy_acc"] for r in ladder["passes"]]
+        ws = [r["spearman_wordsim"] for r in ladder["passes"]]
+        text += (
+            f" Along the passes ladder ({_arrow(eps, 'd')} passes over all the text) "
+            f"it {rises(by_ep)} ({_arrow(by_ep, '.2%')}), and WordSim-353 ρ "
+            f"{rises(ws)} ({_arrow(ws, '.3f')})."
+        )
+    return text
+
+
+def sections_text(rows: list[list]) -> str:
+    """A sentence on which analogy sections the vectors answer, from the `sections`
+    table's rows [section, questions, covered, accuracy]."""
+    hit = sorted((r for r in rows if r[3] > 0), key=lambda r: -r[3])
+    missed = [r[0] for r in rows if r[3] == 0]
+    if not hit:
+        return "No section of the covered questions gets a single answer right."
+    text = "The sections answered best are " + ", ".join(
+        f"{r[0]} ({r[3]:.1%} of {r[2]:,})" for r in hit[:4]
+    )
+    if missed:
+        one = len(missed) == 1
+        text += (
+            f"; {len(missed)} section{'' if one else 's'} get{'s' if one else ''} "
+            f"nothing right ({', '.join(missed)})"
+        )
+    return text + "."
+
+
+def variants_text(models: list[list], ladder: dict) -> str:
+    """A sentence setting the variants beside negative-sampling skip-gram at the same
+    number of passes, from the `models` table's rows [model, d, passes, seconds, ws,
+    sl, analogies] and the passes ladder."""
+    rungs = {r["epochs"]: r for r in ladder.get("passes") or []}
+    if not rungs or len(models[0]) != 7:
+        return "This run has no passes ladder to set the variants beside."
+    main = models[0]
+    per_pass = main[3] / main[2]  # the book's negative sampling, seconds per pass
+    parts = []
+    for row in models[2:]:
+        if not row[0].startswith("book: ") or row[2] not in rungs:
+            continue
+        ns = rungs[row[2]]
+        if any(math.isnan(x) for x in row[4:6]):
+            parts.append(
+                f"{row[0][6:]} diverged: its vectors are not finite, so it scores "
+                f"nothing (negative-sampling skip-gram: ρ {ns['spearman_wordsim']:.3f} "
+                f"on WordSim-353, {ns['analogy_acc']:.2%} of the analogies)"
+            )
+            continue
+        parts.append(
+            f"{row[0][6:]} reaches WordSim-353 ρ {row[4]:.3f}, SimLex-999 ρ "
+            f"{row[5]:.3f} and {row[6]:.2%} of the analogies (negative-sampling "
+            f"skip-gram: {ns['spearman_wordsim']:.3f}, {ns['spearman_simlex']:.3f}, "
+            f"{ns['analogy_acc']:.2%}) in {row[3] / row[2] / per_pass:.1f} times "
+            f"its time per pass"
+        )
+    if not parts:
+        return "This run trains no other variant."
+    passes = next(r[2] for r in models[2:] if r[0].startswith("book: "))
+    return (
+        f"At {passes} pass{'es' if passes != 1 else ''} over the text, "
+        + "; ".join(parts)
+        + "."
+    )
+
+
+def _and(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 def nplm_text(m: dict) -> str:
@@ -460,11 +547,11 @@ def nplm_text(m: dict) -> str:
     worse = {"WordSim-353", "SimLex-999", "the analogies"} - set(better)
     ratio = m["nplm_seconds"] / m["seconds_ours"]
     head = (
-        f"Skip-gram's vectors score higher than the NPLM's on {', '.join(better)}"
+        f"Skip-gram's vectors score higher than the NPLM's on {_and(better)}"
         if better
         else "Skip-gram's vectors score higher than the NPLM's on none of the sets"
     )
-    tail = f", and lower on {', '.join(sorted(worse))}" if worse and better else ""
+    tail = f", and lower on {_and(sorted(worse))}" if worse and better else ""
     return (
         f"{head}{tail}; the NPLM took {ratio:.1f} times as long to train as the "
         f"book's skip-gram (which is itself "
@@ -501,6 +588,7 @@ def run(budget: str = "quick", seed: int = 0, seconds: float | None = None) -> R
         [
             "book: " + LABELS["sg-ns"],
             config.dim,
+            config.epochs,
             ours_s,
             mine["spearman_wordsim"],
             mine["spearman_simlex"],
@@ -509,6 +597,7 @@ def run(budget: str = "quick", seed: int = 0, seconds: float | None = None) -> R
         [
             "gensim: " + LABELS["sg-ns"],
             config.dim,
+            config.epochs,
             ref_s,
             theirs["spearman_wordsim"],
             theirs["spearman_simlex"],
@@ -516,13 +605,15 @@ def run(budget: str = "quick", seed: int = 0, seconds: float | None = None) -> R
         ],
     ]
     vectors = {"book skip-gram": ours, "gensim skip-gram": ref}
+    vconfig = replace(config, epochs=config.side_epochs or config.epochs)
     for variant in config.variants:
-        vec, sec, _ = train_ours(corpus, config, variant, config.dim, seed)
+        vec, sec, _ = train_ours(corpus, vconfig, variant, config.dim, seed)
         sc = score(vec, stoi)
         rows.append(
             [
                 "book: " + LABELS[variant],
                 config.dim,
+                vconfig.epochs,
                 sec,
                 sc["spearman_wordsim"],
                 sc["spearman_simlex"],
@@ -539,6 +630,7 @@ def run(budget: str = "quick", seed: int = 0, seconds: float | None = None) -> R
             [
                 f"NPLM (chapter 6), {config.nplm_steps:,} Adam steps",
                 config.nplm_dim,
+                round(config.nplm_steps * 256 / corpus.ids.numel(), 2),
                 sec,
                 sc["spearman_wordsim"],
                 sc["spearman_simlex"],
@@ -557,13 +649,14 @@ def run(budget: str = "quick", seed: int = 0, seconds: float | None = None) -> R
             [
                 "model",
                 "d",
+                "passes",
                 "training (s)",
                 "WordSim-353 ρ",
                 "SimLex-999 ρ",
                 "analogies",
             ],
             rows,
-            ["", "d", ".1f", ".3f", ".3f", ".1%"],
+            ["", "d", "g", ".1f", ".3f", ".3f", ".1%"],
         ),
         "neighbours": Table(
             ["word", *vectors],
@@ -582,14 +675,26 @@ def run(budget: str = "quick", seed: int = 0, seconds: float | None = None) -> R
     }
     by_section, by_band, examples = analogy_breakdown(ours, corpus.vocab)
     tables.update(sections=by_section, frequency=by_band, examples=examples)
-    ladder = {"dim": [], "share": []}
+    ladder = {"dim": [], "share": [], "passes": []}
+    done = {(config.dim, config.epochs): mine}  # sg-ns scores by (d, passes)
+
+    def sg_ns(dim: int, epochs: int) -> dict[str, float]:
+        """Skip-gram's scores on all the text at (d, passes), each trained once."""
+        if (dim, epochs) not in done:
+            conf = replace(config, epochs=epochs)
+            done[dim, epochs] = score(
+                train_ours(corpus, conf, "sg-ns", dim, seed)[0], stoi
+            )
+        return done[dim, epochs]
+
+    for epochs in sorted({*config.passes, config.epochs}) if config.passes else ():
+        sc = sg_ns(config.dim, epochs)
+        ladder["passes"].append({"epochs": epochs, "tokens": corpus.ids.numel(), **sc})
     for dim in sorted({*config.dims, config.dim}) if config.dims else ():
-        sc = (
-            mine
-            if dim == config.dim
-            else score(train_ours(corpus, config, "sg-ns", dim, seed)[0], stoi)
+        sc = sg_ns(dim, vconfig.epochs)
+        ladder["dim"].append(
+            {"dim": dim, "epochs": vconfig.epochs, "tokens": corpus.ids.numel(), **sc}
         )
-        ladder["dim"].append({"dim": dim, "tokens": corpus.ids.numel(), **sc})
     for share in sorted({*config.shares, 1.0}) if config.shares else ():
         if share == 1.0:
             sc = mine
@@ -606,14 +711,23 @@ def run(budget: str = "quick", seed: int = 0, seconds: float | None = None) -> R
             sc = score(train_ours(part, config, "sg-ns", config.dim, seed)[0], stoi)
             n = part.ids.numel()
         ladder["share"].append({"share": share, "tokens": n, **sc})
-    if ladder["dim"]:
+    if ladder["dim"] or ladder["passes"]:
         tables["ladder"] = Table(
-            ["ladder", "tokens", "d", "WordSim-353 ρ", "SimLex-999 ρ", "analogies"],
+            [
+                "ladder",
+                "tokens",
+                "d",
+                "passes",
+                "WordSim-353 ρ",
+                "SimLex-999 ρ",
+                "analogies",
+            ],
             [
                 [
                     "dimension",
                     r["tokens"],
                     r["dim"],
+                    r["epochs"],
                     r["spearman_wordsim"],
                     r["spearman_simlex"],
                     r["analogy_acc"],
@@ -625,13 +739,26 @@ def run(budget: str = "quick", seed: int = 0, seconds: float | None = None) -> R
                     "data",
                     r["tokens"],
                     config.dim,
+                    config.epochs,
                     r["spearman_wordsim"],
                     r["spearman_simlex"],
                     r["analogy_acc"],
                 ]
                 for r in ladder["share"]
+            ]
+            + [
+                [
+                    "passes",
+                    r["tokens"],
+                    config.dim,
+                    r["epochs"],
+                    r["spearman_wordsim"],
+                    r["spearman_simlex"],
+                    r["analogy_acc"],
+                ]
+                for r in ladder["passes"]
             ],
-            ["", ",d", "d", ".3f", ".3f", ".1%"],
+            ["", ",d", "d", "d", ".3f", ".3f", ".1%"],
         )
     agree = (
         abs(mine["spearman_wordsim"] - theirs["spearman_wordsim"])
@@ -659,6 +786,13 @@ def run(budget: str = "quick", seed: int = 0, seconds: float | None = None) -> R
         text={
             "ladder": ladder_text(recorded["series"]["ladder"] if recorded else ladder),
             "nplm": nplm_text(recorded["metrics"] if recorded else metrics),
+            "sections": sections_text(
+                recorded["tables"]["sections"]["rows"] if recorded else by_section.rows
+            ),
+            "variants": variants_text(
+                recorded["tables"]["models"]["rows"] if recorded else rows,
+                recorded["series"]["ladder"] if recorded else ladder,
+            ),
             "gensim": (
                 f"The book's skip-gram and gensim's "
                 f"{'agree' if agree else 'do NOT agree'} within the stated tolerance "

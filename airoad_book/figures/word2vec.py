@@ -1,5 +1,5 @@
 """The word-vector chapter's figures: chosen words on two principal axes (skip-gram
-beside the NPLM), and the dimension and data ladders.
+beside the NPLM), and the ladders.
 
 Both draw from the `word2vec` experiment's quick `Result`, which carries the committed
 full run in ``series["recorded"]``; before one is committed they draw the quick run.
@@ -71,24 +71,26 @@ def projection(result: Result) -> Figure:
     experiment="word2vec",
     caption=(
         "Analogy accuracy (on the covered questions) and WordSim-353 ρ of skip-gram "
-        "on the Penn Treebank: left, against the vector length d on all the text; "
-        "right, against the number of training tokens at the full run's d."
+        "on the Penn Treebank: against the vector length d on all the text; against "
+        "the number of training tokens at the full run's d; and, where the run has "
+        "one, against the number of passes over all the text."
     ),
     alt=(
-        "Two line plots: analogy accuracy and WordSim-353 Spearman correlation "
-        "against vector dimension, and against training tokens"
+        "Line plots: analogy accuracy and WordSim-353 Spearman correlation "
+        "against vector dimension, against training tokens and against passes"
     ),
 )
 def ladder(result: Result) -> Figure:
-    """The dimension ladder and the data ladder side by side."""
+    """The dimension, data and passes ladders side by side."""
     rungs = _main(result)["ladder"]
-    fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.4))
-    for ax, key, xlabel in (
-        (axes[0], "dim", "vector length d"),
-        (axes[1], "share", "training tokens"),
-    ):
+    panels = [("dim", "vector length d"), ("share", "training tokens")]
+    if rungs.get("passes"):
+        panels.append(("passes", "passes over the text"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4))
+    xkey = {"dim": "dim", "share": "tokens", "passes": "epochs"}
+    for ax, (key, xlabel) in zip(axes, panels):
         pts = rungs.get(key) or []
-        x = [p["dim"] if key == "dim" else p["tokens"] for p in pts]
+        x = [p[xkey[key]] for p in pts]
         ax.plot(
             x,
             [p["analogy_acc"] for p in pts],
@@ -104,7 +106,7 @@ def ladder(result: Result) -> Figure:
             label="WordSim-353 ρ",
         )
         ax.set_xscale("log")
-        if key == "dim" and x:
+        if key != "share" and x:
             ax.set_xticks(x, [str(d) for d in x])  # the rungs, not powers of ten
             ax.minorticks_off()
         ax.set_xlabel(xlabel)

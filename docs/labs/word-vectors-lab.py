@@ -101,9 +101,9 @@ for word in ("million", "would", "company", "said"):
 #
 # $\hat b - \hat a + \hat c$ with unit vectors, then the nearest word that is not one of
 # the three. Try your own: the words must be in the vocabulary. On a fifth of the Penn
-# Treebank expect the answers to be mostly wrong: the chapter's full run shows how little
-# even all of it teaches the analogies, and the neighbours above are where the vectors
-# first show what they learned.
+# Treebank expect the answers to be mostly wrong: the chapter's full run needs all of it,
+# five passes and ten noise words before the analogies rise clear of chance, and the
+# neighbours above are where the vectors first show what they learned.
 
 # %%
 unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
