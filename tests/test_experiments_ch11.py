@@ -18,9 +18,9 @@ TINY = transformer_vs_rnn.Config(
     n_train=300,
     n_test=40,
     edges=(1, 6, 10, 30),
-    seconds=0.6,
+    seconds=1.0,  # a clock race: enough for a few steps on a loaded machine
     batch_size=32,
-    eval_every=4,
+    eval_every=2,
     embed_dim=8,
     attn_hidden=16,
     align_dim=8,
@@ -29,7 +29,7 @@ TINY = transformer_vs_rnn.Config(
     num_heads=2,
     d_ff=32,
     layers=1,
-    warmup_steps=4,
+    warmup_steps=2,  # the peak is reached within the few steps a loaded machine gives
     variants=("no_smoothing",),
     maps=2,
 )
@@ -90,7 +90,7 @@ def test_both_models_train_for_the_same_wall_clock_and_log_loss_against_seconds(
 
 def test_the_transformer_follows_the_warmup_inverse_sqrt_schedule(race):
     tc = transformer_vs_rnn.train_config(TINY, "transformer", TINY.seconds)
-    assert tc.schedule == "inverse_sqrt" and tc.warmup_steps == 4
+    assert tc.schedule == "inverse_sqrt" and tc.warmup_steps == 2
     assert race.series["lr"] == pytest.approx(
         [lr_at(s, tc) for s in range(len(race.series["lr"]))]
     )
