@@ -48,7 +48,7 @@ class Config:
     hidden: int = 128  # dense units either side of the code
     batch_size: int = 64  # images per step
     lr: float = 1e-2  # Adam's peak learning rate
-    max_steps: int = 500  # optimizer steps
+    max_steps: int = 250  # optimizer steps
     max_seconds: float | None = None  # cap on training wall-clock (s)
     neighbours: int = 5  # k of the nearest-neighbour classifier on the codes
     train_images: int | None = None  # use only the first N training images; None: all

@@ -56,9 +56,9 @@ class Config:
     )
     batch_size: int = 64  # images per step
     lr: float = 3e-3  # Adam's peak learning rate
-    max_steps: int = 800  # optimizer steps (800 x 64 = 12.8 passes over 4,000 images)
+    max_steps: int = 250  # optimizer steps (250 x 64 = 4 passes over 4,000 images)
     max_seconds: float | None = None  # cap on each model's training wall-clock (s)
-    eval_every: int = 100  # steps between points of the test-accuracy curve
+    eval_every: int = 50  # steps between points of the test-accuracy curve
     augment: bool = True  # a random small rotation and shift per batch
     degrees: float = 10.0  # augmentation: largest rotation, degrees
     shift: float = 0.1  # augmentation: largest shift, as a fraction of the 28 pixels
@@ -72,7 +72,7 @@ class Config:
 CONFIGS = {
     # what the book's build runs: a few seconds of training for each model
     "quick": Config(),
-    # three times the steps
+    # about ten times the steps
     "full": Config(max_steps=2400, eval_every=200),
 }
 

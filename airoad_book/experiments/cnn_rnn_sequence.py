@@ -52,9 +52,9 @@ class Config:
     hidden: int = 128  # GRU state size
     batch_size: int = 32  # rows per step
     lr: float = 1e-2  # Adam's peak learning rate
-    max_steps: int = 400  # optimizer steps
+    max_steps: int = 200  # optimizer steps
     max_seconds: float | None = None  # cap on training wall-clock (s)
-    eval_every: int = 100  # steps between points of the test curve
+    eval_every: int = 50  # steps between points of the test curve
     test_rows: int = 1000  # fixed rows of held-out digits
     train_images: int | None = None  # use only the first N training images; None: all
     examples: int = 6  # test rows the figure shows

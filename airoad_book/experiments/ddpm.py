@@ -43,11 +43,11 @@ class Config:
     toy_points: int = 4000  # training points on the two moons
     toy_held_out: int = 800  # held-out points, and samples drawn, for the statistic
     toy_hidden: int = 128  # width of the toy denoiser
-    toy_train_steps: int = 1500  # optimizer steps on the moons
+    toy_train_steps: int = 800  # optimizer steps on the moons
     digit_hidden: int = 256  # width of the digits' denoiser
-    digit_train_steps: int = 2000  # optimizer steps on the digits
-    snapshots: tuple[int, ...] = (100, 500, 2000)  # steps at which to sample
-    digit_samples: int = 100  # samples drawn at each snapshot
+    digit_train_steps: int = 1000  # optimizer steps on the digits
+    snapshots: tuple[int, ...] = (100, 300, 1000)  # steps at which to sample
+    digit_samples: int = 64  # samples drawn at each snapshot
     batch_size: int = 128  # points or images per step
     lr: float = 2e-3  # Adam's peak learning rate (cosine decay)
     max_seconds: float | None = None  # cap on each training's wall-clock (s)

@@ -53,7 +53,7 @@ class Config:
         20,
     )  # hidden layers of each net; the last is the figure's
     width: int = 64  # units per hidden layer
-    steps: int = 50  # SGD steps between the two measurements
+    steps: int = 30  # SGD steps between the two measurements
     batch_size: int = 128  # images per step
     lr: float = 0.05  # SGD learning rate
     momentum: float = 0.9

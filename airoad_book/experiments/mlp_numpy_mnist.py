@@ -31,7 +31,7 @@ class Config:
     hidden: tuple[int, ...] = (128,)  # widths of the hidden ReLU layers
     optimizer: str = "momentum"  # "sgd" | "momentum" | "adam"
     lr: float = 0.05  # step size η
-    epochs: int = 8  # passes over the 4,000 training images
+    epochs: int = 5  # passes over the 4,000 training images
     batch_size: int = 64  # images per step
     train_images: int | None = (
         None  # use only the first N training images (tests); None: all

@@ -40,7 +40,7 @@ class Config:
         "momentum"  # plain L2 is weight decay under (momentum) SGD, not under Adam
     )
     lr: float = 0.02
-    epochs: int = 40  # passes over the small training set
+    epochs: int = 30  # passes over the small training set
     batch_size: int = 25
     l2: float = 3e-3  # λ of the L2 penalty
     dropout: float = 0.5  # probability of zeroing a hidden unit

@@ -45,10 +45,10 @@ class Config:
     """One budget's settings: depths, normalizations, and the training budget every net
     gets."""
 
-    depths: tuple[int, ...] = (2, 5, 10, 20)  # blocks per net
+    depths: tuple[int, ...] = (2, 10, 20)  # blocks per net
     norms: tuple[str, ...] = ("none", "batch", "layer")
     width: int = 64  # units per hidden layer
-    steps: int = 100  # SGD steps, the same for every net
+    steps: int = 40  # SGD steps, the same for every net
     batch_size: int = 128  # images per step
     lr: float = 0.05  # SGD learning rate
     momentum: float = 0.9

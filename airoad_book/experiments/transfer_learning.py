@@ -64,12 +64,12 @@ class Config:
     widths: tuple[int, ...] = (8, 16, 32, 64)  # channels of the ResNet's four stages
     blocks: tuple[int, ...] = (1, 1, 1, 1)  # blocks per stage
     stem_stride: int = 2  # 2: the first stage sees a 14 x 14 grid, 1: 28 x 28
-    pretrain_steps: int = 150  # optimizer steps on the source digits
+    pretrain_steps: int = 100  # optimizer steps on the source digits
     pretrain_batch: int = 32  # source images per step
     pretrain_lr: float = 3e-3  # Adam's learning rate on the source, cosine-decayed
     batch_size: int = 64  # target images per step (fewer when the set is smaller)
     labels: tuple[int, ...] = (2, 10)  # labelled target images per class, a curve
-    target_steps: int = 40  # optimizer steps of every target run
+    target_steps: int = 30  # optimizer steps of every target run
     target_lr: float = 2e-3  # Adam's learning rate on the target, cosine-decayed
     head_lr: float = 2e-2  # the new linear layer's learning rate (10x: it starts cold)
     draws: int = 1  # independent draws of the labelled images per budget
