@@ -20,6 +20,7 @@ An experiment that reads files rather than computing (appendix C renders the com
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import platform
 from importlib import metadata
@@ -99,9 +100,10 @@ def closure(modules: list[str], sources: dict[str, str]) -> set[str]:
     return seen
 
 
+@functools.cache
 def environment() -> str:
     """Python and numeric-library versions, read from package metadata (nothing is
-    imported)."""
+    imported); read once per process."""
     versions = [f"python={platform.python_version()}"]
     for lib in LIBRARIES:
         try:
