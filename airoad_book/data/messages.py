@@ -1,4 +1,5 @@
-"""Real human translations for chapters 9–11: English → French messages of four programs.
+"""Real human translations for chapters 9–11: English → French messages of four
+programs.
 
 Large programs ship their user-interface messages translated, as gettext catalogues
 (``LC_MESSAGES/*.po``), inside their Python packages. Four packages of the lock hold
@@ -90,7 +91,7 @@ SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "sphinx": ("BSD-2-Clause", ("locale/fr/LC_MESSAGES/*.po",)),
 }
-# the two packages that chapters 9 and 10's recorded runs use; chapter 11 adds the others
+# the two packages of chapters 9 and 10's recorded runs; chapter 11 adds the others
 FIRST_SOURCES = ("plone.app.locales", "django")
 
 

@@ -1,17 +1,19 @@
-"""Chapters 9–11 on real translations: English → French messages of Plone and Django.
+"""Chapters 9–11 on real translations: English → French interface messages.
 
 The numbers task of chapters 9–11 is saturated: every model ends near 100 BLEU. The
 messages of `airoad_book.data.messages` are human translations of real user-interface
 text, with rare words and free word order, and leave room between models. This module
-holds what the three experiments on them share, and chapter 11's experiment:
+holds what the three experiments on them share, and chapter 11's experiment, which
+trains on the catalogues of all four packages (Plone, Django, Wagtail, Sphinx):
 
 1. chapter 10's attention RNN (`AttentionSeq2Seq`) and the Transformer train on BPE
    pieces (Sennrich et al. 2016) for the same number of optimizer steps on the same
    batches (so the same passes over the data), sized to about the same number of
    parameters; pairs of similar length share a batch (`length_pool`), and each model
-   keeps the weights of its lowest validation loss;
+   keeps the weights of its best validation BLEU (`select`; chapters 9 and 10's runs
+   keep those of the lowest validation loss);
 2. the Transformer also trains on whole words, the same steps: the rare-word problem;
-3. each translates the 500 test messages greedily; the pieces are joined back into text
+3. each translates the test messages greedily; the pieces are joined back into text
    and sacrebleu scores it (corpus BLEU, detokenized, its default 13a tokenization), with
    95% intervals from sacrebleu's paired bootstrap (1,000 resamples);
 4. equal wall-clock comes from the same runs: the measured seconds of each step give
