@@ -1,13 +1,18 @@
-"""Real human translations for chapters 9–11: English → French messages of two programs.
+"""Real human translations for chapters 9–11: English → French messages of four
+programs.
 
 Large programs ship their user-interface messages translated, as gettext catalogues
-(``LC_MESSAGES/*.po``), inside their Python packages. Two packages of the lock hold
+(``LC_MESSAGES/*.po``), inside their Python packages. Four packages of the lock hold
 French catalogues written by people:
 
 - **plone.app.locales** 7.0.4 (GPL-2.0), the translations of the Plone content-management
   system: six catalogues, about 3,750 messages;
 - **Django** 5.2 (BSD-3-Clause): the framework's own catalogue and those of its contrib apps
-  (admin, auth, humanize, …), about 1,800 messages.
+  (admin, auth, humanize, …), about 1,800 messages;
+- **Wagtail** 8.0 (BSD-3-Clause), a content-management system built on Django: the
+  catalogues of its admin and its apps, about 2,100 messages;
+- **Sphinx** 9.0 (BSD-2-Clause), the documentation generator: one catalogue, about 870
+  messages.
 
 Each entry pairs an English message (``msgid``) with its French translation
 (``msgstr``). `read_catalogue` parses a catalogue with `polib`; `clean_pairs` keeps what
@@ -54,6 +59,7 @@ from airoad_book.data.vocab import Vocab
 __all__ = [
     "MAX_WORDS",
     "SOURCES",
+    "FIRST_SOURCES",
     "Message",
     "catalogue_paths",
     "read_catalogue",
@@ -75,7 +81,18 @@ SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
         "BSD-3-Clause",
         ("conf/locale/fr/LC_MESSAGES/*.po", "contrib/*/locale/fr/LC_MESSAGES/*.po"),
     ),
+    "wagtail": (
+        "BSD-3-Clause",
+        (
+            "locale/fr/LC_MESSAGES/*.po",
+            "*/locale/fr/LC_MESSAGES/*.po",
+            "contrib/*/locale/fr/LC_MESSAGES/*.po",
+        ),
+    ),
+    "sphinx": ("BSD-2-Clause", ("locale/fr/LC_MESSAGES/*.po",)),
 }
+# the two packages of chapters 9 and 10's recorded runs; chapter 11 adds the others
+FIRST_SOURCES = ("plone.app.locales", "django")
 
 
 @dataclass(frozen=True)
@@ -190,17 +207,34 @@ def clean_pairs(messages: Iterable[Message]) -> list[tuple[str, str]]:
 # --8<-- [end:clean]
 
 
-def _all_messages() -> Iterator[Message]:
-    for package in SOURCES:
+def _messages(packages: tuple[str, ...]) -> Iterator[Message]:
+    for package in packages:
         for path in catalogue_paths(package):
             yield from read_catalogue(path, f"{package}:{path.name}")
 
 
-@lru_cache(maxsize=1)
-def message_pairs() -> tuple[tuple[str, str], ...]:
-    """Every cleaned pair of both packages (Plone's first), as (English, French)
-    strings."""
-    return tuple(clean_pairs(_all_messages()))
+def _check_sources(sources: tuple[str, ...]) -> tuple[str, ...]:
+    sources = tuple(sources)
+    if not sources or len(set(sources)) != len(sources):
+        raise ValueError(
+            f"sources must name packages of SOURCES once each; got {sources!r}"
+        )
+    for package in sources:
+        if package not in SOURCES:
+            raise ValueError(
+                f"unknown package {package!r}; expected one of {sorted(SOURCES)}"
+            )
+    return sources
+
+
+@lru_cache(maxsize=4)
+def message_pairs(
+    sources: tuple[str, ...] = tuple(SOURCES),
+) -> tuple[tuple[str, str], ...]:
+    """Every cleaned pair of the `sources` packages (by default all four, Plone's
+    first), as (English, French) strings; a source given twice keeps its first
+    package's translation."""
+    return tuple(clean_pairs(_messages(_check_sources(sources))))
 
 
 # --8<-- [start:split]
@@ -272,8 +306,10 @@ def messages_task(
     n_valid: int = 150,
     n_test: int = 500,
     seed: int = 0,
+    sources: tuple[str, ...] = tuple(SOURCES),
 ) -> MessagesTask:
-    """English → French messages, split by `split_pairs`, as BPE pieces or whole words.
+    """English → French messages of the `sources` packages, split by `split_pairs`, as
+    BPE pieces or whole words.
 
     The BPE is learned jointly on the training English and French (`merges` merges), as
     Sennrich et al. did for related languages; vocabularies come from the training
@@ -281,7 +317,8 @@ def messages_task(
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}; got {unit!r}")
-    train, valid, test = split_pairs(message_pairs(), n_valid, n_test, seed=seed)
+    pairs = message_pairs(_check_sources(sources))
+    train, valid, test = split_pairs(pairs, n_valid, n_test, seed=seed)
     bpe = None
     if unit == "bpe":
         words = (t for pair in train for side in pair for t in pretokenize(side))

@@ -1,17 +1,19 @@
-"""Chapters 9–11 on real translations: English → French messages of Plone and Django.
+"""Chapters 9–11 on real translations: English → French interface messages.
 
 The numbers task of chapters 9–11 is saturated: every model ends near 100 BLEU. The
 messages of `airoad_book.data.messages` are human translations of real user-interface
 text, with rare words and free word order, and leave room between models. This module
-holds what the three experiments on them share, and chapter 11's experiment:
+holds what the three experiments on them share, and chapter 11's experiment, which
+trains on the catalogues of all four packages (Plone, Django, Wagtail, Sphinx):
 
 1. chapter 10's attention RNN (`AttentionSeq2Seq`) and the Transformer train on BPE
    pieces (Sennrich et al. 2016) for the same number of optimizer steps on the same
    batches (so the same passes over the data), sized to about the same number of
    parameters; pairs of similar length share a batch (`length_pool`), and each model
-   keeps the weights of its lowest validation loss;
+   keeps the weights of its best validation BLEU (`select`; chapters 9 and 10's runs
+   keep those of the lowest validation loss);
 2. the Transformer also trains on whole words, the same steps: the rare-word problem;
-3. each translates the 500 test messages greedily; the pieces are joined back into text
+3. each translates the test messages greedily; the pieces are joined back into text
    and sacrebleu scores it (corpus BLEU, detokenized, its default 13a tokenization), with
    95% intervals from sacrebleu's paired bootstrap (1,000 resamples);
 4. equal wall-clock comes from the same runs: the measured seconds of each step give
@@ -30,10 +32,14 @@ from dataclasses import asdict, dataclass
 
 from torch import nn
 
-from airoad_book.data.messages import MessagesTask, messages_task
+from airoad_book.data.messages import SOURCES, MessagesTask, messages_task
 from airoad_book.device import device, seed_everything
 from airoad_book.experiments.budget import config_for
-from airoad_book.experiments.translation_training import train_translator, translate
+from airoad_book.experiments.translation_training import (
+    train_translator,
+    translate,
+    valid_evaluator,
+)
 from airoad_book.models.attention import AttentionConfig, AttentionSeq2Seq
 from airoad_book.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from airoad_book.models.transformer import Transformer, TransformerConfig
@@ -56,6 +62,7 @@ LABELS = {
     "attention": "attention RNN, BPE pieces",
 }
 EDGES = (1, 4, 8, 12, 20, 41)  # source-length buckets, in English words
+SELECT = ("loss", "bleu")  # what picks the weights a model keeps
 
 
 @dataclass(frozen=True)
@@ -66,11 +73,15 @@ class Config:
     merges: int = (
         1000  # BPE merges, learned on the training English and French together
     )
+    # the packages whose catalogues make the pairs: all four (Plone, Django, Wagtail,
+    # Sphinx), about 5,400 training pairs
+    sources: tuple[str, ...] = tuple(SOURCES)
     steps: int = 8  # optimizer steps of each model
     batch_size: int = 64  # pairs per step
     length_pool: int = 20  # batches per pool sorted by length (0: random batches)
     clip_norm: float = 1.0
-    eval_every: int = 25  # steps between validation losses
+    eval_every: int = 25  # steps between evaluations on the validation messages
+    select: str = "bleu"  # keep the weights of the best validation "bleu" or "loss"
     # the Transformer
     d_model: int = 64
     num_heads: int = 4
@@ -78,8 +89,8 @@ class Config:
     layers: int = 2  # encoder and decoder each
     dropout: float = 0.1
     label_smoothing: float = 0.1
-    lr: float = 2e-3  # peak, after warm-up, then inverse square root
-    warmup_steps: int = 100
+    lr: float = 5e-3  # peak, after warm-up, then inverse square root
+    warmup_steps: int = 200
     # the attention RNN: its state size is chosen to match the Transformer's parameters
     embed_dim: int = 64
     rnn_lr: float = 3e-3
@@ -93,11 +104,13 @@ class Config:
 
 
 CONFIGS = {
-    # three models of 8 steps each: a smoke test, far too short to translate
-    "quick": Config(eval_every=4),
-    # 400 steps each (about 8 passes over the 3,052 training pairs), the three at once
+    # three models of 6 steps each: a smoke test, far too short to translate (an
+    # untrained model never stops, so its translations are cut at 12 pieces)
+    "quick": Config(steps=6, eval_every=6, max_output=12),
+    # 2,400 steps each (about 28 passes over the 5,400 training pairs), the three at
+    # once
     "full": Config(
-        steps=400, eval_every=50, bootstrap=1000, max_output=None, workers=3
+        steps=2400, eval_every=200, bootstrap=1000, max_output=None, workers=3
     ),
 }
 
@@ -252,15 +265,42 @@ def train_and_translate(
     label_smoothing: float = 0.0,
     max_output: int | None = None,
     length_pool: int = 0,
+    select: str = "loss",
 ) -> dict:
     """Train on m's training pairs, translate its test sources, return text and counts.
 
     A translation stops at <eos> or after max_output pieces (None: the longest training
     target + 10); the quick budgets cap it, since a barely trained model rarely stops.
-    length_pool > 0 batches pairs of similar length together.
+    length_pool > 0 batches pairs of similar length together. The weights kept are
+    those of the lowest validation loss (select "loss") or of the highest validation
+    BLEU, the greedy translations of the validation messages scored by sacrebleu
+    (select "bleu"); every evaluation records both when select is "bleu".
     """
+    if select not in SELECT:
+        raise ValueError(f"select must be one of {SELECT}; got {select!r}")
     seed_everything(seed)
     model.to(device())
+    longest = max(len(p.target) for p in m.task.train)
+    limit = max_output or longest + 10
+    losses: list[float] = []
+    bleus: list[float] = []
+    evaluate = None
+    if select == "bleu":
+        valid_loss = valid_evaluator(m.task, reverse_source=reverse_source)
+        references = [t for _, t in m.texts["valid"]]
+
+        def evaluate(model_: nn.Module) -> float:
+            losses.append(valid_loss(model_))
+            outputs = translate(
+                model_,
+                m.task,
+                m.task.valid,
+                reverse_source=reverse_source,
+                max_len=limit,
+            )
+            bleus.append(sacre_bleu([m.detokenize(o) for o in outputs], references))
+            return -bleus[-1]  # fit keeps the lowest
+
     history = train_translator(
         model,
         m.task,
@@ -271,29 +311,35 @@ def train_and_translate(
         reverse_source=reverse_source,
         label_smoothing=label_smoothing,
         length_pool=length_pool,
+        evaluate=evaluate,
     )
-    longest = max(len(p.target) for p in m.task.train)
     outputs = translate(
-        model,
-        m.task,
-        m.task.test,
-        reverse_source=reverse_source,
-        max_len=max_output or longest + 10,
+        model, m.task, m.task.test, reverse_source=reverse_source, max_len=limit
     )
+    if select == "loss":
+        losses = history.eval_loss
+        best_loss = history.best_eval_loss if losses else math.nan
+    else:  # the kept weights' validation loss: that of the best BLEU
+        bleus = [-x for x in history.eval_loss]  # whole even across a resumed run
+        # a run resumed from a checkpoint recorded its earlier losses in another process
+        losses = [math.nan] * (len(bleus) - len(losses)) + losses
+        best_loss = losses[history.eval_step.index(history.best_step)]
+    curve = {
+        "step": history.eval_step,
+        "loss": losses,
+        "seconds": history.eval_seconds_at,
+    }
+    if select == "bleu":
+        curve["bleu"] = bleus
     return {
         "hypotheses": [m.detokenize(o) for o in outputs],
         "steps": history.steps_done,
         "seconds": history.seconds,
         "params": model.num_parameters,
-        "valid_loss": (
-            history.best_eval_loss if history.eval_loss else math.nan
-        ),  # the kept weights'
+        "valid_loss": best_loss,  # the kept weights'
+        "valid_bleu": max(bleus) if bleus else math.nan,
         "best_step": history.best_step or history.steps_done,
-        "curve": {
-            "step": history.eval_step,
-            "loss": history.eval_loss,
-            "seconds": history.eval_seconds_at,
-        },
+        "curve": curve,
     }
 
 
@@ -408,8 +454,8 @@ def rnn_tc(
 def _train_one(key: str, c: Config, seed: int, seconds: float | None) -> dict:
     """Build, train and score one of the `MODELS` (a process of its own when
     c.workers > 1)."""
-    bpe = messages_task("bpe", merges=c.merges)
-    m = messages_task("word") if key == "transformer_words" else bpe
+    bpe = messages_task("bpe", merges=c.merges, sources=c.sources)
+    m = messages_task("word", sources=c.sources) if key == "transformer_words" else bpe
     seed_everything(seed)
     if key == "attn_rnn":
         params = transformer_for(bpe, c).num_parameters
@@ -429,6 +475,7 @@ def _train_one(key: str, c: Config, seed: int, seconds: float | None) -> dict:
         label_smoothing=0.0 if key == "attn_rnn" else c.label_smoothing,
         max_output=c.max_output,
         length_pool=c.length_pool,
+        select=c.select,
     )
 
 
@@ -446,7 +493,8 @@ def run_config(c: Config, seed: int = 0, seconds: float | None = None) -> Result
     With c.workers > 1 the models train at once, each in a process of one thread; the
     seconds each measures then include the others' share of the machine.
     """
-    bpe, words = messages_task("bpe", merges=c.merges), messages_task("word")
+    bpe = messages_task("bpe", merges=c.merges, sources=c.sources)
+    words = messages_task("word", sources=c.sources)
     references = [t for _, t in bpe.texts["test"]]
     if c.workers > 1:
         import multiprocessing
@@ -472,6 +520,7 @@ def run_config(c: Config, seed: int = 0, seconds: float | None = None) -> Result
             f"train_seconds_{key}": r["seconds"],
             f"seconds_per_step_{key}": r["seconds"] / max(1, r["steps"]),
             f"valid_loss_{key}": r["valid_loss"],
+            f"valid_bleu_{key}": r["valid_bleu"],
         }
     metrics |= rare_words(words, bpe)
     metrics |= equal_seconds(runs["transformer"]["curve"], runs["attn_rnn"]["curve"])

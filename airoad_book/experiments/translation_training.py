@@ -132,6 +132,7 @@ def train_translator(
     desc: str = "translate",
     label_smoothing: float = 0.0,
     length_pool: int = 0,
+    evaluate: Callable[[nn.Module], float] | None = None,
 ) -> History:
     """Train `model` on task.train with teacher forcing; evaluate the loss on
     task.valid.
@@ -141,7 +142,9 @@ def train_translator(
     token. The training loss smooths its targets by `label_smoothing`; the validation
     loss never does, so it stays comparable between models trained with and without
     smoothing. length_pool > 0 batches pairs of similar length together (see
-    `airoad_book.data.translation.translation_batches`).
+    `airoad_book.data.translation.translation_batches`). `evaluate` replaces the
+    validation loss as what `fit` evaluates and keeps the best weights by (lower is
+    better).
     """
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1); got {label_smoothing!r}")
@@ -153,7 +156,8 @@ def train_translator(
         seed=seed,
         length_pool=length_pool,
     )
-    evaluate = valid_evaluator(task, reverse_source=reverse_source)
+    if evaluate is None:
+        evaluate = valid_evaluator(task, reverse_source=reverse_source)
 
     def loss_fn(m: nn.Module, batch: TranslationBatch) -> Tensor:
         return teacher_forcing_loss(m, batch, label_smoothing)
