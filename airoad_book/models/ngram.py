@@ -146,8 +146,8 @@ class NGramLM:
             grams = count_ngrams(x, self.order, self.vocab_size)
         elif len(grams) < self.order or len(grams[0].ids) != len(x):
             raise ValueError(
-                f"grams must be count_ngrams(ids, N, V) of these {len(x)} ids with N >= "
-                f"order={self.order}; got {len(grams)} orders over "
+                f"grams must be count_ngrams(ids, N, V) of these {len(x)} ids, "
+                f"N >= order={self.order}; got {len(grams)} orders over "
                 f"{len(grams[0].ids) if grams else 0} positions"
             )
         grams = grams[: self.order]
