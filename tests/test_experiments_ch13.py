@@ -125,9 +125,10 @@ def test_every_model_learned_something_within_its_time(result):
     for key in exp.MODELS:
         assert m[f"{key}_val_loss"] < m["uniform_nats"], key
     for key in exp.NEURAL:
-        assert m[f"{key}_seconds"] <= TINY.seconds + 1.0, (
-            key
-        )  # the wall-clock caps training
+        # the wall-clock caps training: it overshoots the cap by about one step at
+        # most (a step can take seconds on a loaded machine: twice the mean allowed)
+        step = m[f"{key}_seconds"] / m[f"{key}_steps"]
+        assert m[f"{key}_seconds"] <= TINY.seconds + max(1.0, 2 * step), key
 
 
 def test_all_models_score_the_same_validation_characters(result):
