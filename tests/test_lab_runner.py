@@ -117,10 +117,21 @@ def test_serve_shows_a_notice_for_a_lab_still_executing_then_the_lab(tmp_path):
     assert seen and seen[-1] == "jp-Notebook", "the lab never replaced its notice"
 
 
-def test_the_kernels_tcp_warning_is_left_out_of_the_log_and_nothing_else(tmp_path):
+def _python(code: str, **options):
+    """Run `code` in a fresh interpreter; its captured output (fails if it fails)."""
     import subprocess
     import sys
 
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        **options,
+    )
+
+
+def test_the_kernels_tcp_warning_is_left_out_of_the_log_and_nothing_else(tmp_path):
     script = (
         "import subprocess, sys, time\n"
         "from airoad_book.lab_runner import QUIET, quiet_stderr\n"
@@ -131,16 +142,11 @@ def test_the_kernels_tcp_warning_is_left_out_of_the_log_and_nothing_else(tmp_pat
         "print('the build goes on', file=sys.stderr, flush=True)\n"
         "time.sleep(0.3)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
+    out = _python(script)
     assert out.stderr.splitlines() == ["a real error", "the build goes on"]
 
 
 def test_a_served_build_runs_its_labs_and_figures_below_the_servers_priority():
-    import subprocess
-    import sys
-
     from airoad_book import site
 
     probe = (
@@ -150,15 +156,9 @@ def test_a_served_build_runs_its_labs_and_figures_below_the_servers_priority():
         "_worker_start(niceness=3)\n"
         "print(os.nice(0) - start, os.environ['OMP_NUM_THREADS'])\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    )
-    assert out.stdout.split() == ["3", "1"]
-    child = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.nice(0))"],
+    assert _python(probe).stdout.split() == ["3", "1"]
+    child = _python(
+        "import os; print(os.nice(0))",
         preexec_fn=site._in_background,
-        capture_output=True,
-        text=True,
-        check=True,
     )
     assert int(child.stdout) >= site.BACKGROUND
