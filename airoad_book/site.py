@@ -20,6 +20,7 @@ committed results file `results/EXPERIMENT-full.json` written by `airoad-book ru
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -877,6 +878,12 @@ def on_page_content(html: str, page, config, files) -> str:
 LAB_PAGES = "lab-pages"  # under .cache: lab pages after on_page_content, by input
 
 
+@functools.cache
+def _own_code() -> bytes:
+    """This module's source, read once per process (a key of the kept lab pages)."""
+    return Path(__file__).read_bytes()
+
+
 def _kept(folder: Path, inputs: list[str], make) -> str:
     """`make()`, kept in `folder` under a hash of `inputs` and of this module's code; a
     kept copy that does not read back whole is made again."""
@@ -884,7 +891,7 @@ def _kept(folder: Path, inputs: list[str], make) -> str:
 
     from airoad_book.figures.build import write_atomically
 
-    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest = hashlib.sha256(_own_code())
     for text in inputs:
         digest.update(b"\0" + text.encode())
     path = folder / f"{digest.hexdigest()[:24]}.json"
