@@ -2,12 +2,14 @@
 claims."""
 
 import math
+import types
 
 import matplotlib.pyplot as plt
 import pytest
 import torch
 from matplotlib.figure import Figure
 
+from airoad_book import train
 from airoad_book.experiments import attention_scaling, transformer_vs_rnn
 from airoad_book.figures import registry
 from airoad_book.figures.style import themed
@@ -18,7 +20,7 @@ TINY = transformer_vs_rnn.Config(
     n_train=300,
     n_test=40,
     edges=(1, 6, 10, 30),
-    seconds=1.0,  # a clock race: enough for a few steps on a loaded machine
+    seconds=1.0,  # a clock race, on the fake clock below
     batch_size=32,
     eval_every=2,
     embed_dim=8,
@@ -29,16 +31,34 @@ TINY = transformer_vs_rnn.Config(
     num_heads=2,
     d_ff=32,
     layers=1,
-    warmup_steps=2,  # the peak is reached within the few steps a loaded machine gives
+    warmup_steps=2,
     variants=("no_smoothing",),
     maps=2,
 )
 TINY_SCALING = attention_scaling.Config(d_ks=(1, 16, 256), queries=400)
 
 
+TICK = 0.05  # seconds of the fake clock that each training step takes
+
+
 @pytest.fixture(scope="module")
 def race():
-    return transformer_vs_rnn.run_config(TINY, seed=0)
+    """The race on a clock that moves TICK s per training step and stands still while
+    the models are evaluated, so it stops after the same steps on a fast machine and a
+    loaded one (a real 1 s race gave one step on a slow CI machine)."""
+    steps = [0]
+    loss = transformer_vs_rnn.teacher_forcing_loss
+
+    def stepped(*args, **kwargs):
+        steps[0] += 1
+        return loss(*args, **kwargs)
+
+    clock = types.SimpleNamespace(perf_counter=lambda: TICK * steps[0])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(train, "time", clock)
+        mp.setattr(transformer_vs_rnn, "time", clock)
+        mp.setattr(transformer_vs_rnn, "teacher_forcing_loss", stepped)
+        return transformer_vs_rnn.run_config(TINY, seed=0)
 
 
 @pytest.fixture(scope="module")
