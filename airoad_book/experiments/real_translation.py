@@ -28,6 +28,7 @@ Chapter 9's `messages-reversal` and chapter 10's `messages-length` import from h
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 from torch import nn
@@ -479,11 +480,28 @@ def _train_one(key: str, c: Config, seed: int, seconds: float | None) -> dict:
     )
 
 
-def _train_one_thread(args: tuple) -> dict:
+def train_models(
+    train_one: Callable[..., dict], keys: Sequence[str], args: tuple, workers: int = 1
+) -> dict[str, dict]:
+    """{key: train_one(key, *args)} for each key. With workers > 1 the models train at
+    once, each in a spawned process of one torch thread (train_one must then be a
+    module-level function); the seconds each measures include the others' share of
+    the machine."""
+    jobs = [(train_one, key, *args) for key in keys]
+    if workers > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            return dict(zip(keys, pool.map(_one_thread, jobs)))
+    return {key: train_one(key, *args) for key in keys}
+
+
+def _one_thread(job: tuple) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    return _train_one(*args)
+    train_one, *args = job
+    return train_one(*args)
 
 
 def run_config(c: Config, seed: int = 0, seconds: float | None = None) -> Result:
@@ -496,14 +514,7 @@ def run_config(c: Config, seed: int = 0, seconds: float | None = None) -> Result
     bpe = messages_task("bpe", merges=c.merges, sources=c.sources)
     words = messages_task("word", sources=c.sources)
     references = [t for _, t in bpe.texts["test"]]
-    if c.workers > 1:
-        import multiprocessing
-
-        with multiprocessing.get_context("spawn").Pool(c.workers) as pool:
-            done = pool.map(_train_one_thread, [(k, c, seed, seconds) for k in MODELS])
-        runs = dict(zip(MODELS, done))
-    else:
-        runs = {key: _train_one(key, c, seed, seconds) for key in MODELS}
+    runs = train_models(_train_one, MODELS, (c, seed, seconds), workers=c.workers)
     intervals = bleu_intervals(
         {k: r["hypotheses"] for k, r in runs.items()}, references, n_samples=c.bootstrap
     )
