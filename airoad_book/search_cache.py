@@ -86,6 +86,33 @@ def install(path: Path) -> bool:
     return True
 
 
+def skip_needless_rewrite(plugins) -> bool:
+    """Let Material's search plugin skip its rewrite of a page that has nothing to
+    rewrite.
+
+    After indexing a page, the plugin strips every `data-search-*` attribute from its
+    HTML with a regular expression that scans the whole page, a tenth of a `mkdocs
+    serve` rebuild; this book's pages carry none. The plugin's `on_page_context`, as
+    MkDocs registered it, is wrapped: a page whose HTML holds no `data-search-` is
+    indexed the same way and left as it is (the rewrite would change nothing). False
+    when there is no such plugin or event to wrap."""
+    search = plugins.get("material/search") or plugins.get("search")
+    events = getattr(plugins, "events", {}).get("page_context", [])
+    for i, method in enumerate(events):
+        if getattr(method, "__self__", None) is not search or search is None:
+            continue
+
+        def on_page_context(context, *, page, config, nav, _method=method):
+            if search.config.enabled and "data-search-" not in (page.content or ""):
+                search.search_index.add_entry_from_context(page)
+                return context
+            return _method(context, page=page, config=config, nav=nav)
+
+        events[i] = on_page_context
+        return True
+    return False
+
+
 def save() -> None:
     """Write the entries of the pages this build indexed (atomically)."""
     if "path" not in _state or not _state["used"]:
@@ -97,4 +124,4 @@ def save() -> None:
     _state["kept"], _state["used"] = _state["used"], {}
 
 
-__all__ = ["install", "page_key", "save"]
+__all__ = ["install", "page_key", "save", "skip_needless_rewrite"]

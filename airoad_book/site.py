@@ -112,6 +112,7 @@ def on_config(config):
     from airoad_book.pycache import keep_bytecode
 
     keep_bytecode(_root(config) / ".cache")  # before any subprocess starts
+    _memo(config)  # what the last build parsed and converted
     config["extra"]["build"] = build_info(_root(config))  # the footer: version, commit
     if config["nav"] is not None:
         config["nav"] = [entry for entry in config["nav"] if API_TITLE not in entry] + [
@@ -123,6 +124,7 @@ def on_config(config):
         from airoad_book import search_cache
 
         search_cache.install(_root(config) / ".cache" / search_cache.FILE)
+        search_cache.skip_needless_rewrite(config.plugins)
     plugin = config.plugins.get("mkdocs-jupyter")
     _state["labs_used"] = set()
     if plugin is not None and plugin.config.get("cache"):
@@ -213,7 +215,8 @@ def lab_key(lab: Path, sources: dict[str, str] | None = None) -> str:
     return cache._digest(modules, sources, text, cache.environment())
 
 
-API_CACHE = "api"  # under .cache: the API pages, rendered (airoad_book.api_cache)
+API_CACHE = "api"  # under .cache: the API pages, rendered (airoad_book.render_cache)
+PAGE_CACHE = "pages"  # under .cache: the other Markdown pages, rendered, by their key
 
 
 def _api_folder(config) -> Path | None:
@@ -222,27 +225,95 @@ def _api_folder(config) -> Path | None:
     if "api_folder" not in _state:
         folder = None
         if config.plugins.get("mkdocstrings") and config.plugins.get("autorefs"):
-            from airoad_book import api_cache
+            from airoad_book import render_cache
             from airoad_book.figures import cache
 
             text = Path(config["config_file_path"]).read_text(encoding="utf-8")
-            key = api_cache.key(cache.package_key(cache.read_sources()), text)
+            key = render_cache.key(cache.package_key(cache.read_sources()), text)
             folder = _root(config) / ".cache" / API_CACHE / key
         _state["api_folder"] = folder
     return _state["api_folder"]
 
 
+MEMO = "memo.json"  # under .cache: parsed imports, docstrings, notebooks (memo.py)
+
+
+def _memo(config):
+    """This build's `memo.DiskMemo`, also the figure cache's memo of imports."""
+    if "memo" not in _state:
+        from airoad_book.figures import cache
+        from airoad_book.memo import DiskMemo
+
+        _state["memo"] = cache.KEPT_IMPORTS = DiskMemo(_root(config) / ".cache" / MEMO)
+    return _state["memo"]
+
+
+HTML_CACHE = "html"  # under .cache: each page's HTML as the theme wrote it
+
+
+def on_env(env, config, files):
+    """Render each page's HTML from its kept copy when nothing the theme reads has
+    changed (`render_cache.KeptHtml`); keep the theme's compiled templates in
+    `.cache/jinja/`."""
+    from airoad_book import render_cache
+
+    text = Path(config["config_file_path"]).read_text(encoding="utf-8")
+    custom = config["theme"].custom_dir
+    kept = render_cache.KeptHtml(
+        _root(config) / ".cache" / HTML_CACHE, text, Path(custom) if custom else None
+    )
+    _state["html"] = kept
+    if env.bytecode_cache is None:  # the theme's templates, compiled once
+        import jinja2
+
+        kept.templates.mkdir(parents=True, exist_ok=True)
+        env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(kept.templates))
+    get_template = env.get_template
+
+    def get_kept_template(name, *args, **kwargs):
+        return kept.wrap(get_template(name, *args, **kwargs))
+
+    env.get_template = get_kept_template
+    return env
+
+
+def _page_keys(config, files):
+    """This build's `render_cache.PageKeys`, made at its first page."""
+    if "page_keys" not in _state:
+        from airoad_book import render_cache
+
+        text = Path(config["config_file_path"]).read_text(encoding="utf-8")
+        _state["page_keys"] = render_cache.PageKeys(
+            _root(config), text, [f.src_uri for f in files]
+        )
+        _state["pages_used"] = set()
+    return _state["page_keys"]
+
+
 @event_priority(50)  # before mkdocs-jupyter reads its cache folder for this page
 def on_pre_page(page, config, files):
-    """Render an API page from its kept copy (`airoad_book.api_cache`); point
-    mkdocs-jupyter's cache at this lab's own folder (see `lab_key`)."""
+    """Render an API page, or any other Markdown page, from its kept copy
+    (`airoad_book.render_cache`); point mkdocs-jupyter's cache at this lab's own folder
+    (see `lab_key`)."""
+    from airoad_book import render_cache
+
     if page.file.src_uri.startswith(f"{API}/"):
         folder = _api_folder(config)
         if folder is not None:
-            from airoad_book import api_cache
-
             plugin = config.plugins["mkdocstrings"]
-            api_cache.install(page, folder, config.plugins["autorefs"], plugin.handlers)
+            render_cache.install(
+                page, folder, config.plugins["autorefs"], plugin.handlers
+            )
+        return page
+    if page.file.src_uri.endswith(".md"):
+        keys = _page_keys(config, files)
+        render_cache.install(
+            page,
+            _root(config) / ".cache" / PAGE_CACHE,
+            config.plugins.get("autorefs"),
+            page_key=keys,
+            used=_state["pages_used"],
+        )
         return page
     base = _state.get("labs_base")
     src = getattr(page.file, "abs_src_path", None) or ""
@@ -332,6 +403,9 @@ def _close_labs(finished_build: bool = False) -> None:
 def on_build_error(error) -> None:
     """A failed build stops the labs still executing in the background."""
     _state.pop("api_folder", None)
+    _state.pop("page_keys", None)
+    _state.pop("pages_used", None)
+    _state.pop("html", None)
     _close_labs()
 
 
@@ -350,6 +424,19 @@ def on_post_build(config) -> None:
 
     search_cache.save()
     _close_labs(finished_build=True)
+    _state.pop("page_keys", None)
+    memo = _state.get("memo")
+    if memo is not None:
+        memo.save()  # kept for the next build, or the next serve rebuild
+    html = _state.pop("html", None)
+    if html is not None:
+        html.prune()
+    pages = _state.pop("pages_used", None)
+    folder = _root(config) / ".cache" / PAGE_CACHE
+    if pages and folder.is_dir():  # renders of pages as they no longer read
+        for old in folder.glob("*.json"):
+            if old not in pages:
+                old.unlink(missing_ok=True)
     api = _state.pop("api_folder", None)
     if api is not None and api.parent.is_dir():
         for old in api.parent.iterdir():
@@ -694,10 +781,27 @@ def add_lab_notebooks(files: Files, config) -> None:
         if f.src_uri.startswith(f"{LABS}/") and f.src_uri.endswith(".py")
     ]:
         stem = posixpath.splitext(posixpath.basename(lab.src_uri))[0]
-        notebook = jupytext.writes(jupytext.read(lab.abs_src_path), fmt="ipynb")
+        text = Path(lab.abs_src_path).read_text(encoding="utf-8")
+        notebook = _memo(config).get(
+            ["notebook", jupytext.__version__, text],
+            lambda text=text, stem=stem: _notebook(text, stem),
+        )
         files.append(
             File.generated(config, f"{LABS}/{stem}/{stem}.ipynb", content=notebook)
         )
+
+
+def _notebook(text: str, stem: str) -> str:
+    """The lab's jupytext text as .ipynb JSON, each cell's id made from the lab's name
+    and the cell's place (nbformat draws random ones: every build would write a
+    different download)."""
+    import jupytext
+
+    notebook = jupytext.reads(text, fmt="py")
+    for i, cell in enumerate(notebook.cells):
+        if "id" in cell:
+            cell["id"] = f"{stem}-{i}"
+    return jupytext.writes(notebook, "ipynb")
 
 
 API = "api"  # the API reference: one generated page per module of the package
@@ -740,10 +844,14 @@ def api_page(module: str) -> str:
     return f"::: {module}\n"
 
 
-def api_index(modules: dict[str, str], package: Path) -> str:
+def api_index(modules: dict[str, str], package: Path, memo=None) -> str:
     """The API reference's first page: every module with the first line of its
-    docstring."""
+    docstring (kept in `memo`, a `memo.DiskMemo`, if given)."""
     import ast
+
+    from airoad_book.memo import DiskMemo
+
+    memo = memo if memo is not None else DiskMemo(Path(os.devnull))
 
     rows = []
     for name, uri in modules.items():
@@ -755,7 +863,11 @@ def api_index(modules: dict[str, str], package: Path) -> str:
             if relative
             else package / "__init__.py"
         )
-        doc = ast.get_docstring(ast.parse(source.read_text(encoding="utf-8"))) or ""
+        text = source.read_text(encoding="utf-8")
+        doc = memo.get(
+            ["docstring", text],
+            lambda text=text: ast.get_docstring(ast.parse(text)) or "",
+        )
         summary = (doc.strip().splitlines()[0] if doc.strip() else "").replace(
             "|", r"\|"
         )
@@ -792,7 +904,11 @@ def add_api_pages(files: Files, config) -> None:
     package = _root(config) / PACKAGE
     modules = api_modules(package)
     files.append(
-        File.generated(config, f"{API}/index.md", content=api_index(modules, package))
+        File.generated(
+            config,
+            f"{API}/index.md",
+            content=api_index(modules, package, _memo(config)),
+        )
     )
     for name, uri in modules.items():
         files.append(File.generated(config, uri, content=api_page(name)))
@@ -1015,8 +1131,10 @@ def _result(source: str) -> dict:
         if path.is_relative_to(_state["root"])
         else path
     )
+    from airoad_book.memo import read_unless_changed
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_unless_changed(path, json.loads, "json")
     except (ValueError, UnicodeDecodeError) as err:
         raise PluginError(
             f"airoad: the results file {shown} of {source} is not valid JSON: {err}"

@@ -4,6 +4,7 @@ runs."""
 from airoad_book.site import (  # noqa: F401
     on_build_error,
     on_config,
+    on_env,
     on_files,
     on_page_content,
     on_page_markdown,

@@ -71,3 +71,33 @@ def test_a_bad_setting_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("AIROAD_PYCACHE", "sometimes")
     with pytest.raises(ValueError, match="AIROAD_PYCACHE must be 'on' or 'off'"):
         keep_bytecode(tmp_path)
+
+
+def test_the_mkdocs_plugin_keeps_bytecode_from_the_moment_it_loads(tmp_path):
+    # mkdocs loads the plugins in the order mkdocs.yml lists them: ours is first
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: x\nplugins:\n  - airoad-pycache\n  - search\n"
+    )
+    probe = (
+        "import sys; from mkdocs.config import load_config\n"
+        f"load_config({str(tmp_path / 'mkdocs.yml')!r})\n"
+        "print(sys.pycache_prefix)\n"
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPYCACHEPREFIX", "AIROAD_PYCACHE")
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out[-1] == str((tmp_path / ".cache" / "pycache").resolve())
+    book = (Path(__file__).resolve().parents[1] / "mkdocs.yml").read_text()
+    plugins = book.split("\nplugins:\n", 1)[1]
+    first = [line for line in plugins.splitlines() if line.startswith("  - ")][0]
+    assert first == "  - airoad-pycache"

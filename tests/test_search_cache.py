@@ -60,3 +60,25 @@ def test_kept_entries_are_the_plugins_own_and_an_edit_is_read_again(
     path.write_text('{"material": ')  # damaged: every page is read again
     assert search_cache.install(path)
     assert _entries(_page(HTML)) == expected
+
+
+def test_a_page_with_nothing_to_rewrite_is_indexed_the_same_and_left_as_it_is():
+    from mkdocs.config import load_config
+
+    config = load_config(config_file=None, site_name="x", theme={"name": "material"})
+    config.plugins.on_startup(command="build", dirty=False)
+    search = config.plugins["material/search"]
+    search.on_config(config)
+    marked = '<p data-search-exclude="true">hidden</p>' + HTML
+
+    def run(content):
+        search.search_index = search_plugin.SearchIndex()
+        page = _page(content)
+        config.plugins.on_page_context({}, page=page, config=config, nav=None)
+        return page.content, search.search_index.entries
+
+    before = [run(HTML), run(marked)]  # the plugin alone
+    assert before[1][0] == "<p>hidden</p>" + HTML  # the plugin strips the attribute
+    assert search_cache.skip_needless_rewrite(config.plugins)
+    assert [run(HTML), run(marked)] == before
+    assert not search_cache.skip_needless_rewrite(SimpleNamespace(get=lambda _: None))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -144,20 +145,38 @@ def test_mathjax_is_served_from_a_package_not_a_cdn():
     )
 
 
-def test_each_lab_is_also_offered_as_an_ipynb():
+def test_each_lab_is_also_offered_as_an_ipynb_the_same_at_every_build(monkeypatch):
     import json
 
     from mkdocs.structure.files import File, Files
 
+    from airoad_book.figures import cache
+    from airoad_book.memo import DiskMemo
+
+    monkeypatch.setattr(cache, "KEPT_IMPORTS", None)
     config = site_config()
     lab = site.Path(config["docs_dir"]) / "labs" / "06-bengio-lab.py"
-    files = Files(
-        [File("labs/06-bengio-lab.py", config["docs_dir"], config["site_dir"], True)]
-    )
-    site.add_lab_notebooks(files, config)
-    generated = {f.src_uri: f for f in files}["labs/06-bengio-lab/06-bengio-lab.ipynb"]
-    notebook = json.loads(generated.content_string)
+    built = []
+    for _ in range(2):  # two builds, with nothing kept between them
+        monkeypatch.setattr(site, "_state", {})
+        monkeypatch.setattr(site, "_memo", lambda _config: DiskMemo(os.devnull))
+        files = Files(
+            [
+                File(
+                    "labs/06-bengio-lab.py",
+                    config["docs_dir"],
+                    config["site_dir"],
+                    True,
+                )
+            ]
+        )
+        site.add_lab_notebooks(files, config)
+        uri = "labs/06-bengio-lab/06-bengio-lab.ipynb"
+        built.append({f.src_uri: f for f in files}[uri].content_string)
+    notebook = json.loads(built[0])
     assert notebook["cells"] and lab.exists()
+    assert notebook["cells"][0]["id"] == "06-bengio-lab-0"
+    assert built[0] == built[1]  # no random cell ids
 
 
 def test_every_module_gets_an_api_page_and_a_place_in_the_nav():

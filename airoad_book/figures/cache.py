@@ -44,15 +44,26 @@ def read_sources(root: Path = PACKAGE_ROOT, package: str = PACKAGE) -> dict[str,
 
 
 _IMPORTS: dict[tuple, frozenset[str]] = {}  # imports_of, by module, source and names
+# where the build keeps what each module imports between processes (`airoad_book.site`)
+KEPT_IMPORTS = None  # a memo.DiskMemo, or None
 
 
 def imports_of(module: str, sources: dict[str, str]) -> set[str]:
     """The package modules that `module` imports anywhere in its body (lazy imports
     too). Each module is parsed once per source text: a build asks again for every
-    figure and every lab."""
-    memo = (module, sources[module], frozenset(sources))
+    figure and every lab, and with `KEPT_IMPORTS` set, a later build does not parse
+    an unchanged module at all."""
+    names = frozenset(sources)
+    memo = (module, sources[module], names)
     if memo not in _IMPORTS:
-        _IMPORTS[memo] = frozenset(_parse_imports(module, sources))
+        if KEPT_IMPORTS is None:
+            found = _parse_imports(module, sources)
+        else:
+            inputs = ["imports", module, sources[module], *sorted(names)]
+            found = KEPT_IMPORTS.get(
+                inputs, lambda: sorted(_parse_imports(module, sources))
+            )
+        _IMPORTS[memo] = frozenset(found)
     return set(_IMPORTS[memo])
 
 
@@ -124,8 +135,18 @@ def _digest(modules: set[str], sources: dict[str, str], *extra: str) -> str:
 
 def reads_of(module: str, sources: dict[str, str]) -> tuple[str, ...]:
     """The files `module` declares it reads: its top-level `READS = ("path", ...)`, or
-    ()."""
-    for node in ast.parse(sources[module], filename=module).body:
+    (). Parsed once per source text (and kept by `KEPT_IMPORTS` when it is set)."""
+    text = sources[module]
+    if KEPT_IMPORTS is None:
+        return _reads(module, text)
+    return tuple(
+        KEPT_IMPORTS.get(["reads", module, text], lambda: _reads(module, text))
+    )
+
+
+@functools.cache
+def _reads(module: str, text: str) -> tuple[str, ...]:
+    for node in ast.parse(text, filename=module).body:
         if isinstance(node, ast.Assign) and any(
             getattr(t, "id", None) == "READS" for t in node.targets
         ):
