@@ -96,10 +96,16 @@ def skip_needless_rewrite(plugins) -> bool:
     MkDocs registered it, is wrapped: a page whose HTML holds no `data-search-` is
     indexed the same way and left as it is (the rewrite would change nothing). False
     when there is no such plugin or event to wrap."""
+    try:
+        from material.plugins.search.plugin import SearchPlugin
+    except ImportError:  # pragma: no cover - another theme
+        return False
     search = plugins.get("material/search") or plugins.get("search")
+    if not isinstance(search, SearchPlugin):  # MkDocs' own search, say
+        return False
     events = getattr(plugins, "events", {}).get("page_context", [])
     for i, method in enumerate(events):
-        if getattr(method, "__self__", None) is not search or search is None:
+        if getattr(method, "__self__", None) is not search:
             continue
 
         def on_page_context(context, *, page, config, nav, _method=method):

@@ -82,3 +82,5 @@ def test_a_page_with_nothing_to_rewrite_is_indexed_the_same_and_left_as_it_is():
     assert search_cache.skip_needless_rewrite(config.plugins)
     assert [run(HTML), run(marked)] == before
     assert not search_cache.skip_needless_rewrite(SimpleNamespace(get=lambda _: None))
+    mkdocs_own = load_config(config_file=None, site_name="x")  # MkDocs' search plugin
+    assert not search_cache.skip_needless_rewrite(mkdocs_own.plugins)
