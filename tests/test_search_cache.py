@@ -62,10 +62,15 @@ def test_kept_entries_are_the_plugins_own_and_an_edit_is_read_again(
     assert _entries(_page(HTML)) == expected
 
 
-def test_a_page_with_nothing_to_rewrite_is_indexed_the_same_and_left_as_it_is():
+def test_a_page_with_nothing_to_rewrite_is_indexed_the_same_and_left_as_it_is(
+    tmp_path,
+):
     from mkdocs.config import load_config
 
-    config = load_config(config_file=None, site_name="x", theme={"name": "material"})
+    (tmp_path / "docs").mkdir()
+    material = tmp_path / "material.yml"
+    material.write_text("site_name: x\ntheme: material\n")
+    config = load_config(config_file=str(material))
     config.plugins.on_startup(command="build", dirty=False)
     search = config.plugins["material/search"]
     search.on_config(config)
@@ -82,5 +87,7 @@ def test_a_page_with_nothing_to_rewrite_is_indexed_the_same_and_left_as_it_is():
     assert search_cache.skip_needless_rewrite(config.plugins)
     assert [run(HTML), run(marked)] == before
     assert not search_cache.skip_needless_rewrite(SimpleNamespace(get=lambda _: None))
-    mkdocs_own = load_config(config_file=None, site_name="x")  # MkDocs' search plugin
+    plain = tmp_path / "plain.yml"  # MkDocs' own theme and search plugin
+    plain.write_text("site_name: x\n")
+    mkdocs_own = load_config(config_file=str(plain))
     assert not search_cache.skip_needless_rewrite(mkdocs_own.plugins)
