@@ -175,3 +175,24 @@ def test_models_trained_at_once_match_those_trained_in_turn():
                 alone.metrics[f"{metric}_{key}"]
             )
     assert together.tables["examples"].rows == alone.tables["examples"].rows
+
+
+def _buckets(seq2seq, attention):
+    labels = ["1–3", "4–7", "8–11", "20–40"]
+    return {
+        "seq2seq": [(b, 10, s) for b, s in zip(labels, seq2seq)],
+        "attention": [(b, 10, a) for b, a in zip(labels, attention)],
+    }
+
+
+@pytest.mark.parametrize(
+    "seq2seq, attention, expected",
+    [
+        ([20, 18, 15, 4], [22, 21, 20, 18], "the shape of Bahdanau"),
+        ([7, 11, 12, 0.8], [22, 21, 24, 2.3], "without attention's level curve"),
+        ([7, 11, 12, 3.0], [22, 21, 24, 3.5], "no clear gap"),
+    ],
+)
+def test_the_length_verdict_reads_the_shape_of_the_curves(seq2seq, attention, expected):
+    text = messages_length.length_trend(_buckets(seq2seq, attention))
+    assert expected in text and "(20–40 words)" in text
