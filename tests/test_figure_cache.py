@@ -181,3 +181,32 @@ def test_results_cache_round_trips(tmp_path):
     ).get(name)
     assert again.to_dict() == first.to_dict()
     assert json.loads(store.path(name).read_text())["metrics"] == {"x": 1.0}
+
+
+def test_imports_kept_on_disk_are_read_back_and_an_edit_is_parsed_again(
+    tmp_path, monkeypatch
+):
+    from airoad_book.memo import DiskMemo
+
+    sources = {
+        "pkg": "",
+        "pkg.a": "from pkg import b\nREADS = ('data/x.txt',)\n",
+        "pkg.b": "x = 1\n",
+    }
+    monkeypatch.setattr(cache, "_IMPORTS", {})
+    monkeypatch.setattr(cache, "KEPT_IMPORTS", DiskMemo(tmp_path / "memo.json"))
+    assert cache.imports_of("pkg.a", sources) == {"pkg.b"}
+    assert cache.reads_of("pkg.a", sources) == ("data/x.txt",)
+    cache.KEPT_IMPORTS.save()
+
+    def no_parsing(*args):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(cache, "_IMPORTS", {})  # a new process, the same file
+    monkeypatch.setattr(cache, "KEPT_IMPORTS", DiskMemo(tmp_path / "memo.json"))
+    monkeypatch.setattr(cache, "_parse_imports", no_parsing)
+    assert cache.imports_of("pkg.a", sources) == {"pkg.b"}
+    assert cache.reads_of("pkg.a", sources) == ("data/x.txt",)
+    edited = {**sources, "pkg.a": "import pkg.b\n"}
+    with pytest.raises(AssertionError, match="parsed again"):
+        cache.imports_of("pkg.a", edited)
