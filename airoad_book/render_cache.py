@@ -73,9 +73,9 @@ class PageKeys:
 
     `root` is the project (the snippets' base path), `config_text` mkdocs.yml's text
     and `site_files` the source paths of every file of the site. Any word of the
-    Markdown that is the path of a project file (other than under `docs/`, `site/`
-    and the hidden folders) counts as an input, so a snippet's file is hashed
-    whatever the form of the snippet that names it.
+    Markdown that is the path of a project file (other than under `site/`,
+    `checkpoints/` and the hidden folders) counts as an input, so a snippet's file is
+    hashed whatever the form of the snippet that names it.
     """
 
     def __init__(self, root: Path, config_text: str, site_files: list[str]):
@@ -100,11 +100,11 @@ class PageKeys:
         return digest.hexdigest()[:20]
 
 
-SKIPPED = ("docs", "site", "checkpoints", "node_modules", "__pycache__")
+SKIPPED = ("site", "checkpoints", "node_modules", "__pycache__")
 
 
 def _project_files(root: Path):
-    """The project's files a snippet may include: not under docs/ (the pages), site/,
+    """The project's files a snippet may include: not under site/ (the build's output),
     checkpoints/ or a hidden folder (.venv, .cache, .git)."""
     import os
 

@@ -131,7 +131,8 @@ def test_a_page_key_names_the_project_files_its_markdown_names(tmp_path):
     keys = render_cache.PageKeys(tmp_path, "site_name: x\n", ["x.md"])
     text = '```python\n--8<-- "pkg/a.py:part"\n```\n'
     assert keys.inputs(text) == ["pkg/a.py"]
-    assert keys.inputs("docs/x.md and pkg/b.py") == []  # pages and absent files
+    assert keys.inputs("site/x.md and pkg/b.py") == []  # output and absent files
+    assert keys.inputs("--8<-- docs/x.md") == ["docs/x.md"]
     before = keys("x.md", text)
     assert keys("x.md", text) == before and keys("y.md", text) != before
     (tmp_path / "pkg" / "a.py").write_text("a = 2\n")
