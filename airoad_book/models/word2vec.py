@@ -285,32 +285,6 @@ class HierarchicalSoftmax(nn.Module):
         """The hierarchical softmax draws no noise words."""
         return None
 
-    def average_node_gradients(self, target: Tensor) -> None:
-        """Divide each inner node's gradient by the number of batch examples whose path
-        passes through it.
-
-        A batch's loss is a sum, so the root, on every path, gets the sum of all B
-        gradients: at B = 4,096 one step moves it thousands of times as far as one
-        update of the C code, and training diverges. Averaged, each node moves as far
-        as one sequential update would (on average) however large the batch.
-        """
-        grad = self.out.weight.grad
-        if grad is None:
-            return
-        nodes = self.points[target][self.mask[target]]  # every (example, node) visit
-        visits = torch.bincount(nodes, minlength=self.out.num_embeddings).clamp_min(1)
-        if grad.is_sparse:
-            grad = grad.coalesce()
-            rows = grad.indices()[0]
-            self.out.weight.grad = torch.sparse_coo_tensor(
-                grad.indices(),
-                grad.values() / visits[rows, None],
-                grad.shape,
-                check_invariants=False,  # the indices are coalesce's own
-            )
-        else:
-            grad /= visits[:, None]
-
 
 # --8<-- [end:hierarchical]
 
@@ -466,8 +440,6 @@ def train(
                 group["lr"] = linear_lr(settings.lr, step / total)
             opt.zero_grad()
             (loss * rows.numel()).backward()  # the sum over the batch
-            if isinstance(model.output, HierarchicalSoftmax):
-                model.output.average_node_gradients(parts[-1])
             opt.step()
             losses.append(loss.item())
             step += 1
