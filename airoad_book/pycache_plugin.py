@@ -21,6 +21,8 @@ class KeepBytecode(BasePlugin):
     """`plugins: [airoad-pycache, ...]`: bytecode kept under the project's `.cache/`."""
 
     def load_config(self, options, config_file_path=None):
+        """Switch the bytecode folder on (`keep_bytecode`), then load the (empty)
+        options as any plugin does."""
         if config_file_path:
             keep_bytecode(Path(config_file_path).resolve().parent / ".cache")
         return super().load_config(options, config_file_path)

@@ -313,6 +313,8 @@ class KeptHtml:
         self._site: str | None = None
 
     def key(self, context, template: str) -> str:
+        """The key of the HTML `template` makes from `context` (a page's, or a page
+        of the theme's own with no page, such as 404.html)."""
         page, config = context.get("page"), context["config"]
         if self._site is None:  # every page of the site is rendered by now
             site = [self.base, _nav_items(context["nav"].items), config.get("extra")]
@@ -342,6 +344,7 @@ class KeptHtml:
         return digest.hexdigest()[:20]
 
     def path(self, context, template: str) -> Path:
+        """Where the HTML of `context` rendered by `template` is kept."""
         page = context.get("page")
         name = template if page is None else page.file.src_uri.replace("/", "__")
         return self.folder / f"{name}.{self.key(context, template)}.html"
@@ -354,6 +357,7 @@ class KeptHtml:
             return None
 
     def put(self, path: Path, html: str) -> None:
+        """Keep `html` at `path` (atomically), its hash on the first line."""
         from airoad_book.figures.build import write_atomically
 
         head = hashlib.sha256(html.encode()).hexdigest()

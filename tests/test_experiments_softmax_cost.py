@@ -55,12 +55,15 @@ def test_the_full_softmax_grows_with_the_vocabulary_and_the_tree_does_not():
     """At 10× the words, the full softmax's step costs several times more; the
     hierarchical softmax's barely changes (its depth grows by log2 10 ≈ 3.3)."""
     torch.set_num_threads(1)
-    ms = {}
+    heads = {}
     for V in (1_000, 10_000):
         counts = sc.zipf_counts(V)
         for m in ("full", "hs"):
-            head = sc.make_layer(m, 64, counts, 16)
-            ms[m, V] = min(sc.time_step(head, counts, 400, 3, 0) for _ in range(2))
+            heads[m, V] = (sc.make_layer(m, 64, counts, 16), counts)
+    ms = {key: float("inf") for key in heads}
+    for _ in range(5):  # interleaved, the best of five: a busy moment hits one reading
+        for key, (head, counts) in heads.items():
+            ms[key] = min(ms[key], sc.time_step(head, counts, 400, 3, 0))
     assert ms["full", 10_000] > 3 * ms["full", 1_000]
     assert ms["hs", 10_000] < 2 * ms["hs", 1_000]
 
