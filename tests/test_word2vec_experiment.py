@@ -146,8 +146,11 @@ def test_committed_full_run_supports_what_the_page_says():
     # the frequency bias: the rarest answers are answered worst
     bands = data["tables"]["frequency"]["rows"]
     assert bands[0][2] > bands[-1][2]
-    # the page says the hierarchical softmax diverged at 4,096 pairs per step
-    assert math.isnan(m["sg_hs_spearman_wordsim"])
+    # the page says the hierarchical softmax, at 1,024 pairs per step, trains: after
+    # one pass it is clear of chance and at least level with one-pass negative sampling
+    one_pass = ladder["passes"][0]
+    assert one_pass["epochs"] == 1
+    assert m["sg_hs_spearman_wordsim"] >= one_pass["spearman_wordsim"] > 0.05
 
 
 def test_ladder_sentence_is_written_from_the_numbers():
