@@ -219,8 +219,8 @@ def length_trend(lengths: dict) -> str:
     if la >= HOLDS_UP * best_a and ls < HOLDS_UP * best_s:
         return said + "the shape of Bahdanau et al.'s Figure 2, here too."
     return said + (
-        "attention stays ahead, but both fall on long messages: the gap of "
-        "Bahdanau et al.'s Figure 2 without attention's level curve."
+        "attention stays ahead, but both fall on long messages, so this run shows the "
+        "gap of Bahdanau et al.'s Figure 2 without attention's level curve."
     )
 
 
