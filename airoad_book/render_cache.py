@@ -369,10 +369,17 @@ class KeptHtml:
 
     def prune(self) -> None:
         """Delete the kept pages this build did not use (after a whole build)."""
-        if self.used and self.folder.is_dir():
-            for old in self.folder.glob("*.html"):
-                if old not in self.used:
-                    old.unlink(missing_ok=True)
+        prune_unused(self.folder, "*.html", self.used)
+
+
+def prune_unused(folder: Path, pattern: str, used: set[Path] | None) -> None:
+    """Delete the files of `folder` matching `pattern` that are not in `used`: what a
+    whole build did not read is out of date. Nothing is deleted when `used` is empty
+    (a build that kept nothing, say one that failed early)."""
+    if used and folder.is_dir():
+        for old in folder.glob(pattern):
+            if old not in used:
+                old.unlink(missing_ok=True)
 
 
 def _whole_html(text: str) -> str:

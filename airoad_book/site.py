@@ -442,6 +442,7 @@ def on_post_build(config) -> None:
     if save is not None:
         save()
     from airoad_book import search_cache
+    from airoad_book.render_cache import prune_unused
 
     search_cache.save()
     _close_labs(finished_build=True)
@@ -452,23 +453,15 @@ def on_post_build(config) -> None:
     html = _state.pop("html", None)
     if html is not None:
         html.prune()
-    pages = _state.pop("pages_used", None)
-    folder = _root(config) / ".cache" / PAGE_CACHE
-    if pages and folder.is_dir():  # renders of pages as they no longer read
-        for old in folder.glob("*.json"):
-            if old not in pages:
-                old.unlink(missing_ok=True)
+    cache_dir = _root(config) / ".cache"
+    # renders of pages as they no longer read, and lab pages no lab made
+    prune_unused(cache_dir / PAGE_CACHE, "*.json", _state.pop("pages_used", None))
+    prune_unused(cache_dir / LAB_PAGES, "*.json", _state.pop("kept", None))
     api = _state.pop("api_folder", None)
     if api is not None and api.parent.is_dir():
         for old in api.parent.iterdir():
             if old.is_dir() and old != api:
                 shutil.rmtree(old, ignore_errors=True)
-    kept = _state.pop("kept", set())
-    folder = _root(config) / ".cache" / LAB_PAGES
-    if kept and folder.is_dir():  # the lab pages this build did not use
-        for old in folder.glob("*.json"):
-            if old not in kept:
-                old.unlink(missing_ok=True)
     base, used = _state.get("labs_base"), _state.get("labs_used")
     _state.pop("sources", None)  # the next serve rebuild reads the code again
     if base is None or not used or not base.is_dir():
@@ -870,10 +863,6 @@ def api_index(modules: dict[str, str], package: Path, memo=None) -> str:
     docstring (kept in `memo`, a `memo.DiskMemo`, if given)."""
     import ast
 
-    from airoad_book.memo import DiskMemo
-
-    memo = memo if memo is not None else DiskMemo(Path(os.devnull))
-
     rows = []
     for name, uri in modules.items():
         relative = name.split(".")[1:]
@@ -885,10 +874,11 @@ def api_index(modules: dict[str, str], package: Path, memo=None) -> str:
             else package / "__init__.py"
         )
         text = source.read_text(encoding="utf-8")
-        doc = memo.get(
-            ["docstring", text],
-            lambda text=text: ast.get_docstring(ast.parse(text)) or "",
-        )
+
+        def docstring(text=text) -> str:
+            return ast.get_docstring(ast.parse(text)) or ""
+
+        doc = memo.get(["docstring", text], docstring) if memo else docstring()
         summary = (doc.strip().splitlines()[0] if doc.strip() else "").replace(
             "|", r"\|"
         )
