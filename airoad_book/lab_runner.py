@@ -13,6 +13,7 @@ then executes it again and reports the failing cell as it always did.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -51,15 +52,23 @@ def cache_path(lab: Path, options: dict, cache_dir: Path) -> Path:
     return Path(_get_cache_path(str(cache_dir), key))
 
 
-def execute(lab: str, options: dict, target: str) -> str:
+def execute(
+    lab: str, options: dict, target: str, cores: tuple[str, int] | None = None
+) -> str:
     """Execute one lab in a fresh kernel and write its page, as mkdocs-jupyter would,
-    to `target` (atomically); return `lab`. Raises the cell's error if a cell fails."""
+    to `target` (atomically); return `lab`. Raises the cell's error if a cell fails.
+
+    `cores` (a folder and a count) makes the lab hold one core while its kernel runs
+    (`airoad_book.cores`), as the figure build's experiments do."""
     from mkdocs_jupyter import convert
     from mkdocs_jupyter.plugin import _get_nb_toc_tokens
 
-    body = convert.nb2html(
-        lab, execute=True, **{key: options[key] for key in CONVERT_OPTIONS}
-    )
+    from airoad_book.cores import core
+
+    with core(Path(cores[0]), cores[1]) if cores else contextlib.nullcontext():
+        body = convert.nb2html(
+            lab, execute=True, **{key: options[key] for key in CONVERT_OPTIONS}
+        )
     toc_tokens, title = _get_nb_toc_tokens(lab, options["toc_depth"])
     write_page(Path(target), body, title, toc_tokens)
     return lab
@@ -112,12 +121,16 @@ def quiet_stderr(drop: tuple[str, ...]) -> None:
 
 
 class LabPool:
-    """Labs executing in the background, `workers` at a time (spawned processes)."""
+    """Labs executing in the background, `workers` at a time (spawned processes), each
+    holding one of `cores` (a folder and a count, `airoad_book.cores`) while it runs."""
 
-    def __init__(self, workers: int, niceness: int = 0):
+    def __init__(
+        self, workers: int, niceness: int = 0, cores: tuple[Path, int] | None = None
+    ):
         import multiprocessing
 
         self.futures: dict[str, Future] = {}
+        self._cores = (str(cores[0]), cores[1]) if cores else None
         self._pool = ProcessPoolExecutor(
             max_workers=max(1, workers),
             mp_context=multiprocessing.get_context("spawn"),
@@ -129,7 +142,7 @@ class LabPool:
         """Start executing `lab` into `target`."""
         plain = {key: options[key] for key in (*CONVERT_OPTIONS, "toc_depth")}
         self.futures[str(lab)] = self._pool.submit(
-            execute, str(lab), plain, str(target)
+            execute, str(lab), plain, str(target), self._cores
         )
 
     def running(self, lab: Path) -> bool:

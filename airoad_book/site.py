@@ -376,7 +376,8 @@ def on_pre_page(page, config, files):
 
 def start_labs(files: Files, config) -> None:
     """Execute in the background, beside the figure build, every lab whose executed
-    copy is not cached yet (`airoad_book.lab_runner`), one per core."""
+    copy is not cached yet (`airoad_book.lab_runner`): one per core, and sharing the
+    cores with the figure build's experiments (`airoad_book.cores`)."""
     from airoad_book import lab_runner
     from airoad_book.figures.build import default_workers
 
@@ -401,8 +402,13 @@ def start_labs(files: Files, config) -> None:
     if not todo:
         return
     if pool is None:
+        from airoad_book.figures.build import CORES
+
+        cores = default_workers()
         pool = lab_runner.LabPool(
-            min(default_workers(), len(todo)), niceness=BACKGROUND if _serving() else 0
+            min(cores, len(todo)),
+            niceness=BACKGROUND if _serving() else 0,
+            cores=(_root(config) / ".cache" / CORES, cores),
         )
     for lab, target in todo:
         pool.submit(lab, plugin.config, target)

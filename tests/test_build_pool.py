@@ -52,6 +52,42 @@ def test_the_pool_and_one_process_write_the_same_results(tmp_path):
         assert without_time(a)["metrics"], f"{name} recorded no metrics"
 
 
+def test_the_pool_draws_the_same_figures_as_one_process(tmp_path):
+    """The workers draw their experiments' figures; the SVGs are byte for byte those
+    of the one-process build."""
+    from airoad_book.figures import registry
+
+    names = sorted(n for n, s in registry().items() if s.experiment in SMALL)
+    assert names, "SMALL's experiments have figures"
+    pooled = fb.build(
+        tmp_path / "pool",
+        [],
+        specs={n: registry()[n] for n in names},
+        sources=SOURCES,
+        workers=2,
+    )
+    script = (
+        "import json, sys; from airoad_book.figures import build as fb, cache, "
+        "registry; names = json.loads(sys.argv[2]); "
+        "m = fb.build(sys.argv[1], [], specs={n: registry()[n] for n in names}, "
+        "sources=cache.read_sources(), workers=1); print(json.dumps(m['figures']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "one"), json.dumps(names)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    alone = json.loads(done.stdout.strip().splitlines()[-1])
+    for name in names:
+        assert pooled["figures"][name]["regenerated"]
+        for variant in ("light", "dark"):
+            a = Path(pooled["figures"][name][variant]).read_bytes()
+            b = Path(alone[name][variant]).read_bytes()
+            assert a.startswith(b"<?xml"), f"{name} ({variant}) is not an SVG"
+            assert a == b, f"{name} ({variant}): pool and one process drew differently"
+
+
 def dies_in_a_worker(name: str) -> Result:
     """A `run` stand-in that kills the worker process it runs in (as the OOM killer
     would), and works in the build's own process."""

@@ -161,6 +161,10 @@ class ResultStore:
         _prune(self.dir, f"{name}-{BUDGET}-s{SEED}", self.key(name))
         self._memo[name] = result
 
+    def remember(self, name: str, result) -> None:
+        """Take a Result that another process computed and wrote to the cache."""
+        self._memo[name] = result
+
     def get(self, name: str):
         """The Result of experiment `name`, from the cache or by running it now."""
         result = self.cached(name)
@@ -236,46 +240,112 @@ def _worker_start() -> None:
     one_thread()
 
 
-def _worker_run(run: Callable | None, name: str) -> dict:
-    """Run experiment `name` in a pool worker; its Result travels back as a dict."""
-    result = (run or _run_experiment)(name)
-    return result.to_dict()
+CORES = "cores"  # under the cache folder: the lock files of `airoad_book.cores`
 
 
-def compute(store: ResultStore, names: list[str], workers: int):
-    """Yield `(name, Result)` for each of `names`: cached ones first, then the others
-    as they finish, `workers` at a time in long-lived worker processes.
+def settle(
+    store: ResultStore,
+    name: str,
+    items: list[Planned],
+    draw: Callable[[Planned, ResultStore], None],
+    cores: int,
+):
+    """Bring experiment `name` up to date and draw its stale figures `items`, holding
+    one of `cores` cores (`airoad_book.cores`) the while; return its Result.
+
+    The lab pool holds the same cores, so that experiments, figures and labs together
+    keep one busy process per core.
+    """
+    from airoad_book.cores import core
+
+    with core(store.dir.parent / CORES, cores):
+        result = store.get(name)
+        for item in items:
+            draw(item, store)
+            _prune(item.light.parent, item.spec.name, item.key)
+    return result
+
+
+def _worker_settle(
+    run: Callable | None,
+    cache_dir: str,
+    sources: dict[str, str],
+    name: str,
+    items: list[Planned],
+    cores: int,
+) -> dict:
+    """`settle` in a pool worker: the result is written to the cache and the figures
+    drawn here; the Result travels back as a dict."""
+    store = ResultStore(Path(cache_dir), sources, run)
+    return settle(store, name, items, draw_figure, cores).to_dict()
+
+
+def compute(
+    store: ResultStore,
+    names: list[str],
+    workers: int,
+    drawings: dict[str, list[Planned]] | None = None,
+    draw: Callable[[Planned, ResultStore], None] | None = None,
+):
+    """Yield `(name, Result)` for each of `names`, each with its stale figures
+    (`drawings[name]`) drawn: those with nothing to do first, then the others as they
+    finish, `workers` at a time in long-lived worker processes.
 
     Each worker imports torch once and runs experiments one after another, with one
-    thread each (`one_thread`), so a result is the same as the one-process path's. If a
-    worker dies (killed, out of memory), the build says so and runs what is left in
-    this process, one at a time; an experiment that raises fails the build as it would
-    in-process.
+    thread each (`one_thread`), so a result is the same as the one-process path's; it
+    draws the experiment's figures itself (`draw_figure`, the default `draw`), so that
+    drawing is spread over the cores too. A stand-in `draw` (tests) draws in this
+    process instead. If a worker dies
+    (killed, out of memory), the build says so and does what is left in this process,
+    one at a time; an experiment that raises fails the build as it would in-process.
     """
     from airoad_book.results import Result
 
+    drawings = drawings or {}
+    draw = draw or draw_figure
+    in_pool = draw is draw_figure
     todo = []
     for name in dict.fromkeys(names):
         result = store.cached(name)
-        if result is not None:
+        if result is not None and not (drawings.get(name) and in_pool):
+            for item in drawings.get(name, ()):
+                draw(item, store)
+                _prune(item.light.parent, item.spec.name, item.key)
             yield name, result
         else:
             todo.append(name)
-    if workers > 1 and len(todo) > 1:
+    if workers > 1 and len(todo) > 1 and in_pool:
         import multiprocessing
 
-        todo.sort(key=store.last_seconds, reverse=True)  # the longest first
+        def longest_first(name: str) -> float:  # drawing only is short
+            return 0.0 if store.cached(name) is not None else store.last_seconds(name)
+
+        todo.sort(key=longest_first, reverse=True)
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
         from concurrent.futures.process import BrokenProcessPool
 
-        log(f"{len(todo)} experiments to run, {min(workers, len(todo))} at a time")
+        log(
+            f"{len(todo)} experiments to bring up to date, "
+            f"{min(workers, len(todo))} at a time"
+        )
         pool = ProcessPoolExecutor(
             max_workers=min(workers, len(todo)),
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_worker_start,
         )
         try:
-            pending = {pool.submit(_worker_run, store._run, n): n for n in todo}
+            pending = {
+                pool.submit(
+                    _worker_settle,
+                    store._run,
+                    str(store.dir.parent),
+                    store.sources,
+                    name,
+                    drawings.get(name, []),
+                    workers,
+                ): name
+                for name in todo
+            }
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -291,13 +361,13 @@ def compute(store: ResultStore, names: list[str], workers: int):
                         pending = {}
                         break
                     result = Result.from_dict(data)
-                    store.put(name, result)
+                    store.remember(name, result)
                     todo.remove(name)
                     yield name, result
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     for name in list(todo):
-        yield name, store.get(name)
+        yield name, settle(store, name, drawings.get(name, []), draw, max(1, workers))
 
 
 def _prune(folder: Path, stem: str, key: str) -> None:
@@ -435,10 +505,10 @@ def build(
         by_experiment: dict[str, list[Planned]] = {}
         for item in stale:
             by_experiment.setdefault(item.spec.experiment, []).append(item)
-        for name, _ in compute(store, [*by_experiment, *needed], workers):
-            for item in by_experiment.get(name, ()):
-                draw(item, store)
-                _prune(item.light.parent, item.spec.name, item.key)
+        for _ in compute(
+            store, [*by_experiment, *needed], workers, by_experiment, draw
+        ):
+            pass
     return _manifest(planned, stale, store, needed)
 
 
