@@ -17,6 +17,12 @@ A core is a lock file, `<folder>/<i>.lock`, held with `fcntl.flock`: whichever p
 holds it, in whichever pool, the operating system lets go of it when that process
 ends, even when it is killed. A job waits for a free one, polling every 50 ms. On a
 system without `fcntl` (Windows) `core` holds nothing.
+
+Experiments go first: a lab (`patient=True`) takes a free core only when no experiment
+is waiting for one. While experiments wait they hold a shared lock on
+`<folder>/waiting.lock`; a patient job must be able to lock it exclusively. A build
+cannot go on before its last experiment lands, while the pages can be rendered
+beside the last labs (see `airoad_book.site.labs_last`).
 """
 
 from __future__ import annotations
@@ -31,9 +37,10 @@ POLL_S = 0.05  # seconds between two looks for a free core
 
 
 @contextlib.contextmanager
-def core(folder: Path, count: int) -> Iterator[int]:
+def core(folder: Path, count: int, *, patient: bool = False) -> Iterator[int]:
     """Hold one of `count` cores under `folder` for the duration of the block; yield
-    its number. Blocks until one is free."""
+    its number. Blocks until one is free, and, when `patient`, until no impatient job
+    waits for one."""
     if count < 1:
         raise ValueError(f"core count must be a whole number >= 1, got {count!r}")
     try:
@@ -43,21 +50,53 @@ def core(folder: Path, count: int) -> Iterator[int]:
         return
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    while True:
-        for number in range(count):
-            fd = os.open(folder / f"{number}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
+    queue = os.open(folder / WAITING, os.O_RDWR | os.O_CREAT, 0o644)
+    held = None
+    try:
+        if not patient:
+            fcntl.flock(queue, fcntl.LOCK_SH)  # "an experiment is waiting"
+        while held is None:
+            if patient and not _nobody_waits(fcntl, queue):
+                time.sleep(POLL_S)
                 continue
-            try:
-                yield number
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
-            return
-        time.sleep(POLL_S)
+            held = _take_one(fcntl, folder, count)
+            if held is None:
+                time.sleep(POLL_S)
+        fcntl.flock(queue, fcntl.LOCK_UN)
+        number, fd = held
+        try:
+            yield number
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+    finally:
+        os.close(queue)
 
 
-__all__ = ["POLL_S", "core"]
+WAITING = "waiting.lock"  # shared-locked by each impatient job while it waits
+
+
+def _nobody_waits(fcntl, queue: int) -> bool:
+    """Whether no impatient job is waiting (the queue lock can be taken alone)."""
+    try:
+        fcntl.flock(queue, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    fcntl.flock(queue, fcntl.LOCK_UN)
+    return True
+
+
+def _take_one(fcntl, folder: Path, count: int) -> tuple[int, int] | None:
+    """Lock the first free core file: its number and descriptor, or None."""
+    for number in range(count):
+        fd = os.open(folder / f"{number}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return number, fd
+    return None
+
+
+__all__ = ["POLL_S", "WAITING", "core"]

@@ -59,13 +59,15 @@ def execute(
     to `target` (atomically); return `lab`. Raises the cell's error if a cell fails.
 
     `cores` (a folder and a count) makes the lab hold one core while its kernel runs
-    (`airoad_book.cores`), as the figure build's experiments do."""
+    (`airoad_book.cores`), as the figure build's experiments do; the experiments go
+    first."""
     from mkdocs_jupyter import convert
     from mkdocs_jupyter.plugin import _get_nb_toc_tokens
 
     from airoad_book.cores import core
 
-    with core(Path(cores[0]), cores[1]) if cores else contextlib.nullcontext():
+    held = core(Path(cores[0]), cores[1], patient=True) if cores else None
+    with held or contextlib.nullcontext():
         body = convert.nb2html(
             lab, execute=True, **{key: options[key] for key in CONVERT_OPTIONS}
         )

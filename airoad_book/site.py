@@ -741,7 +741,26 @@ def on_files(files: Files, config) -> Files:
         result_paths=manifest["results"],
         results={},
     )
-    return files
+    return labs_last(files, config)
+
+
+def labs_last(files: Files, config) -> Files:
+    """`files` with the lab notebooks moved to the end.
+
+    MkDocs reads and renders the pages in this order, and a lab's page waits for its
+    lab to finish executing (`on_pre_page`). With the labs last, the other pages are
+    rendered while the last labs still run, on a clean build after the figure build
+    has finished. The navigation, and every link between pages, comes from
+    `mkdocs.yml`, not from this order.
+    """
+    plugin = config.plugins.get("mkdocs-jupyter")
+    if plugin is None:
+        return files
+    labs = [file for file in files if plugin.should_include(file)]
+    if not labs:
+        return files
+    chosen = set(map(id, labs))
+    return Files([f for f in files if id(f) not in chosen] + labs)
 
 
 class _Pending(Exception):

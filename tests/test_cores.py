@@ -89,3 +89,42 @@ def test_a_bad_core_count_is_a_clear_error(tmp_path, count):
     with pytest.raises(ValueError, match="core count must be a whole number >= 1"):
         with core(tmp_path, count):
             pass
+
+
+def wait_and_note(folder: str, patient: bool, log: str, started: str) -> None:
+    Path(started).touch()
+    with core(Path(folder), 1, patient=patient):
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"{'lab' if patient else 'experiment'}\n")
+        time.sleep(0.2)
+
+
+def test_a_patient_job_waits_while_an_experiment_waits(tmp_path):
+    folder, log = tmp_path / "cores", tmp_path / "log.txt"
+    spawn = multiprocessing.get_context("spawn")
+    with core(folder, 1):  # the only core is busy
+        procs = []
+        for patient in (True, False):  # the lab asks first
+            started = tmp_path / f"started-{patient}"
+            proc = spawn.Process(
+                target=wait_and_note,
+                args=(str(folder), patient, str(log), str(started)),
+            )
+            proc.start()
+            procs.append(proc)
+            deadline = time.monotonic() + 60
+            while not started.exists():
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            time.sleep(0.3)  # it is waiting now
+    for proc in procs:
+        proc.join(timeout=60)
+        assert proc.exitcode == 0
+    assert log.read_text().split() == ["experiment", "lab"]
+
+
+def test_a_patient_job_takes_a_free_core_when_nobody_waits(tmp_path):
+    start = time.monotonic()
+    with core(tmp_path, 2), core(tmp_path, 2, patient=True) as number:
+        assert number == 1
+    assert time.monotonic() - start < 1

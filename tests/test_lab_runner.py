@@ -162,3 +162,21 @@ def test_a_served_build_runs_its_labs_and_figures_below_the_servers_priority():
         preexec_fn=site._in_background,
     )
     assert int(child.stdout) >= site.BACKGROUND
+
+
+def test_the_lab_pages_are_rendered_last_and_nothing_else_moves():
+    from types import SimpleNamespace
+
+    from mkdocs.structure.files import File, Files
+
+    from airoad_book.site import labs_last
+
+    names = ["index.md", "labs/a.py", "part1/one.md", "labs/b.py", "api/x.md"]
+    files = Files(
+        [File(name, "docs", "site", use_directory_urls=True) for name in names]
+    )
+    plugin = SimpleNamespace(should_include=lambda f: f.src_uri.startswith("labs/"))
+    config = SimpleNamespace(plugins={"mkdocs-jupyter": plugin})
+    order = [f.src_uri for f in labs_last(files, config)]
+    assert order == ["index.md", "part1/one.md", "api/x.md", "labs/a.py", "labs/b.py"]
+    assert labs_last(files, SimpleNamespace(plugins={})) is files
