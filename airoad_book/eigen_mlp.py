@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -61,12 +62,39 @@ def compiler() -> str:
     return cxx
 
 
+def host_cpu() -> str:
+    """The CPU that `-march=native` compiles for: the first processor's model and
+    instruction-set flags from /proc/cpuinfo where there is one, else what `platform`
+    says."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    first = text.split("\n\n", 1)[0].splitlines()
+    wanted = ("vendor_id", "model name", "flags", "Features", "CPU part")
+    lines = [line for line in first if line.split(":", 1)[0].strip() in wanted]
+    return "\n".join(lines) or f"{platform.machine()} {platform.processor()}"
+
+
+def binary_key(source: Path, cxx: str) -> str:
+    """The cache key of the compiled program: a hash of the source, the flags, the
+    compiler's version and the CPU. With `-march=native` a binary is only good for
+    the CPU it was compiled on: a `.cache/` carried to another machine compiles again
+    instead of running instructions that CPU may lack."""
+    version = subprocess.run(
+        [cxx, "--version"], capture_output=True, text=True, check=False
+    ).stdout
+    parts = [source.read_bytes(), " ".join(CXXFLAGS).encode(), version.encode()]
+    parts.append(host_cpu().encode())
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()[:12]
+
+
 def build(out_dir: str | Path | None = None, source: Path = SOURCE) -> Path:
     """Compile ``source`` (once per version of it) and return the executable's path.
 
     The binary goes to ``out_dir`` (default: ``.cache/cpp/`` in the checkout), under a
-    name that carries a hash of the source, the flags and the compiler, so an edited
-    source is compiled again and an unchanged one is not. Raises `ToolchainMissing` when
+    name that carries a hash of the source, the flags, the compiler and the CPU
+    (`binary_key`), so an edited source is compiled again and an unchanged one is not. Raises `ToolchainMissing` when
     g++ or Eigen is absent, FileNotFoundError when the source is (it ships in the
     checkout, not in the wheel).
     """
@@ -76,12 +104,7 @@ def build(out_dir: str | Path | None = None, source: Path = SOURCE) -> Path:
             "(cpp/mlp_eigen.cpp), not in the installed package"
         )
     cxx, include = compiler(), eigen_include()
-    version = subprocess.run(
-        [cxx, "--version"], capture_output=True, text=True, check=False
-    ).stdout
-    key = hashlib.sha256(
-        source.read_bytes() + " ".join(CXXFLAGS).encode() + version.encode()
-    ).hexdigest()[:12]
+    key = binary_key(source, cxx)
     out = Path(out_dir) if out_dir is not None else PROJECT_ROOT / ".cache" / "cpp"
     exe = out / f"mlp_eigen-{key}"
     if exe.is_file():

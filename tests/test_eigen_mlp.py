@@ -8,6 +8,7 @@ broken checkout, and `.ci/run` installs it).
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 import numpy as np
@@ -131,3 +132,14 @@ def test_the_experiment_reports_equal_gradients_and_both_speeds():
     assert m["speed_ratio"] > 0 and m["eigen_ms"] > 0 and m["numpy_ms"] > 0
     assert len(result.tables["grads"].rows) == 4  # W1, b1, W2, b2
     assert "agree" in result.text["verdict"]
+
+
+def test_the_binary_is_keyed_by_the_cpu_it_was_compiled_for(monkeypatch):
+    from airoad_book import eigen_mlp
+
+    cxx = shutil.which("g++") or "true"
+    here = eigen_mlp.binary_key(eigen_mlp.SOURCE, cxx)
+    assert here == eigen_mlp.binary_key(eigen_mlp.SOURCE, cxx), "the key is stable"
+    assert eigen_mlp.host_cpu(), "the CPU is named"
+    monkeypatch.setattr(eigen_mlp, "host_cpu", lambda: "another CPU")
+    assert eigen_mlp.binary_key(eigen_mlp.SOURCE, cxx) != here
