@@ -27,22 +27,31 @@ def without_time(path: Path) -> dict:
     return data
 
 
-def test_the_pool_and_one_process_write_the_same_results(tmp_path):
-    pooled = fb.build(tmp_path / "pool", SMALL, specs={}, sources=SOURCES, workers=2)
-    # the one-process build in a fresh interpreter, as `mkdocs build` runs it: this test
-    # process carries state from earlier tests (torch's flags and thread pools)
-    script = (
-        "import json, sys; from airoad_book.figures import build as fb, cache; "
-        "m = fb.build(sys.argv[1], json.loads(sys.argv[2]), specs={}, "
-        "sources=cache.read_sources(), workers=1); print(json.dumps(m['results']))"
-    )
+ONE_PROCESS = (
+    "import json, sys; from airoad_book.figures import build as fb, cache, registry; "
+    "names, figures = json.loads(sys.argv[2]), json.loads(sys.argv[3]); "
+    "m = fb.build(sys.argv[1], names, specs={n: registry()[n] for n in figures}, "
+    "sources=cache.read_sources(), workers=1); print(json.dumps(m))"
+)
+
+
+def one_process_build(cache_dir: Path, names: list[str], figures: list[str]) -> dict:
+    """The one-process build's manifest, made in a fresh interpreter as `mkdocs build`
+    runs it: this test process carries state from earlier tests (torch's flags and
+    thread pools)."""
     done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "one"), json.dumps(SMALL)],
+        [sys.executable, "-c", ONE_PROCESS, str(cache_dir), json.dumps(names)]
+        + [json.dumps(figures)],
         capture_output=True,
         text=True,
         check=True,
     )
-    alone = {"results": json.loads(done.stdout.strip().splitlines()[-1])}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_pool_and_one_process_write_the_same_results(tmp_path):
+    pooled = fb.build(tmp_path / "pool", SMALL, specs={}, sources=SOURCES, workers=2)
+    alone = one_process_build(tmp_path / "one", SMALL, [])
     for name in SMALL:
         a, b = Path(pooled["results"][name]), Path(alone["results"][name])
         assert a.name == b.name, "the cache key must not depend on the path taken"
@@ -66,19 +75,7 @@ def test_the_pool_draws_the_same_figures_as_one_process(tmp_path):
         sources=SOURCES,
         workers=2,
     )
-    script = (
-        "import json, sys; from airoad_book.figures import build as fb, cache, "
-        "registry; names = json.loads(sys.argv[2]); "
-        "m = fb.build(sys.argv[1], [], specs={n: registry()[n] for n in names}, "
-        "sources=cache.read_sources(), workers=1); print(json.dumps(m['figures']))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "one"), json.dumps(names)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    alone = json.loads(done.stdout.strip().splitlines()[-1])
+    alone = one_process_build(tmp_path / "one", [], names)["figures"]
     for name in names:
         assert pooled["figures"][name]["regenerated"]
         for variant in ("light", "dark"):
