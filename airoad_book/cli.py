@@ -18,7 +18,8 @@ others. Both are checked before anything runs: a file, or a folder this user can
 write, is an error.
 
 A run checkpoints into `checkpoints/NAME-BUDGET/` (`--checkpoint-dir`): every phase of
-training (each `fit` call) is saved every `--checkpoint-every` seconds (300) and on
+training (each `fit` call, in this process or in a worker process that trains one of
+several models at once) is saved every `--checkpoint-every` seconds (300) and on
 Ctrl-C, which then exits with status 130 and prints the command that resumes the run
 (`--resume`). A run that finishes deletes its checkpoints. See `airoad_book.session`.
 """

@@ -22,6 +22,11 @@ repeats the run exactly.
   the data pipeline, seeded and deterministic, stands where it stood; then it restores the
   random states, so dropout and any later sampling continue the same streams.
 
+Models that train at once in worker processes (`train_models` in
+`airoad_book.experiments.real_translation`, chapters 9–11's translation runs) checkpoint
+the same way, each worker in a session of its own, `<run folder>/worker-<key>/`
+(`worker_plan`, `worker_session`): `--resume` takes each model up where it stopped.
+
 Ctrl-C during `fit` does not stop a step half done: it asks for a stop, the step (and
 the evaluation, if one is due) finishes, the phase is saved, and `fit` raises
 `RunInterrupted`. A second Ctrl-C stops at once, keeping the last checkpoint saved.
@@ -82,10 +87,13 @@ __all__ = [
     "MANIFEST",
     "RunInterrupted",
     "RunSession",
+    "WorkerInterrupted",
     "active_session",
     "read_phase",
     "safe_load",
     "using",
+    "worker_plan",
+    "worker_session",
 ]
 
 CHECKPOINT_EVERY = 300.0  # seconds between checkpoints of a phase in progress
@@ -122,6 +130,66 @@ def using(session: RunSession | None) -> Iterator[RunSession | None]:
         yield session
     finally:
         _active = previous
+
+
+WORKER = "worker-"  # <run folder>/worker-<key>/: a worker process's own session
+
+
+class WorkerInterrupted(Exception):
+    """A worker process stopped on Ctrl-C, its checkpoint saved (`worker_session`).
+
+    An Exception, not a KeyboardInterrupt, so that it travels back through a process
+    pool like any error; the parent turns it into a KeyboardInterrupt again."""
+
+
+def worker_plan(key: str) -> dict | None:
+    """What a spawned worker process needs to checkpoint its part of the active run,
+    the training of `key`, in a folder of its own, `<run folder>/worker-<key>/`; None
+    when no run session is active (a build's quick run checkpoints nothing).
+
+    The worker's session carries the run's identity with `key` added to its config. It
+    resumes only when the run does, and only from its own folder. The run's folder is
+    written now, so that a run stopped in its workers can be resumed."""
+    session = active_session()
+    if session is None or session._pid != os.getpid():
+        return None
+    if not session.on_disk:
+        session.flush()  # the run's own manifest: what `--resume` looks for first
+    folder = session.directory / f"{WORKER}{key}"
+    identity = session.identity
+    return {
+        "directory": str(folder),
+        "experiment": identity["experiment"],
+        "budget": identity["budget"],
+        "seed": identity["seed"],
+        "config": {**identity["config"], "_worker": key},
+        "resume": session.resumed and (folder / MANIFEST).is_file(),
+        "every": session.every,
+    }
+
+
+@contextmanager
+def worker_session(plan: dict | None) -> Iterator[RunSession | None]:
+    """In a worker process: the session of `plan` (`worker_plan`) active inside the
+    block, so that each `fit` call checkpoints as in the parent's run.
+
+    At the end of the block every finished phase is written, so that a resumed run
+    returns this worker's part at once even if another worker was stopped. Ctrl-C
+    reaches the workers too: each finishes its step, saves, and raises
+    `WorkerInterrupted`."""
+    if plan is None:
+        yield None
+        return
+    session = RunSession(**plan)
+    try:
+        with using(session):
+            yield session
+    except KeyboardInterrupt as error:  # RunInterrupted, or Ctrl-C outside a phase
+        session.flush()
+        raise WorkerInterrupted(
+            f"{plan['directory']}: {error or 'interrupted'}"
+        ) from None
+    session.flush()
 
 
 def _jsonable(value: Any) -> Any:
@@ -312,9 +380,19 @@ class RunSession:
             found.append((int(number), path))
         return found
 
+    def worker_folders(self) -> list[Path]:
+        """The folders of the run's worker processes (`worker_plan`), each holding a run
+        session of its own."""
+        return sorted(p for p in self.directory.glob(f"{WORKER}*") if p.is_dir())
+
     def remove(self) -> None:
-        """Delete the checkpoints and the manifest (once the run has finished and its
-        result is safe)."""
+        """Delete the checkpoints and the manifest, the workers' too (once the run has
+        finished and its result is safe)."""
+        for folder in self.worker_folders():
+            for path in [*folder.glob("phase-*.pt"), folder / MANIFEST]:
+                path.unlink(missing_ok=True)
+            if not any(folder.iterdir()):
+                folder.rmdir()
         for path in self.saved_phases():
             path.unlink(missing_ok=True)
         (self.directory / MANIFEST).unlink(missing_ok=True)
@@ -322,9 +400,11 @@ class RunSession:
             self.directory.rmdir()
 
     def remove_if_empty(self) -> bool:
-        """Delete the manifest (and the folder, if empty) when no phase was saved:
-        nothing to resume."""
-        if self.saved_phases():
+        """Delete the manifest (and the folder, if empty) when no phase was saved, by
+        this process or a worker: nothing to resume."""
+        if self.saved_phases() or any(
+            any(folder.glob("phase-*.pt")) for folder in self.worker_folders()
+        ):
             return False
         self.remove()
         return True

@@ -486,22 +486,43 @@ def train_models(
     """{key: train_one(key, *args)} for each key. With workers > 1 the models train at
     once, each in a spawned process of one torch thread (train_one must then be a
     module-level function); the seconds each measures include the others' share of
-    the machine."""
-    jobs = [(train_one, key, *args) for key in keys]
-    if workers > 1:
-        import multiprocessing
+    the machine.
 
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            return dict(zip(keys, pool.map(_one_thread, jobs)))
-    return {key: train_one(key, *args) for key in keys}
+    Inside a run session (`airoad-book run`), each worker checkpoints its own training
+    in a folder of the run's (`airoad_book.session.worker_plan`), so `--resume` takes
+    every model up where it stopped. On Ctrl-C the workers save and the parent waits
+    for them before it stops.
+    """
+    if workers <= 1:
+        return {key: train_one(key, *args) for key in keys}
+    import multiprocessing
+
+    from airoad_book.session import WorkerInterrupted, worker_plan
+
+    jobs = [(worker_plan(key), train_one, key, *args) for key in keys]
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        pending = pool.map_async(_one_thread, jobs)
+        try:
+            return dict(zip(keys, pending.get()))
+        except WorkerInterrupted as error:
+            pool.close()
+            pool.join()  # the other workers save too: they had the Ctrl-C as well
+            raise KeyboardInterrupt(str(error)) from None
+        except KeyboardInterrupt:
+            pool.close()
+            pool.join()
+            raise
 
 
 def _one_thread(job: tuple) -> dict:
     import torch
 
+    from airoad_book.session import worker_session
+
     torch.set_num_threads(1)
-    train_one, *args = job
-    return train_one(*args)
+    plan, train_one, *args = job
+    with worker_session(plan):
+        return train_one(*args)
 
 
 def run_config(c: Config, seed: int = 0, seconds: float | None = None) -> Result:
