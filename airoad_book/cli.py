@@ -346,7 +346,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         return 2
     if session.resumed:
         print(
-            f"resuming the run in {session.directory}: {len(session.saved_phases())} "
+            f"resuming the run in {session.directory}: {session.phases_saved()} "
             f"phase(s) saved",
             file=sys.stderr,
         )

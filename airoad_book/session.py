@@ -380,6 +380,12 @@ class RunSession:
             found.append((int(number), path))
         return found
 
+    def phases_saved(self) -> int:
+        """How many phase checkpoints the run has on disk, its workers' included."""
+        return len(self.saved_phases()) + sum(
+            len(list(folder.glob("phase-*.pt"))) for folder in self.worker_folders()
+        )
+
     def worker_folders(self) -> list[Path]:
         """The folders of the run's worker processes (`worker_plan`), each holding a run
         session of its own."""
@@ -402,9 +408,7 @@ class RunSession:
     def remove_if_empty(self) -> bool:
         """Delete the manifest (and the folder, if empty) when no phase was saved, by
         this process or a worker: nothing to resume."""
-        if self.saved_phases() or any(
-            any(folder.glob("phase-*.pt")) for folder in self.worker_folders()
-        ):
+        if self.phases_saved():
             return False
         self.remove()
         return True

@@ -90,6 +90,7 @@ def test_ctrl_c_in_a_worker_stops_the_run_and_resume_ends_where_it_would(
     assert marker.exists()
     assert not first.remove_if_empty(), "the workers' checkpoints are kept"
     second = session(folder, resume=True)
+    assert second.phases_saved() == 2, "one phase each, worker a's finished"
     with using(second):
         out = train_models(train_one, KEYS, (10, str(marker)), workers=2)
     assert out == never_stopped
