@@ -63,14 +63,12 @@ def core(folder: Path, count: int, *, patient: bool = False) -> Iterator[int]:
             if held is None:
                 time.sleep(POLL_S)
         fcntl.flock(queue, fcntl.LOCK_UN)
-        number, fd = held
-        try:
-            yield number
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-    finally:
+        yield held[0]
+    finally:  # whatever stops the block, even Ctrl-C right after the core was taken
         os.close(queue)
+        if held is not None:
+            fcntl.flock(held[1], fcntl.LOCK_UN)
+            os.close(held[1])
 
 
 WAITING = "waiting.lock"  # shared-locked by each impatient job while it waits
@@ -92,9 +90,11 @@ def _take_one(fcntl, folder: Path, count: int) -> tuple[int, int] | None:
         fd = os.open(folder / f"{number}.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        except BaseException as error:
             os.close(fd)
-            continue
+            if isinstance(error, BlockingIOError):
+                continue
+            raise
         return number, fd
     return None
 

@@ -84,8 +84,14 @@ def binary_key(source: Path, cxx: str) -> str:
     version = subprocess.run(
         [cxx, "--version"], capture_output=True, text=True, check=False
     ).stdout
+    target = subprocess.run(  # what g++ resolves -march=native to, where it says
+        [cxx, "-march=native", "-Q", "--help=target"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
     parts = [source.read_bytes(), " ".join(CXXFLAGS).encode(), version.encode()]
-    parts.append(host_cpu().encode())
+    parts += [host_cpu().encode(), target.encode()]
     return hashlib.sha256(b"\0".join(parts)).hexdigest()[:12]
 
 

@@ -180,12 +180,14 @@ def worker_session(plan: dict | None) -> Iterator[RunSession | None]:
     if plan is None:
         yield None
         return
-    session = RunSession(**plan)
+    session = None
     try:
+        session = RunSession(**plan)  # a resume reads every checkpoint: Ctrl-C may come
         with using(session):
             yield session
     except KeyboardInterrupt as error:  # RunInterrupted, or Ctrl-C outside a phase
-        session.flush()
+        if session is not None:
+            session.flush()
         raise WorkerInterrupted(
             f"{plan['directory']}: {error or 'interrupted'}"
         ) from None

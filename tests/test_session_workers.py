@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -96,7 +97,16 @@ def test_ctrl_c_in_a_worker_stops_the_run_and_resume_ends_where_it_would(
     assert out == never_stopped
 
 
-def test_no_session_no_checkpoint(tmp_path, never_stopped):
-    out = train_models(train_one, KEYS, (0, str(tmp_path / "m")), workers=2)
-    assert out == never_stopped
-    assert not any(tmp_path.rglob("phase-*.pt"))
+def stopped_without_a_session(key: str) -> dict:
+    """Worker "b" sends itself Ctrl-C outside any run session."""
+    if key == "b":
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(30)
+    return {"key": key}
+
+
+def test_ctrl_c_in_a_worker_without_a_session_stops_the_run_and_never_hangs():
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        train_models(stopped_without_a_session, KEYS, (), workers=2)
+    assert time.monotonic() - start < 25, "the run waited for a stopped worker"

@@ -28,6 +28,8 @@ Chapter 9's `messages-reversal` and chapter 10's `messages-length` import from h
 from __future__ import annotations
 
 import math
+import os
+import signal
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -491,27 +493,50 @@ def train_models(
     Inside a run session (`airoad-book run`), each worker checkpoints its own training
     in a folder of the run's (`airoad_book.session.worker_plan`), so `--resume` takes
     every model up where it stopped. On Ctrl-C the workers save and the parent waits
-    for them before it stops.
+    for them (at most `STOP_WAIT_S`) before it stops; a process pool of
+    `concurrent.futures` hands an interrupted or dead worker back as an error, so the
+    run never hangs on one.
     """
     if workers <= 1:
         return {key: train_one(key, *args) for key in keys}
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, wait
 
     from airoad_book.session import WorkerInterrupted, worker_plan
 
-    jobs = [(worker_plan(key), train_one, key, *args) for key in keys]
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        pending = pool.map_async(_one_thread, jobs)
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+    )
+    futures = {
+        pool.submit(_one_thread, (worker_plan(key), train_one, key, *args)): key
+        for key in keys
+    }
+    try:
         try:
-            return dict(zip(keys, pending.get()))
-        except WorkerInterrupted as error:
-            pool.close()
-            pool.join()  # the other workers save too: they had the Ctrl-C as well
+            return {key: future.result() for future, key in futures.items()}
+        except WorkerInterrupted as error:  # one worker was stopped: stop the others
+            for process in list(pool._processes.values()):
+                if process.is_alive():
+                    os.kill(process.pid, signal.SIGINT)
+            wait(futures, timeout=STOP_WAIT_S)
             raise KeyboardInterrupt(str(error)) from None
-        except KeyboardInterrupt:
-            pool.close()
-            pool.join()
+        except KeyboardInterrupt:  # Ctrl-C: the workers had it too, and are saving
+            wait(futures, timeout=STOP_WAIT_S)
             raise
+    finally:
+        _stop(pool)
+
+
+STOP_WAIT_S = 120.0  # how long stopped workers get to finish their step and save
+
+
+def _stop(pool) -> None:
+    """Shut `pool` down without waiting: cancel what has not started and end the
+    workers still running (a worker that does not stop must not hang the run)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((pool._processes or {}).values()):
+        if process.is_alive():
+            process.terminate()
 
 
 def _one_thread(job: tuple) -> dict:
