@@ -295,9 +295,9 @@ def compute(
     thread each (`one_thread`), so a result is the same as the one-process path's; it
     draws the experiment's figures itself (`draw_figure`, the default `draw`), so that
     drawing is spread over the cores too. A stand-in `draw` (tests) draws in this
-    process instead. If a worker dies
-    (killed, out of memory), the build says so and does what is left in this process,
-    one at a time; an experiment that raises fails the build as it would in-process.
+    process instead. If a worker dies (killed, out of memory), the build says so and
+    does what is left in this process, one at a time; an experiment that raises fails
+    the build as it would in-process.
     """
     from airoad_book.results import Result
 
