@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 POLL_S = 0.05  # seconds between two looks for a free core
+WAITING = "waiting.lock"  # shared-locked by each impatient job while it waits
 
 
 @contextlib.contextmanager
@@ -56,10 +57,8 @@ def core(folder: Path, count: int, *, patient: bool = False) -> Iterator[int]:
         if not patient:
             fcntl.flock(queue, fcntl.LOCK_SH)  # "an experiment is waiting"
         while held is None:
-            if patient and not _nobody_waits(fcntl, queue):
-                time.sleep(POLL_S)
-                continue
-            held = _take_one(fcntl, folder, count)
+            if not patient or _nobody_waits(fcntl, queue):
+                held = _take_one(fcntl, folder, count)
             if held is None:
                 time.sleep(POLL_S)
         fcntl.flock(queue, fcntl.LOCK_UN)
@@ -69,9 +68,6 @@ def core(folder: Path, count: int, *, patient: bool = False) -> Iterator[int]:
         if held is not None:
             fcntl.flock(held[1], fcntl.LOCK_UN)
             os.close(held[1])
-
-
-WAITING = "waiting.lock"  # shared-locked by each impatient job while it waits
 
 
 def _nobody_waits(fcntl, queue: int) -> bool:

@@ -100,9 +100,9 @@ def build(out_dir: str | Path | None = None, source: Path = SOURCE) -> Path:
 
     The binary goes to ``out_dir`` (default: ``.cache/cpp/`` in the checkout), under a
     name that carries a hash of the source, the flags, the compiler and the CPU
-    (`binary_key`), so an edited source is compiled again and an unchanged one is not. Raises `ToolchainMissing` when
-    g++ or Eigen is absent, FileNotFoundError when the source is (it ships in the
-    checkout, not in the wheel).
+    (`binary_key`), so an edited source is compiled again and an unchanged one is
+    not. Raises `ToolchainMissing` when g++ or Eigen is absent, FileNotFoundError when
+    the source is (it ships in the checkout, not in the wheel).
     """
     if not source.is_file():
         raise FileNotFoundError(

@@ -53,7 +53,7 @@ def cache_path(lab: Path, options: dict, cache_dir: Path) -> Path:
 
 
 def execute(
-    lab: str, options: dict, target: str, cores: tuple[str, int] | None = None
+    lab: str, options: dict, target: str, cores: tuple[Path, int] | None = None
 ) -> str:
     """Execute one lab in a fresh kernel and write its page, as mkdocs-jupyter would,
     to `target` (atomically); return `lab`. Raises the cell's error if a cell fails.
@@ -66,8 +66,7 @@ def execute(
 
     from airoad_book.cores import core
 
-    held = core(Path(cores[0]), cores[1], patient=True) if cores else None
-    with held or contextlib.nullcontext():
+    with core(*cores, patient=True) if cores else contextlib.nullcontext():
         body = convert.nb2html(
             lab, execute=True, **{key: options[key] for key in CONVERT_OPTIONS}
         )
@@ -132,7 +131,7 @@ class LabPool:
         import multiprocessing
 
         self.futures: dict[str, Future] = {}
-        self._cores = (str(cores[0]), cores[1]) if cores else None
+        self._cores = cores
         self._pool = ProcessPoolExecutor(
             max_workers=max(1, workers),
             mp_context=multiprocessing.get_context("spawn"),

@@ -98,6 +98,7 @@ __all__ = [
 
 CHECKPOINT_EVERY = 300.0  # seconds between checkpoints of a phase in progress
 MANIFEST = "manifest.json"
+PHASES = "phase-*.pt"  # the phase checkpoints of a folder (`RunSession.path`)
 FORMAT = 1  # version of the checkpoint layout
 IDENTITY = ("experiment", "budget", "seed", "config")  # what a resume must match
 
@@ -367,7 +368,7 @@ class RunSession:
 
     def saved_phases(self) -> list[Path]:
         """The phase checkpoint files in the folder, in order."""
-        return sorted(self.directory.glob("phase-*.pt"))
+        return sorted(self.directory.glob(PHASES))
 
     def _phase_files(self) -> list[tuple[int, Path]]:
         """(index, file) of each saved phase; ValueError for a name it never writes."""
@@ -385,7 +386,7 @@ class RunSession:
     def phases_saved(self) -> int:
         """How many phase checkpoints the run has on disk, its workers' included."""
         return len(self.saved_phases()) + sum(
-            len(list(folder.glob("phase-*.pt"))) for folder in self.worker_folders()
+            len(list(folder.glob(PHASES))) for folder in self.worker_folders()
         )
 
     def worker_folders(self) -> list[Path]:
@@ -397,7 +398,7 @@ class RunSession:
         """Delete the checkpoints and the manifest, the workers' too (once the run has
         finished and its result is safe)."""
         for folder in self.worker_folders():
-            for path in [*folder.glob("phase-*.pt"), folder / MANIFEST]:
+            for path in [*folder.glob(PHASES), folder / MANIFEST]:
                 path.unlink(missing_ok=True)
             if not any(folder.iterdir()):
                 folder.rmdir()

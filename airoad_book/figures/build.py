@@ -303,18 +303,14 @@ def compute(
 
     drawings = drawings or {}
     draw = draw or draw_figure
-    in_pool = draw is draw_figure
     todo = []
     for name in dict.fromkeys(names):
         result = store.cached(name)
-        if result is not None and not (drawings.get(name) and in_pool):
-            for item in drawings.get(name, ()):
-                draw(item, store)
-                _prune(item.light.parent, item.spec.name, item.key)
+        if result is not None and not drawings.get(name):
             yield name, result
         else:
             todo.append(name)
-    if workers > 1 and len(todo) > 1 and in_pool:
+    if workers > 1 and len(todo) > 1 and draw is draw_figure:
         import multiprocessing
 
         def longest_first(name: str) -> float:  # drawing only is short
